@@ -1,0 +1,1 @@
+"""The runtime: wasm and wasmtime, no Textual (see DESIGN.md)."""
