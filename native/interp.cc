@@ -2436,6 +2436,7 @@ struct Jit {
     a->i64_store(offsetof(Func, jitCalls));
     a->code.append(body);
     wf.localNames.resize(a->nparams + a->locals.size());  // temporaries stay unnamed
+    wf.localNames.resize(a->nparams + a->locals.size());  // temporaries stay unnamed
     if (hasFrame) {
       uint32_t r = a->addLocal(wasm::I64);
       wf.localNames.push_back("result");
@@ -2709,24 +2710,20 @@ EXPORT(dbg_form_pos) uint32_t *dbg_form_pos(int32_t k) {
 
 static std::string resultText;
 
-static std::string defineName(const Sx *x) {
-  if (x->items.size() < 2) return "";
-  const Sx *head = x->items[1];
-  if (head->kind == Sx::LIST && !head->items.empty()) head = head->items[0];
-  return head->kind == Sx::SYMBOL ? head->text : "";
-}
 
-// Compiles and evaluates form k of the last dbg_read.  Returns 0 for a value, 1 for a
-// definition, 2 for an unspecified value; dbg_result() has the printed value.
-EXPORT(dbg_eval_form) int32_t dbg_eval_form(int32_t k) {
-  Sx *x = forms.at(k);
-  bool isDefine = x->kind == Sx::LIST && !x->items.empty() && isSym(x->items[0], "define");
-  Func *top = compileToplevel({x});
+// Compiles form k of the last dbg_read; its lambdas are then listed by dbg_func, so a host
+// can compile them before the form runs.  Returns a handle for dbg_run_form.
+EXPORT(dbg_compile_form) Func *dbg_compile_form(int32_t k) { return compileToplevel({forms.at(k)}); }
+
+// Runs a compiled form.  Returns 0 for a value, 1 for a definition, 2 for an unspecified
+// value; dbg_result() has the printed value (the defined name for a definition).
+EXPORT(dbg_run_form) int32_t dbg_run_form(Func *top) {
   lastResult = runToplevel(top);
   flushOutput();
   resultText.clear();
-  if (isDefine) {
-    resultText = defineName(x);
+  Node *body = top->body;
+  if (body->kind == N_DEFINE) {
+    resultText = body->name;
     lastResult = UNSPEC_V;
     return 1;
   }
@@ -2734,6 +2731,8 @@ EXPORT(dbg_eval_form) int32_t dbg_eval_form(int32_t k) {
   printValue(resultText, lastResult, false);
   return 0;
 }
+
+EXPORT(dbg_eval_form) int32_t dbg_eval_form(int32_t k) { return dbg_run_form(dbg_compile_form(k)); }
 EXPORT(dbg_result) const char *dbg_result() { return resultText.c_str(); }
 EXPORT(dbg_result_length) uint32_t dbg_result_length() { return resultText.size(); }
 

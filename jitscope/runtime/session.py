@@ -1,0 +1,884 @@
+"""One live interplib.wasm instance and the JIT modules linked into it.
+
+A :class:`Session` is what every front end drives: ``jitscope repl``, ``run``, ``bench`` and the
+TUI.  It evaluates Scheme, lists functions and their dispatch counters, and takes a JIT module
+through its life one real step at a time: generate (in wasm), compile (wasmtime, which
+validates), instantiate (against the main module's memory and table), grow the table, fill
+the new slots, apply each relocation, linked.  Every step runs wasm code; Python only watches.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Self
+
+import wasmtime
+
+from jitscope.runtime import layout
+from jitscope.runtime.binary import (
+    PATCH_SECTION,
+    Patch,
+    custom_section,
+    element_slots,
+    function_names,
+    parse_patches,
+)
+
+__all__ = [
+    "BUNDLED_WASM",
+    "EvalError",
+    "FormResult",
+    "FunctionInfo",
+    "JitModule",
+    "ModuleLoadError",
+    "Session",
+    "Stage",
+    "TableSlot",
+    "Unsupported",
+]
+
+BUNDLED_WASM = Path(__file__).resolve().parent.parent / "data" / "interplib.wasm"
+
+#: Seconds one evaluation may run before it is interrupted.
+DEFAULT_TIME_LIMIT = 60.0
+
+#: wasm call stack for deep (non-tail) recursion; wasmtime's default is 512 KiB and it may not exceed the async stack (2 MiB).
+WASM_STACK_BYTES = 1 << 20
+
+
+class ModuleLoadError(Exception):
+    """The module cannot be used: missing, not wasm, corrupt, or lacking the interface."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+class Unsupported(Exception):
+    """The loaded module lacks the debugger interface this operation needs."""
+
+
+class EvalError(Exception):
+    """An evaluation failed: a Scheme error, a trap, or an interrupt.  The session carries on."""
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        *,
+        source: str = "",
+        line: int = 0,
+        col: int = 0,
+        function: str = "",
+        backtrace: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.source = source
+        self.line = line
+        self.col = col
+        self.function = function
+        self.backtrace = list(backtrace)
+
+    @property
+    def where(self) -> str:
+        """``source:line:col`` (as far as known) and the enclosing Scheme function."""
+        place = ":".join(str(p) for p in (self.source, self.line, self.col) if p)
+        if self.function and self.function != "toplevel":
+            place = f"{place} (in {self.function})" if place else f"in {self.function}"
+        return place
+
+    def one_line(self) -> str:
+        where = self.where
+        return f"{where}: {self.message}" if where else self.message
+
+
+class _Raised(Exception):
+    """Raised by the throw_error import to unwind wasm; carries nothing, the module has it."""
+
+
+@dataclass(frozen=True, slots=True)
+class FormResult:
+    """The outcome of one top-level form."""
+
+    kind: str  # "value", "definition", "void" or "error"
+    text: str  # printed value, defined name, or the error's one-line message
+    output: str  # what display/newline wrote while it ran
+    seconds: float
+    line: int = 0
+    col: int = 0
+    error: EvalError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionInfo:
+    """A lambda the interpreter knows, with its dispatch counters."""
+
+    id: int
+    name: str
+    source: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    nparams: int
+    interp_calls: int
+    jit_calls: int
+    jit_code_address: int  # where the patch writes
+    jit_code: int  # table index of its JIT code, 0 while interpreted
+    module_id: int  # the JIT module that last compiled it
+    pending: bool  # compiled into a module not linked yet
+
+    @property
+    def state(self) -> str:
+        if self.jit_code:
+            return "linked"
+        if self.pending:
+            return f"compiled in module {self.module_id}"
+        return "candidate" if self.interp_calls else "interpreted"
+
+    @property
+    def span(self) -> str:
+        return f"{self.source}:{self.line}:{self.col}-{self.end_line}:{self.end_col}"
+
+
+class Stage(enum.IntEnum):
+    """Where a JIT module is in its life; steps go forward one stage (or one patch) at a time."""
+
+    GENERATED = 0
+    COMPILED = 1
+    INSTANTIATED = 2
+    TABLE_GROWN = 3
+    SLOTS_FILLED = 4
+    LINKED = 5
+    DISCARDED = 6
+    FAILED = 7
+
+
+@dataclass(slots=True)
+class PatchState:
+    patch: Patch
+    before: int | None = None
+    after: int | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.after is not None
+
+
+@dataclass(eq=False, slots=True)
+class JitModule:
+    """A generated module and how far it has been linked."""
+
+    id: int
+    data: bytes
+    function_ids: list[int]
+    names: list[str]
+    patches: list[PatchState]
+    stage: Stage = Stage.GENERATED
+    module: wasmtime.Module | None = None
+    instance: wasmtime.Instance | None = None
+    table_base: int | None = None
+    table_size_before: int | None = None
+    error: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    @property
+    def patches_applied(self) -> int:
+        return sum(p.applied for p in self.patches)
+
+    def next_step(self) -> str | None:
+        """A short description of what :meth:`Session.step` would do next, None when done."""
+        if self.stage is Stage.GENERATED:
+            return "compile (validate)"
+        if self.stage is Stage.COMPILED:
+            return "instantiate"
+        if self.stage is Stage.INSTANTIATED:
+            return f"grow table by {len(self.names)}"
+        if self.stage is Stage.TABLE_GROWN:
+            return f"fill {len(self.names)} slot{'s' if len(self.names) != 1 else ''}"
+        if self.stage is Stage.SLOTS_FILLED:
+            p = self.patches[self.patches_applied].patch
+            return f"patch {p.name}.jitCode @ 0x{p.address:x}"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class TableSlot:
+    index: int
+    name: str
+    owner: str  # "main", "jit N", "host" or "" for an empty slot
+    empty: bool
+    grown: bool  # added after the main module was instantiated
+
+
+class Session:
+    """A live interplib.wasm instance: evaluate, inspect, JIT, link."""
+
+    def __init__(
+        self,
+        wasm: Path | str | None = None,
+        *,
+        time_limit: float | None = DEFAULT_TIME_LIMIT,
+    ) -> None:
+        self.path = Path(wasm) if wasm is not None else BUNDLED_WASM
+        self.time_limit = time_limit
+        data = _read_module_file(self.path)
+
+        config = wasmtime.Config()
+        config.epoch_interruption = True
+        config.max_wasm_stack = WASM_STACK_BYTES
+        config.wasm_tail_call = True
+        self.engine = wasmtime.Engine(config)
+        self.store = wasmtime.Store(self.engine)
+        fd, self._out_path = tempfile.mkstemp(prefix="jitscope-out-")
+        os.close(fd)  # WASI opens it by name; we read it by name
+        self._out_pos = 0
+        wasi = wasmtime.WasiConfig()
+        wasi.stdout_file = self._out_path
+        wasi.stderr_file = self._out_path
+        self.store.set_wasi(wasi)
+        self.store.set_epoch_deadline(1 << 62)
+
+        try:
+            self.main_module = wasmtime.Module(self.engine, data)
+        except wasmtime.WasmtimeError as e:
+            raise ModuleLoadError(self.path, f"not a valid wasm module: {_first_line(e)}") from e
+        exports = {e.name for e in self.main_module.exports}
+        missing = [n for n in ("memory", "__indirect_function_table") if n not in exports]
+        if missing:
+            raise ModuleLoadError(self.path, f"does not export {', '.join(missing)}")
+        if "dbg_read" not in exports and not {"parse", "eval"} <= exports:
+            raise ModuleLoadError(
+                self.path, "exports neither the debugger interface (dbg_read) nor parse/eval"
+            )
+        linker = wasmtime.Linker(self.engine)
+        linker.define_wasi()
+        linker.define_func("env", "throw_error", wasmtime.FuncType([], []), self._throw_error)
+        try:
+            self.instance = linker.instantiate(self.store, self.main_module)
+        except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
+            raise ModuleLoadError(self.path, f"cannot be instantiated: {_first_line(e)}") from e
+        self.exports = self.instance.exports(self.store)
+        self.memory: wasmtime.Memory = self.exports["memory"]
+        self.table: wasmtime.Table = self.exports["__indirect_function_table"]
+        self.debugger = "dbg_read" in exports
+        sp = self.exports.get("__stack_pointer") if "__stack_pointer" in exports else None
+        self._stack_pointer: wasmtime.Global | None = sp
+        if "_initialize" in exports:
+            self._call_guarded("_initialize")
+
+        self._main_names = function_names(data)
+        self._main_slots = element_slots(data)
+        self.initial_table_size = self.table.size(self.store)
+        self.modules: list[JitModule] = []
+        self._slot_owner: dict[int, tuple[str, str]] = {}
+        self._sources: dict[int, str] = {}
+        self._func_static: dict[int, tuple[str, str, int, int, int, int, int]] = {}
+        self._interrupt = threading.Event()
+        self._auto_threshold: int | None = None
+        self._tierup_events: list[tuple[float, str, int]] = []
+        self._hook_slot: int | None = None
+        self._running = False
+        self._module_ptrs: dict[int, int] = {}  # module id -> its JitModule struct in memory
+        #: Compile every new lambda before its form runs ("JIT-eager").
+        self.eager_jit = False
+        #: Per function id: (interpreted calls, JIT calls) during the last eval().
+        self.last_counts: dict[int, tuple[int, int]] = {}
+
+    # ----------------------------------------------------------------------------- plumbing
+
+    def _throw_error(self) -> None:
+        raise _Raised()
+
+    def _call_guarded(self, name: str, *args: int) -> int:
+        return self.exports[name](self.store, *args)
+
+    def _call(self, name: str, *args: int):
+        """Call an export outside evaluation; a Scheme error comes back as EvalError."""
+        saved = self._stack_pointer.value(self.store) if self._stack_pointer else None
+        try:
+            return self.exports[name](self.store, *args)
+        except _Raised:
+            raise self._module_error() from None
+        except wasmtime.Trap as e:
+            raise self._trap_error(e) from None
+        finally:
+            if saved is not None and self._stack_pointer is not None:
+                self._stack_pointer.set_value(self.store, saved)
+
+    def _read(self, address: int, size: int) -> bytes:
+        return bytes(self.memory.read(self.store, address, address + size))
+
+    def read_u32(self, address: int) -> int:
+        return int.from_bytes(self._read(address, 4), "little")
+
+    def read_u64(self, address: int) -> int:
+        return int.from_bytes(self._read(address, 8), "little")
+
+    def _read_cstring(self, address: int, limit: int = 4096) -> str:
+        out = bytearray()
+        while len(out) < limit:
+            chunk = self._read(
+                address + len(out), min(256, self.memory.data_len(self.store) - address - len(out))
+            )
+            if not chunk:
+                break
+            nul = chunk.find(0)
+            if nul >= 0:
+                out += chunk[:nul]
+                break
+            out += chunk
+        return out.decode("utf-8", "replace")
+
+    def _write_bytes(self, data: bytes) -> int:
+        ptr = self._call("allocateBytes", len(data) + 1)
+        self.memory.write(self.store, data + b"\0", ptr)
+        return ptr
+
+    def _take_output(self) -> str:
+        with open(self._out_path, "rb") as f:
+            f.seek(self._out_pos)
+            data = f.read()
+        self._out_pos += len(data)
+        return data.decode("utf-8", "replace")
+
+    def source_name(self, src: int) -> str:
+        return self._sources.get(src, f"<input {src}>" if src else "")
+
+    def _module_error(self) -> EvalError:
+        if not self.debugger:
+            return EvalError(
+                "error",
+                "the program signalled an error (no details: "
+                "this module lacks the debugger interface)",
+            )
+        ptr = self.exports["dbg_error"](self.store)
+        kind, line, col, src, msg, fn = layout.ERROR.unpack(self._read(ptr, layout.ERROR.size))
+        return EvalError(
+            layout.ERROR_KINDS.get(kind, "error"),
+            self._read_cstring(msg),
+            source=self.source_name(src),
+            line=line,
+            col=col,
+            function=self._read_cstring(fn) if fn else "",
+        )
+
+    def _trap_error(self, trap: wasmtime.Trap) -> EvalError:
+        frames = [f.func_name or f"<func {f.func_index}>" for f in (trap.frames or [])]
+        code = trap.trap_code
+        if code == wasmtime.TrapCode.INTERRUPT:
+            if self._interrupt.is_set():
+                return EvalError("interrupted", "interrupted", backtrace=frames)
+            return EvalError(
+                "timeout", f"time limit of {self.time_limit:g} s exceeded", backtrace=frames
+            )
+        if code == wasmtime.TrapCode.STACK_OVERFLOW:
+            return EvalError(
+                "stack",
+                "stack exhausted: recursion too deep for the wasm call stack",
+                backtrace=frames,
+            )
+        return EvalError("trap", f"wasm trap: {_first_line(trap)}", backtrace=frames)
+
+    def _run(self, name: str, *args: int):
+        """Run an evaluating export under the time limit; on failure restore the module."""
+        saved = self._stack_pointer.value(self.store) if self._stack_pointer else None
+        self._interrupt.clear()
+        timer = None
+        self.store.set_epoch_deadline(1)
+        if self.time_limit:
+            timer = threading.Timer(self.time_limit, self.engine.increment_epoch)
+            timer.daemon = True
+            timer.start()
+        self._running = True
+        try:
+            return self.exports[name](self.store, *args)
+        except _Raised:
+            error = self._module_error()
+        except wasmtime.Trap as e:
+            error = self._trap_error(e)
+        finally:
+            self._running = False
+            if timer:
+                timer.cancel()
+            self.store.set_epoch_deadline(1 << 62)
+        if saved is not None and self._stack_pointer is not None:
+            self._stack_pointer.set_value(self.store, saved)
+        if self.debugger:
+            self.exports["dbg_reset"](self.store)
+        raise error
+
+    def interrupt(self) -> None:
+        """End the running evaluation (from any thread) with an 'interrupted' error."""
+        self._interrupt.set()
+        self.engine.increment_epoch()
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    # ----------------------------------------------------------------------------- evaluation
+
+    def eval(self, source: str | bytes, *, name: str | None = None) -> list[FormResult]:
+        """Evaluate every form of ``source`` in the persistent top level.
+
+        Stops at the first failing form; its result has kind "error".  Definitions, linked JIT
+        code, table and heap stay as they were before that form.
+        """
+        data = source.encode("utf-8") if isinstance(source, str) else bytes(source)
+        if not self.debugger:
+            return self._seed_eval(data)
+        ptr = self._write_bytes(data)
+        start = time.perf_counter()
+        try:
+            count = self._run("dbg_read", ptr, len(data))
+        except EvalError as e:
+            src = self.exports["dbg_source"](self.store)
+            self._sources[src] = name or f"<input {src}>"
+            e.source = self._sources[src]
+            return [
+                FormResult(
+                    "error",
+                    e.one_line(),
+                    self._take_output(),
+                    time.perf_counter() - start,
+                    e.line,
+                    e.col,
+                    e,
+                )
+            ]
+        finally:
+            self._call("freeBytes", ptr)
+        src = self.exports["dbg_source"](self.store)
+        self._sources[src] = name or f"<input {src}>"
+        results = []
+        before = {f.id: (f.interp_calls, f.jit_calls) for f in self.functions()}
+        for k in range(count):
+            pos = self.exports["dbg_form_pos"](self.store, k)
+            line, col = self.read_u32(pos), self.read_u32(pos + 4)
+            start = time.perf_counter()
+            try:
+                top = self._run("dbg_compile_form", k)
+                if self.eager_jit:
+                    self._jit_new_functions()
+                kind = self._run("dbg_run_form", top)
+            except EvalError as e:
+                results.append(
+                    FormResult(
+                        "error",
+                        e.one_line(),
+                        self._take_output(),
+                        time.perf_counter() - start,
+                        line,
+                        col,
+                        e,
+                    )
+                )
+                break
+            seconds = time.perf_counter() - start
+            text_ptr = self.exports["dbg_result"](self.store)
+            length = self.exports["dbg_result_length"](self.store)
+            text = self._read(text_ptr, length).decode("utf-8", "replace")
+            kind_name = ("value", "definition", "void")[kind]
+            results.append(FormResult(kind_name, text, self._take_output(), seconds, line, col))
+        self.last_counts = {
+            f.id: (
+                f.interp_calls - before.get(f.id, (0, 0))[0],
+                f.jit_calls - before.get(f.id, (0, 0))[1],
+            )
+            for f in self.functions()
+        }
+        return results
+
+    def _jit_new_functions(self) -> None:
+        fresh = [f.id for f in self.functions() if f.state in ("interpreted", "candidate")]
+        if fresh:
+            mod = self.generate(fresh)
+            if mod is not None:
+                self.link(mod)
+
+    def _seed_eval(self, data: bytes) -> list[FormResult]:
+        ptr = self._write_bytes(data)
+        start = time.perf_counter()
+        try:
+            program = self._run("parse", ptr)
+            self._run("eval", program, 1 << 20)
+        except EvalError as e:
+            return [
+                FormResult(
+                    "error", e.one_line(), self._take_output(), time.perf_counter() - start, error=e
+                )
+            ]
+        output = self._take_output()
+        seconds = time.perf_counter() - start
+        lines = output.splitlines(keepends=True)
+        value = ""
+        if lines and lines[-1].startswith("result: "):
+            value = lines.pop()[len("result: ") :].rstrip("\n")
+        return [FormResult("value", value, "".join(lines), seconds)]
+
+    # ----------------------------------------------------------------------------- functions
+
+    def _need_debugger(self, what: str) -> None:
+        if not self.debugger:
+            raise Unsupported(f"{what} needs the debugger interface, which {self.path.name} lacks")
+
+    def functions(self) -> list[FunctionInfo]:
+        """Every lambda compiled so far, in definition order, with live counters."""
+        if not self.debugger:
+            return []
+        count = self.exports["dbg_func_count"](self.store)
+        return [self._function(i) for i in range(count)]
+
+    def _function(self, i: int) -> FunctionInfo:
+        addr = self.exports["dbg_func"](self.store, i)
+        (
+            jit_code,
+            nparams,
+            flags,
+            fid,
+            interp_calls,
+            jit_calls,
+            name_ptr,
+            line,
+            col,
+            end_line,
+            end_col,
+            src,
+            module_id,
+            _nlocals,
+        ) = layout.FUNC.unpack(self._read(addr, layout.FUNC.size))
+        static = self._func_static.get(i)
+        if static is None:
+            static = (
+                self._read_cstring(name_ptr),
+                self.source_name(src),
+                line,
+                col,
+                end_line,
+                end_col,
+                nparams,
+            )
+            self._func_static[i] = static
+        name, source, line, col, end_line, end_col, nparams = static
+        return FunctionInfo(
+            fid,
+            name,
+            source,
+            line,
+            col,
+            end_line,
+            end_col,
+            nparams,
+            interp_calls,
+            jit_calls,
+            addr + layout.FUNC_JIT_CODE,
+            jit_code,
+            module_id,
+            bool(flags & layout.F_PENDING) and not jit_code,
+        )
+
+    def function(self, name_or_id: str | int) -> FunctionInfo:
+        """The most recent function called ``name`` (or with that id)."""
+        fs = self.functions()
+        if isinstance(name_or_id, int):
+            return fs[name_or_id]
+        for f in reversed(fs):
+            if f.name == name_or_id:
+                return f
+        raise KeyError(name_or_id)
+
+    def candidates(self) -> list[FunctionInfo]:
+        return [f for f in self.functions() if f.state == "candidate"]
+
+    # ----------------------------------------------------------------------------- JIT modules
+
+    def generate(self, functions: Iterable[int | str] | None = None) -> JitModule | None:
+        """Generate (in wasm) a module for these functions, or for every candidate.
+
+        Returns None when there is nothing to compile.  The patch is not run.
+        """
+        ids = (
+            []
+            if functions is None
+            else [f if isinstance(f, int) else self.function(f).id for f in functions]
+        )
+        if not self.debugger:
+            raise Unsupported("stepping needs the debugger interface; use jit_all()")
+        start = time.perf_counter()
+        if ids:
+            buf = self._call("allocateBytes", 4 * len(ids))
+            self.memory.write(self.store, b"".join(i.to_bytes(4, "little") for i in ids), buf)
+        else:
+            buf = 0
+        try:
+            ptr = self._call("dbg_jit", buf, len(ids))
+        finally:
+            if buf:
+                self._call("freeBytes", buf)
+        if not ptr:
+            return None
+        data_ptr, size, mid, nfuncs, funcs_ptr = layout.JIT_MODULE.unpack(
+            self._read(ptr, layout.JIT_MODULE.size)
+        )
+        data = self._read(data_ptr, size)
+        func_addrs = [self.read_u32(funcs_ptr + 4 * i) for i in range(nfuncs)]
+        function_ids = [self.read_u32(a + 12) for a in func_addrs]
+        self._module_ptrs[mid] = ptr
+        section = custom_section(data, PATCH_SECTION)
+        patches = parse_patches(section) if section is not None else []
+        names = [p.name for p in patches]
+        mod = JitModule(mid, data, function_ids, names, [PatchState(p) for p in patches])
+        mod.timings["generate"] = time.perf_counter() - start
+        self.modules.append(mod)
+        return mod
+
+    def module(self, module_id: int) -> JitModule:
+        for m in self.modules:
+            if m.id == module_id:
+                return m
+        raise KeyError(module_id)
+
+    def step(self, mod: JitModule) -> str:
+        """Take ``mod`` one step further; returns what was done.  Raises EvalError on failure,
+        after which the module is discarded and its functions stay interpreted."""
+        what = mod.next_step()
+        if what is None:
+            raise ValueError(f"module {mod.id} is {mod.stage.name.lower()}: no step left")
+        start = time.perf_counter()
+        try:
+            if mod.stage is Stage.GENERATED:
+                try:
+                    mod.module = wasmtime.Module(self.engine, mod.data)
+                except wasmtime.WasmtimeError as e:
+                    raise EvalError(
+                        "jit", f"module {mod.id} does not compile: {_first_line(e)}"
+                    ) from None
+                mod.stage = Stage.COMPILED
+                key = "compile"
+            elif mod.stage is Stage.COMPILED:
+                linker = wasmtime.Linker(self.engine)
+                linker.define(self.store, "env", "memory", self.memory)
+                linker.define(self.store, "env", "__indirect_function_table", self.table)
+                try:
+                    mod.instance = linker.instantiate(self.store, mod.module)
+                except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
+                    raise EvalError(
+                        "jit", f"module {mod.id} cannot be instantiated: {_first_line(e)}"
+                    ) from None
+                mod.stage = Stage.INSTANTIATED
+                key = "instantiate"
+            elif mod.stage is Stage.INSTANTIATED:
+                mod.table_size_before = self.table.size(self.store)
+                base = self._module_call(mod, "grow_table")
+                mod.table_base = base
+                for p in mod.patches:
+                    self._slot_owner[base + p.patch.element] = (p.patch.name, f"jit {mod.id}")
+                mod.stage = Stage.TABLE_GROWN
+                key = "grow"
+            elif mod.stage is Stage.TABLE_GROWN:
+                self._module_call(mod, "fill_table")
+                mod.stage = Stage.SLOTS_FILLED
+                key = "fill"
+            else:
+                k = mod.patches_applied
+                ps = mod.patches[k]
+                ps.before = self.read_u32(ps.patch.address)
+                self._module_call(mod, "apply_reloc", k)
+                ps.after = self.read_u32(ps.patch.address)
+                if mod.patches_applied == len(mod.patches):
+                    mod.stage = Stage.LINKED
+                key = "patch"
+        except EvalError as e:
+            self._fail_module(mod, e.message)
+            raise
+        mod.timings[key] = mod.timings.get(key, 0.0) + time.perf_counter() - start
+        return what
+
+    def _module_call(self, mod: JitModule, name: str, *args: int) -> int:
+        assert mod.instance is not None
+        fn = mod.instance.exports(self.store)[name]
+        try:
+            return fn(self.store, *args)
+        except wasmtime.Trap as e:
+            if name == "grow_table":
+                raise EvalError("jit", f"module {mod.id}: the function table cannot grow") from None
+            raise EvalError("jit", f"module {mod.id}: {name} trapped: {_first_line(e)}") from None
+
+    def _fail_module(self, mod: JitModule, message: str) -> None:
+        mod.error = message
+        self.discard(mod)
+        mod.stage = Stage.FAILED
+
+    def link(self, mod: JitModule) -> JitModule:
+        """Run every remaining step."""
+        while mod.next_step() is not None:
+            self.step(mod)
+        return mod
+
+    def jit(self, functions: Iterable[int | str] | None = None) -> JitModule | None:
+        """Generate, compile, instantiate and patch in one go."""
+        if not self.debugger:
+            return self._seed_jit()
+        mod = self.generate(functions)
+        return self.link(mod) if mod else None
+
+    def _seed_jit(self) -> JitModule | None:
+        """The seed's path: jitModule() and an instantiation whose start function patches."""
+        ptr = self._call("jitModule")
+        if not ptr:
+            return None
+        data = self._read(self._call("moduleData", ptr), self._call("moduleSize", ptr))
+        self._call("freeModule", ptr)
+        mod = JitModule(len(self.modules) + 1, data, [], [], [])
+        before = self.table.size(self.store)
+        mod.module = wasmtime.Module(self.engine, data)
+        linker = wasmtime.Linker(self.engine)
+        linker.define(self.store, "env", "memory", self.memory)
+        linker.define(self.store, "env", "__indirect_function_table", self.table)
+        mod.instance = linker.instantiate(self.store, mod.module)
+        mod.table_size_before, mod.table_base = before, before
+        names = function_names(data)
+        for i in range(before, self.table.size(self.store)):
+            self._slot_owner[i] = (names.get(i - before, "?"), f"jit {mod.id}")
+        mod.stage = Stage.LINKED
+        self.modules.append(mod)
+        return mod
+
+    def discard(self, mod: JitModule) -> None:
+        """Give up on an unlinked module: its functions become candidates again."""
+        if mod.stage is Stage.LINKED:
+            raise ValueError(f"module {mod.id} is linked; unlink its functions instead")
+        ptr = self._module_ptrs.get(mod.id)
+        if ptr and self.debugger:
+            self._call("dbg_discard", ptr)
+        mod.stage = Stage.DISCARDED
+
+    def unlink(self, function: int | str) -> None:
+        """Send calls of a linked function back to the interpreter."""
+        self._need_debugger("unlinking")
+        fid = function if isinstance(function, int) else self.function(function).id
+        self._call("dbg_unlink", fid)
+
+    # ----------------------------------------------------------------------------- tier-up
+
+    def set_auto_jit(self, threshold: int | None) -> None:
+        """Tier up on its own: a function entered ``threshold`` times by the interpreter is
+        compiled and linked mid-evaluation.  None turns it off."""
+        self._need_debugger("auto JIT")
+        if threshold is None:
+            self._call("dbg_set_tierup", 0, 0)
+            self._auto_threshold = None
+            return
+        if self._hook_slot is None:
+            hook = wasmtime.Func(
+                self.store, wasmtime.FuncType([wasmtime.ValType.i32()], []), self._tier_up
+            )
+            self._hook_slot = self.table.grow(self.store, 1, hook)
+            self._slot_owner[self._hook_slot] = ("tier-up hook", "host")
+        self._auto_threshold = threshold
+        self._call("dbg_set_tierup", self._hook_slot, threshold)
+
+    def _tier_up(self, func_addr: int) -> None:
+        fid = self.read_u32(func_addr + 12)
+        mod = self.generate([fid])
+        if mod is None:
+            return
+        self.link(mod)
+        self._tierup_events.append((time.perf_counter(), mod.names[0], mod.id))
+
+    @property
+    def tier_up_events(self) -> list[tuple[float, str, int]]:
+        return list(self._tierup_events)
+
+    # ----------------------------------------------------------------------------- views
+
+    def table_slots(self) -> list[TableSlot]:
+        """Every slot of the indirect function table, named from the binaries."""
+        slots = []
+        for i in range(self.table.size(self.store)):
+            empty = self.table.get(self.store, i) is None
+            grown = i >= self.initial_table_size
+            if i in self._slot_owner:
+                name, owner = self._slot_owner[i]
+            elif i in self._main_slots:
+                name, owner = self._main_names.get(self._main_slots[i], "?"), "main"
+            else:
+                name, owner = "", ""
+            slots.append(
+                TableSlot(i, name if not empty else "", owner if not empty else "", empty, grown)
+            )
+        return slots
+
+    def heap_stats(self) -> dict[str, int]:
+        self._need_debugger("heap statistics")
+        ptr = self.exports["dbg_heap"](self.store)
+        heap, live, allocated, collections, limit = layout.HEAP.unpack(
+            self._read(ptr, layout.HEAP.size)
+        )
+        return {
+            "heap_bytes": heap,
+            "live_bytes": live,
+            "allocated_bytes": allocated,
+            "collections": collections,
+            "max_heap_bytes": limit,
+        }
+
+    def collect(self) -> None:
+        self._need_debugger("collecting")
+        self._call("dbg_collect")
+
+    def stack_depth(self) -> int:
+        self._need_debugger("the stack depth")
+        return self._call("dbg_stack_depth")
+
+    def close(self) -> None:
+        try:
+            os.unlink(self._out_path)
+        except OSError:
+            pass
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def _read_module_file(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ModuleLoadError(path, "no such file") from None
+    except IsADirectoryError:
+        raise ModuleLoadError(path, "is a directory, not a wasm module") from None
+    except OSError as e:
+        raise ModuleLoadError(path, f"cannot be read: {e.strerror}") from None
+    if not data.startswith(b"\0asm"):
+        raise ModuleLoadError(path, "not a wasm binary (no \\0asm magic)")
+    if len(data) < 8:
+        raise ModuleLoadError(path, "truncated wasm binary (shorter than its header)")
+    if data[4:8] != b"\x01\x00\x00\x00":
+        if data[6:8] == b"\x01\x00":
+            raise ModuleLoadError(path, "is a wasm component; jitscope needs a core module")
+        raise ModuleLoadError(path, f"unsupported wasm version {data[4:8].hex()}")
+    return data
