@@ -14,7 +14,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
@@ -294,6 +294,8 @@ class Session:
         self._hook_slot: int | None = None
         self._running = False
         self._module_ptrs: dict[int, int] = {}  # module id -> its JitModule struct in memory
+        #: Called on the evaluating thread right after auto mode linked a module.
+        self.on_tier_up: Callable[[JitModule], None] | None = None
         #: Compile every new lambda before its form runs ("JIT-eager").
         self.eager_jit = False
         #: Per function id: (interpreted calls, JIT calls) during the last eval().
@@ -800,6 +802,8 @@ class Session:
             return
         self.link(mod)
         self._tierup_events.append((time.perf_counter(), mod.names[0], mod.id))
+        if self.on_tier_up is not None:
+            self.on_tier_up(mod)
 
     @property
     def tier_up_events(self) -> list[tuple[float, str, int]]:
