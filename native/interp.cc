@@ -138,6 +138,7 @@ struct GlobalCell {
   Func *func;      // 8: the lambda of the closure it holds, for guarding direct JIT calls
   const char *name;
   int prim;        // primitive id when the name is a builtin, else -1
+  Func *defined;   // the lambda of the latest (define name (lambda ...)) compiled
 };
 static_assert(offsetof(GlobalCell, func) == 8, "layout");
 
@@ -899,7 +900,7 @@ struct Compiler {
   GlobalCell *globalCell(const std::string &name) {
     auto it = globals.find(name);
     if (it != globals.end()) return it->second;
-    GlobalCell *g = new GlobalCell{UNASSIGNED_V, nullptr, dupString(name), -1};
+    GlobalCell *g = new GlobalCell{UNASSIGNED_V, nullptr, dupString(name), -1, nullptr};
     globals[name] = g;
     globalList.push_back(g);
     return g;
@@ -1167,6 +1168,7 @@ struct Compiler {
           n->cell = g;
           n->name = g->name;
           n->kids = {expr(b.init, sc, fs, b.name->text)};
+          if (n->kids[0]->kind == N_LAMBDA) g->defined = n->kids[0]->fn;
           return n;
         }
         syntax(x, "define: only allowed at top level or at the start of a body");
@@ -2206,7 +2208,11 @@ struct Jit {
     Node *op = n->kids[0];
     Func *f = nullptr;
     guarded = false;
-    if (op->kind == N_GLOBAL && op->cell->func) { f = op->cell->func; guarded = true; }
+    // A global: the lambda it holds now, or (before its define has run) the one it will hold.
+    if (op->kind == N_GLOBAL && (op->cell->func || op->cell->defined)) {
+      f = op->cell->func ? op->cell->func : op->cell->defined;
+      guarded = true;
+    }
     else if (n->calleeVar && n->calleeVar->known) f = n->calleeVar->known;
     if (!f || f->nparams != argc || !funcIndex.count(f)) return nullptr;
     return f;
@@ -2226,6 +2232,49 @@ struct Jit {
     static const void *appliers[] = {(const void *)&rt_apply0, (const void *)&rt_apply1, (const void *)&rt_apply2,
                                      (const void *)&rt_apply3, (const void *)&rt_apply4, (const void *)&rt_apply5,
                                      (const void *)&rt_apply6};
+    // Fast path: a closure with JIT code and the right arity is called (or tail-called)
+    // straight through the table; anything else goes through rt_apply, which checks,
+    // reports errors and runs the interpreter.
+    pushOperand(ops[0]);
+    a->i32_wrap_i64();
+    a->local_tee(tmp32);
+    a->i32_const(7);
+    a->i32_and();
+    a->i32_const(1);
+    a->i32_eq();
+    a->if_(wasm::I32);
+    a->local_get(tmp32);
+    a->i32_const(1);
+    a->i32_sub();
+    a->i32_load();
+    a->i32_const(T_CLOSURE);
+    a->i32_eq();
+    a->if_(wasm::I32);
+    a->local_get(tmp32);
+    a->i32_load(7);
+    a->local_tee(tmp32);
+    a->i32_load(offsetof(Func, nparams));
+    a->i32_const(argc);
+    a->i32_eq();
+    a->if_(wasm::I32);
+    a->local_get(tmp32);
+    a->i32_load(offsetof(Func, jitCode));
+    a->else_();
+    a->i32_const(0);
+    a->end();
+    a->else_();
+    a->i32_const(0);
+    a->end();
+    a->else_();
+    a->i32_const(0);
+    a->end();
+    a->local_tee(tmp32);
+    a->if_(wasm::I64);
+    for (auto &o : ops) pushOperand(o);
+    a->local_get(tmp32);
+    if (n->tail) { popFrame(); a->return_call_indirect(sigJit[argc]); }
+    else a->call_indirect(sigJit[argc]);
+    a->else_();
     a->i32_const((int32_t)(uintptr_t)n);
     for (auto &o : ops) pushOperand(o);
     if (n->tail) {
@@ -2235,6 +2284,7 @@ struct Jit {
     } else {
       callRuntime(appliers[argc], sigApply[argc]);
     }
+    a->end();
   }
 
   void directCall(Node *n, Func *f, const std::vector<Operand> &ops) {
@@ -2588,7 +2638,7 @@ static void initRuntime() {
   stackLimit = stackBase + STACK_SLOTS - 256;
   sp = stackBase;
   for (int id = 0; id < P_COUNT; id++) {
-    GlobalCell *g = new GlobalCell{mkPrim(id), nullptr, primInfo[id].name, id};
+    GlobalCell *g = new GlobalCell{mkPrim(id), nullptr, primInfo[id].name, id, nullptr};
     globals[primInfo[id].name] = g;
     globalList.push_back(g);
   }

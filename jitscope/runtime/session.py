@@ -238,11 +238,7 @@ class Session:
         self.time_limit = time_limit
         data = _read_module_file(self.path)
 
-        config = wasmtime.Config()
-        config.epoch_interruption = True
-        config.max_wasm_stack = WASM_STACK_BYTES
-        config.wasm_tail_call = True
-        self.engine = wasmtime.Engine(config)
+        self.engine, self.main_module = _compile(self.path, data)
         self.store = wasmtime.Store(self.engine)
         fd, self._out_path = tempfile.mkstemp(prefix="jitscope-out-")
         os.close(fd)  # WASI opens it by name; we read it by name
@@ -253,10 +249,6 @@ class Session:
         self.store.set_wasi(wasi)
         self.store.set_epoch_deadline(1 << 62)
 
-        try:
-            self.main_module = wasmtime.Module(self.engine, data)
-        except wasmtime.WasmtimeError as e:
-            raise ModuleLoadError(self.path, f"not a valid wasm module: {_first_line(e)}") from e
         exports = {e.name for e in self.main_module.exports}
         missing = [n for n in ("memory", "__indirect_function_table") if n not in exports]
         if missing:
@@ -861,6 +853,29 @@ class Session:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# Compiled main modules by (path, size, mtime): sessions on one build share an engine, so a
+# second session (a test, a reload) skips the compile.  Epoch interruption is engine-wide, but
+# only a store with a running evaluation has a near deadline.
+_compiled: dict[tuple[str, int, int], tuple[wasmtime.Engine, wasmtime.Module]] = {}
+
+
+def _compile(path: Path, data: bytes) -> tuple[wasmtime.Engine, wasmtime.Module]:
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _compiled:
+        config = wasmtime.Config()
+        config.epoch_interruption = True
+        config.max_wasm_stack = WASM_STACK_BYTES
+        config.wasm_tail_call = True
+        engine = wasmtime.Engine(config)
+        try:
+            module = wasmtime.Module(engine, data)
+        except wasmtime.WasmtimeError as e:
+            raise ModuleLoadError(path, f"not a valid wasm module: {_first_line(e)}") from e
+        _compiled[key] = (engine, module)
+    return _compiled[key]
 
 
 def _first_line(e: BaseException) -> str:

@@ -1,0 +1,5 @@
+import sys
+
+from jitscope.cli import main
+
+sys.exit(main())
