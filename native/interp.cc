@@ -1526,6 +1526,7 @@ typedef Value (*Jit3)(Value, Value, Value, Value);
 typedef Value (*Jit4)(Value, Value, Value, Value, Value);
 typedef Value (*Jit5)(Value, Value, Value, Value, Value, Value);
 typedef Value (*Jit6)(Value, Value, Value, Value, Value, Value, Value);
+typedef Value (*JitArray)(Value, Value *);  // more than MAX_JIT_ARGS: arguments in memory
 static const int MAX_JIT_ARGS = 6;
 
 static Value callJit(Func *fn, Value f, Value *a) {
@@ -1537,7 +1538,8 @@ static Value callJit(Func *fn, Value f, Value *a) {
     case 3: return ((Jit3)code)(f, a[0], a[1], a[2]);
     case 4: return ((Jit4)code)(f, a[0], a[1], a[2], a[3]);
     case 5: return ((Jit5)code)(f, a[0], a[1], a[2], a[3], a[4]);
-    default: return ((Jit6)code)(f, a[0], a[1], a[2], a[3], a[4], a[5]);
+    case 6: return ((Jit6)code)(f, a[0], a[1], a[2], a[3], a[4], a[5]);
+    default: return ((JitArray)code)(f, a);
   }
 }
 
@@ -1856,7 +1858,7 @@ struct Jit {
   wasm::ModuleBuilder mb;
   std::vector<Func *> fs;
   std::unordered_map<Func *, uint32_t> funcIndex;
-  uint32_t sigApply[MAX_JIT_ARGS + 1], sigJit[MAX_JIT_ARGS + 1];
+  uint32_t sigApply[MAX_JIT_ARGS + 1], sigJit[MAX_JIT_ARGS + 1], sigJitArray;
   uint32_t sigFail, sigCons, sigMakeBox, sigArith, sigMakeClosure, sigSetGlobal, sigPrim;
 
   // Per-function state.
@@ -1883,6 +1885,7 @@ struct Jit {
       ps.insert(ps.begin(), I32);
       sigApply[n] = mb.type(ps, {I64});
     }
+    sigJitArray = mb.type({I64, I32}, {I64});
     sigFail = mb.type({I32, I32, I64, I64}, {});
     sigCons = mb.type({I64, I64}, {I64});
     sigMakeBox = mb.type({I64}, {I64});
@@ -2287,8 +2290,20 @@ struct Jit {
     a->end();
   }
 
+  uint32_t signature(const Func *f) const {
+    return f->nparams > (uint32_t)MAX_JIT_ARGS ? sigJitArray : sigJit[f->nparams];
+  }
+
   void directCall(Node *n, Func *f, const std::vector<Operand> &ops) {
-    for (auto &o : ops) pushOperand(o);
+    if (f->nparams > (uint32_t)MAX_JIT_ARGS) {
+      // The callee loads its arguments from memory above this frame before anything can
+      // overwrite them.
+      storeArgs(std::vector<Operand>(ops.begin() + 1, ops.end()));
+      pushOperand(ops[0]);
+      a->local_get(tmp32);
+    } else {
+      for (auto &o : ops) pushOperand(o);
+    }
     if (n->tail) { popFrame(); a->return_call(funcIndex[f]); }
     else a->call(funcIndex[f]);
   }
@@ -2445,9 +2460,11 @@ struct Jit {
     freeTemps.clear();
     pending.clear();
     tempSlot.clear();
+    bool argsInMemory = f->nparams > (uint32_t)MAX_JIT_ARGS;
     wf.localNames.push_back("closure");
+    if (argsInMemory) wf.localNames.push_back("argv");
     for (uint32_t i = 0; i < f->nlocals; i++) {
-      slotLocal.push_back(i < f->nparams ? i + 1 : a->addLocal(wasm::I64));
+      slotLocal.push_back(i < f->nparams && !argsInMemory ? i + 1 : a->addLocal(wasm::I64));
       wf.localNames.push_back(i < f->slotNames.size() ? f->slotNames[i] : "");
     }
     fpLocal = a->addLocal(wasm::I32);
@@ -2461,7 +2478,15 @@ struct Jit {
     wasm::Bytes body = std::move(a->code);
     a->code = wasm::Bytes();
 
-    // Prologue, now that the frame size is known: push the frame, count the call.
+    // Prologue, now that the frame size is known: take arguments passed in memory, push the
+    // frame, count the call.
+    if (argsInMemory) {
+      for (uint32_t i = 0; i < f->nparams; i++) {
+        a->local_get(1);
+        a->i64_load(8 * i);
+        a->local_set(slotLocal[i]);
+      }
+    }
     if (hasFrame) {
       a->i32_const((int32_t)(uintptr_t)&sp);
       a->i32_load();
@@ -2527,7 +2552,6 @@ static wasm::Bytes patchSection(const std::vector<Func *> &fs, const std::vector
 
 static const char *uncompilableReason(Func *f) {
   if (f->flags & F_TOPLEVEL) return "top-level forms are not compiled";
-  if (f->nparams > (uint32_t)MAX_JIT_ARGS) return "more than 6 parameters";
   return nullptr;
 }
 
@@ -2542,7 +2566,7 @@ static JitModule *buildModule(const std::vector<Func *> &list, bool selfPatching
   std::vector<uint32_t> indices;
   for (Func *f : list) {
     names.push_back(uniqueName(f->name, used));
-    uint32_t idx = jit.mb.addFunction(jit.sigJit[f->nparams], names.back());
+    uint32_t idx = jit.mb.addFunction(jit.signature(f), names.back());
     jit.funcIndex[f] = idx;
     indices.push_back(idx);
   }

@@ -1,0 +1,202 @@
+"""JIT modules: same answers as the interpreter, valid wasm, patches that do what they say."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from jitscope.runtime import wat
+from jitscope.runtime.binary import PATCH_SECTION, custom_section, function_names, parse_patches
+from jitscope.runtime.session import Session, Stage
+from tests.conftest import values
+
+CORPUS = {
+    "fib": """(define (fib n) (if (< n 2) 1 (+ (fib (- n 1)) (fib (- n 2)))))
+              (fib 20)""",
+    "tak": """(define (tak x y z) (if (not (< y x)) z
+                (tak (tak (- x 1) y z) (tak (- y 1) z x) (tak (- z 1) x y))))
+              (tak 12 8 4)""",
+    "lists": """(define (iota n) (let loop ((i n) (acc '())) (if (= i 0) acc (loop (- i 1) (cons i acc)))))
+                (define (rev l) (let loop ((l l) (acc '())) (if (null? l) acc (loop (cdr l) (cons (car l) acc)))))
+                (define (sum l) (if (null? l) 0 (+ (car l) (sum (cdr l)))))
+                (sum (rev (iota 500))) (rev (iota 5))""",
+    "higher-order": """(define (map1 f l) (if (null? l) '() (cons (f (car l)) (map1 f (cdr l)))))
+                (define (fold f acc l) (if (null? l) acc (fold f (f acc (car l)) (cdr l))))
+                (define (square x) (* x x))
+                (fold + 0 (map1 square (list 1 2 3 4 5)))
+                (fold (lambda (a x) (cons x a)) '() (map1 (lambda (x) (+ x 1)) '(1 2 3)))""",
+    "closures": """(define (make-counter)
+                     (let ((n 0)) (lambda () (set! n (+ n 1)) n)))
+                   (define c (make-counter)) (c) (c) (c)
+                   (define (curry f) (lambda (a) (lambda (b) (f a b))))
+                   (((curry -) 10) 3)""",
+    "letrec-in-body": """(define (f n)
+                           (define (ev? k) (if (= k 0) #t (od? (- k 1))))
+                           (define (od? k) (if (= k 0) #f (ev? (- k 1))))
+                           (list (ev? n) (od? n)))
+                         (f 10) (f 7)""",
+    "errors": """(define (safe-car x) (car x)) (safe-car '(1)) (safe-car 5)""",
+    "many-args": """(define (f a b c d e g h) (+ a b c d e g h)) (f 1 2 3 4 5 6 7)
+                    (define (g a b c d e h) (list a b c d e h)) (g 1 2 3 4 5 6)""",
+    "or-and": """(define (f x) (or (and (> x 5) 'big) (and (< x 0) 'neg) 'small))
+                 (f 10) (f -1) (f 2)""",
+    "redefine": """(define (g) 1) (define (h) (g)) (h) (define (g) 2) (h)""",
+}
+
+
+def run(source: str, mode: str) -> list[str]:
+    with Session() as s:
+        if mode == "eager":
+            s.eager_jit = True
+        elif mode == "auto":
+            s.set_auto_jit(3)
+        return values(s, source)
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_jit_agrees_with_the_interpreter(name):
+    expected = run(CORPUS[name], "interp")
+    assert run(CORPUS[name], "eager") == expected
+    assert run(CORPUS[name], "auto") == expected
+
+
+def test_candidates_then_jit_switches_dispatch(session):
+    session.eval("(define (fib n) (if (< n 2) 1 (+ (fib (- n 1)) (fib (- n 2)))))")
+    assert session.candidates() == []
+    assert values(session, "(fib 15)") == ["987"]
+    [fib] = session.candidates()
+    assert (fib.name, fib.interp_calls, fib.jit_calls, fib.state) == ("fib", 1973, 0, "candidate")
+    mod = session.jit()
+    assert mod.stage is Stage.LINKED and mod.names == ["fib"]
+    assert values(session, "(fib 15)") == ["987"]
+    fib = session.function("fib")
+    assert (fib.interp_calls, fib.jit_calls, fib.state) == (1973, 1973, "linked")
+    assert session.last_counts[fib.id] == (0, 1973)
+    assert session.candidates() == []
+    assert session.jit() is None
+
+
+def test_every_generated_module_validates_and_names_its_functions(session):
+    session.eval(CORPUS["higher-order"])
+    session.eval(CORPUS["tak"])
+    mod = session.generate()
+    wat.validate(mod.data)
+    names = set(function_names(mod.data).values())
+    assert {"map1", "fold", "square", "tak", "patch", "grow_table", "fill_table",
+            "apply_reloc"} <= names
+    text = wat.print_wat(mod.data)
+    assert "(func $tak" in text and "return_call" in text
+
+
+def test_patch_section_lists_what_the_patch_code_writes(session):
+    session.eval(CORPUS["tak"] + CORPUS["fib"])
+    mod = session.generate()
+    patches = parse_patches(custom_section(mod.data, PATCH_SECTION))
+    funcs = {f.name: f for f in session.functions()}
+    assert sorted(p.name for p in patches) == ["fib", "tak"]
+    for p in patches:
+        assert p.address == funcs[p.name].jit_code_address
+        assert function_names(mod.data)[p.function] == p.name
+    session.link(mod)
+    for p in mod.patches:
+        assert p.before == 0
+        assert p.after == mod.table_base + p.patch.element
+        assert session.read_u32(p.patch.address) == p.after
+        slot = session.table_slots()[p.after]
+        assert (slot.name, slot.owner, slot.grown) == (p.patch.name, f"jit {mod.id}", True)
+
+
+def test_stepping_gives_what_patching_whole_gives():
+    source = CORPUS["tak"] + CORPUS["fib"] + CORPUS["lists"]
+
+    def table_and_memory(s):
+        return ([(t.name, t.owner, t.empty) for t in s.table_slots()],
+                [(f.name, f.jit_code) for f in s.functions()])
+
+    with Session() as stepped, Session() as whole:
+        for s in (stepped, whole):
+            s.eval(source)
+        a = stepped.generate()
+        seen = []
+        while a.next_step():
+            seen.append(stepped.step(a))
+        assert sorted(a.names) == ["fib", "iota", "loop", "loop#2", "rev", "sum", "tak"]
+        assert seen[:4] == ["compile (validate)", "instantiate", "grow table by 7",
+                            "fill 7 slots"]
+        assert len(seen) == 4 + 7 and all(s.startswith("patch ") for s in seen[4:])
+        b = whole.generate()
+        whole.step(b)
+        whole.step(b)
+        b.instance.exports(whole.store)["patch"](whole.store)  # the module's own whole patch
+        for p in b.patches:
+            whole._slot_owner[whole.read_u32(p.patch.address)] = (p.patch.name, f"jit {b.id}")
+        assert table_and_memory(stepped) == table_and_memory(whole)
+        assert values(stepped, "(tak 12 8 4)") == values(whole, "(tak 12 8 4)") == ["5"]
+
+
+def test_a_module_that_cannot_be_linked_leaves_functions_interpreted(session):
+    session.eval(CORPUS["fib"])
+    mod = session.generate()
+    session.step(mod)
+    session.discard(mod)
+    fib = session.function("fib")
+    assert fib.state == "candidate"
+    assert values(session, "(fib 10)") == ["89"]
+    assert session.jit().stage is Stage.LINKED
+
+
+def test_redefining_a_jitted_function_calls_the_new_definition(session):
+    session.eval("(define (f x) (* x 2)) (define (g x) (f x)) (g 1)")
+    session.jit()
+    assert values(session, "(g 21)") == ["42"]
+    session.eval("(define (f x) (+ x 1000))")
+    assert values(session, "(g 21)") == ["1021"]
+
+
+def test_unlink_sends_calls_back_to_the_interpreter(session):
+    session.eval(CORPUS["fib"])
+    session.jit()
+    session.unlink("fib")
+    before = session.function("fib")
+    assert values(session, "(fib 5)") == ["8"]
+    after = session.function("fib")
+    assert after.jit_calls == before.jit_calls
+    assert after.interp_calls == before.interp_calls + 15
+
+
+# Generated programs: a few functions over fixnums, called from an expression.
+def _expr(depth: int, params: list[str]):
+    leaves = st.one_of(st.integers(-50, 50).map(str), st.sampled_from(params))
+    if depth == 0:
+        return leaves
+    sub = _expr(depth - 1, params)
+    return st.one_of(
+        leaves,
+        st.tuples(st.sampled_from(["+", "-", "*"]), sub, sub).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        st.tuples(sub, sub, sub, st.sampled_from(["<", "=", ">"])).map(
+            lambda t: f"(if ({t[3]} {t[0]} {t[1]}) {t[2]} {t[0]})"),
+        st.tuples(sub, sub).map(lambda t: f"(let ((t {t[0]})) (- t {t[1]}))"),
+        st.tuples(sub, sub).map(lambda t: f"(quotient {t[0]} {t[1]})"),
+        st.tuples(sub).map(lambda t: f"(car (list {t[0]}))"),
+        st.tuples(sub).map(lambda t: f"(h {t[0]})"),
+    )
+
+
+programs = st.tuples(_expr(3, ["a", "b"]), _expr(3, ["x"]), st.integers(-20, 20), st.integers(-20, 20))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs)
+def test_generated_programs_agree(program):
+    body_g, body_h, x, y = program
+    source = f"""
+      (define (h x) {body_h.replace('(h ', '(abs ')})
+      (define (g a b) {body_g})
+      (define (loop i acc) (if (= i 0) acc (loop (- i 1) (g acc i))))
+      (g {x} {y})
+      (loop 3 {x})
+    """
+    expected = run(source, "interp")
+    assert run(source, "eager") == expected
+    assert run(source, "auto") == expected
