@@ -96,14 +96,17 @@ def _parser(command: str) -> argparse.ArgumentParser:
     return p
 
 
-def format_result(r: FormResult) -> str:
-    """What the headless commands print for one form (output first, then the value)."""
-    lines = r.output
-    if r.kind == "value":
-        lines += r.text + "\n"
-    elif r.kind == "error":
-        lines += f"error: {r.text}\n"
-    return lines
+def format_results(results: list[FormResult]) -> str:
+    """What the headless commands print: each form's output, then its value or error, which
+    start on a line of their own."""
+    text = ""
+    for r in results:
+        text += r.output
+        if r.kind in ("value", "error"):
+            if text and not text.endswith("\n"):
+                text += "\n"
+            text += (r.text if r.kind == "value" else f"error: {r.text}") + "\n"
+    return text
 
 
 def run_file(session: Session, path: Path, jit: str, threshold: int, out: TextIO) -> int:
@@ -117,7 +120,7 @@ def run_file(session: Session, path: Path, jit: str, threshold: int, out: TextIO
     elif jit == "auto":
         session.set_auto_jit(threshold)
     results = _interruptible(session, lambda: session.eval(source, name=str(path)))
-    out.writelines(format_result(r) for r in results)
+    out.write(format_results(results))
     out.flush()
     return 1 if results and results[-1].kind == "error" else 0
 
@@ -159,6 +162,8 @@ def paren_depth(text: str) -> int:
             i += 1
             while i < n and text[i] != '"':
                 i += 2 if text[i] == "\\" else 1
+            if i >= n:
+                return depth + 1  # inside a string: keep reading
         elif text.startswith("#|", i):
             end = text.find("|#", i + 2)
             if end < 0:
@@ -242,8 +247,7 @@ class Repl:
         results = _interruptible(
             self.session, lambda: self.session.eval(source, name=f"<repl {self.inputs}>")
         )
-        for r in results:
-            self.write(format_result(r))
+        self.write(format_results(results))
 
     def meta(self, words: list[str]) -> bool:
         """Run a meta-command; False to quit."""
@@ -258,11 +262,10 @@ class Repl:
             return True
         try:
             handler(args)
-        except (EvalError, Unsupported, KeyError, ValueError) as e:
-            text = e.one_line() if isinstance(e, EvalError) else str(e).strip("'\"")
-            if isinstance(e, KeyError):
-                text = f"no function named {text}"
-            self.write(f"error: {text}\n")
+        except (EvalError, Unsupported, ValueError) as e:
+            self.write(f"error: {e.one_line() if isinstance(e, EvalError) else e}\n")
+        except KeyError as e:
+            self.write(f"error: no function named {e.args[0]}\n")
         return True
 
     def cmd_help(self, args: list[str]) -> None:

@@ -19,6 +19,13 @@
 #include "wasm_builder.h"
 
 #define EXPORT(name) extern "C" __attribute__((export_name(#name)))
+// Built with -DJITSCOPE_SEED_ONLY the module has only the seed's interface, like another build
+// of the seed's interp.cc: the debugger's tests use it to check what still works without dbg_*.
+#ifdef JITSCOPE_SEED_ONLY
+#define DEBUG_EXPORT(name) [[maybe_unused]] static
+#else
+#define DEBUG_EXPORT(name) EXPORT(name)
+#endif
 
 extern "C" __attribute__((import_module("env"), import_name("throw_error"))) void throw_error();
 
@@ -2766,17 +2773,17 @@ EXPORT(freeModule) void freeModule(JitModule *m) {
 // --- The debugger's interface. ---
 
 // Reads every form of `text`; returns how many.  Positions refer to source dbg_source().
-EXPORT(dbg_read) int32_t dbg_read(const char *text, int32_t len) {
+DEBUG_EXPORT(dbg_read) int32_t dbg_read(const char *text, int32_t len) {
   uint32_t src = nextSource++;
   std::vector<Sx *> xs = readAll(text, len, src);
   forms = xs;
   return forms.size();
 }
-EXPORT(dbg_source) uint32_t dbg_source() { return nextSource - 1; }
+DEBUG_EXPORT(dbg_source) uint32_t dbg_source() { return nextSource - 1; }
 
 // Position of form k: line, col, end line, end col.
 static uint32_t formPos[4];
-EXPORT(dbg_form_pos) uint32_t *dbg_form_pos(int32_t k) {
+DEBUG_EXPORT(dbg_form_pos) uint32_t *dbg_form_pos(int32_t k) {
   Sx *x = forms.at(k);
   formPos[0] = x->pos.line; formPos[1] = x->pos.col; formPos[2] = x->end.line; formPos[3] = x->end.col;
   return formPos;
@@ -2787,11 +2794,11 @@ static std::string resultText;
 
 // Compiles form k of the last dbg_read; its lambdas are then listed by dbg_func, so a host
 // can compile them before the form runs.  Returns a handle for dbg_run_form.
-EXPORT(dbg_compile_form) Func *dbg_compile_form(int32_t k) { return compileToplevel({forms.at(k)}); }
+DEBUG_EXPORT(dbg_compile_form) Func *dbg_compile_form(int32_t k) { return compileToplevel({forms.at(k)}); }
 
 // Runs a compiled form.  Returns 0 for a value, 1 for a definition, 2 for an unspecified
 // value; dbg_result() has the printed value (the defined name for a definition).
-EXPORT(dbg_run_form) int32_t dbg_run_form(Func *top) {
+DEBUG_EXPORT(dbg_run_form) int32_t dbg_run_form(Func *top) {
   lastResult = runToplevel(top);
   flushOutput();
   resultText.clear();
@@ -2806,24 +2813,24 @@ EXPORT(dbg_run_form) int32_t dbg_run_form(Func *top) {
   return 0;
 }
 
-EXPORT(dbg_eval_form) int32_t dbg_eval_form(int32_t k) { return dbg_run_form(dbg_compile_form(k)); }
-EXPORT(dbg_result) const char *dbg_result() { return resultText.c_str(); }
-EXPORT(dbg_result_length) uint32_t dbg_result_length() { return resultText.size(); }
+DEBUG_EXPORT(dbg_eval_form) int32_t dbg_eval_form(int32_t k) { return dbg_run_form(dbg_compile_form(k)); }
+DEBUG_EXPORT(dbg_result) const char *dbg_result() { return resultText.c_str(); }
+DEBUG_EXPORT(dbg_result_length) uint32_t dbg_result_length() { return resultText.size(); }
 
-EXPORT(dbg_error) ErrorInfo *dbg_error() { return &lastError; }
+DEBUG_EXPORT(dbg_error) ErrorInfo *dbg_error() { return &lastError; }
 
 // Called by the host after a trap or an error unwound an evaluation.
-EXPORT(dbg_reset) void dbg_reset() {
+DEBUG_EXPORT(dbg_reset) void dbg_reset() {
   sp = stackBase;
   flushOutput();
 }
 
-EXPORT(dbg_func_count) int32_t dbg_func_count() { return funcs.size(); }
-EXPORT(dbg_func) Func *dbg_func(int32_t i) { return funcs.at(i); }
+DEBUG_EXPORT(dbg_func_count) int32_t dbg_func_count() { return funcs.size(); }
+DEBUG_EXPORT(dbg_func) Func *dbg_func(int32_t i) { return funcs.at(i); }
 
 // Builds a module for the given functions (by id), or for every candidate when n is 0.  Its
 // patch is not run at instantiation: the host calls the exported steps.
-EXPORT(dbg_jit) JitModule *dbg_jit(const int32_t *ids, int32_t n) {
+DEBUG_EXPORT(dbg_jit) JitModule *dbg_jit(const int32_t *ids, int32_t n) {
   std::vector<Func *> list;
   if (n == 0) list = candidates();
   std::unordered_set<Func *> seen;
@@ -2837,7 +2844,7 @@ EXPORT(dbg_jit) JitModule *dbg_jit(const int32_t *ids, int32_t n) {
 }
 
 // A module that will not be linked: its functions become candidates again.
-EXPORT(dbg_discard) void dbg_discard(JitModule *m) {
+DEBUG_EXPORT(dbg_discard) void dbg_discard(JitModule *m) {
   for (uint32_t i = 0; i < m->nfuncs; i++) {
     Func *f = m->funcs[i];
     if (f->moduleId == m->id && !f->jitCode) { f->flags &= ~F_PENDING; f->moduleId = 0; }
@@ -2845,19 +2852,19 @@ EXPORT(dbg_discard) void dbg_discard(JitModule *m) {
 }
 
 // Back to the interpreter: calls stop dispatching to JIT code.
-EXPORT(dbg_unlink) void dbg_unlink(int32_t id) {
+DEBUG_EXPORT(dbg_unlink) void dbg_unlink(int32_t id) {
   Func *f = funcs.at(id);
   f->jitCode = 0;
   f->flags &= ~F_PENDING;
   f->moduleId = 0;
 }
 
-EXPORT(dbg_set_tierup) void dbg_set_tierup(uint32_t hookTableIndex, uint32_t threshold) {
+DEBUG_EXPORT(dbg_set_tierup) void dbg_set_tierup(uint32_t hookTableIndex, uint32_t threshold) {
   tierUpHook = hookTableIndex;
   tierUpThreshold = threshold;
 }
 
-EXPORT(dbg_heap) HeapStats *dbg_heap() { return &heap; }
-EXPORT(dbg_collect) void dbg_collect() { collect(); }
-EXPORT(dbg_set_heap_limit) void dbg_set_heap_limit(uint32_t bytes) { heap.maxHeapBytes = bytes; }
-EXPORT(dbg_stack_depth) int32_t dbg_stack_depth() { return sp - stackBase; }
+DEBUG_EXPORT(dbg_heap) HeapStats *dbg_heap() { return &heap; }
+DEBUG_EXPORT(dbg_collect) void dbg_collect() { collect(); }
+DEBUG_EXPORT(dbg_set_heap_limit) void dbg_set_heap_limit(uint32_t bytes) { heap.maxHeapBytes = bytes; }
+DEBUG_EXPORT(dbg_stack_depth) int32_t dbg_stack_depth() { return sp - stackBase; }

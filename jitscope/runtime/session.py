@@ -645,7 +645,7 @@ class Session:
         for m in self.modules:
             if m.id == module_id:
                 return m
-        raise KeyError(module_id)
+        raise ValueError(f"no JIT module {module_id}")
 
     def step(self, mod: JitModule) -> str:
         """Take ``mod`` one step further; returns what was done.  Raises EvalError on failure,

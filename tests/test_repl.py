@@ -1,0 +1,89 @@
+"""Golden transcripts of `jitscope repl` (re-bless with JITSCOPE_BLESS=1), and the commands."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jitscope.cli import Repl, paren_depth
+from jitscope.runtime.session import Session
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def normalise(text: str) -> str:
+    # Addresses move whenever native/interp.cc changes; the transcript's point is the story.
+    return re.sub(r"0x[0-9a-f]{5,}", "0x…", text)
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in GOLDEN.glob("*.repl")))
+def test_golden_transcript(name):
+    source = (GOLDEN / f"{name}.repl").read_text()
+    out = io.StringIO()
+    with Session() as s:
+        Repl(s, out, prompt=False).run(io.StringIO(source))
+    got = normalise(out.getvalue())
+    expected_file = GOLDEN / f"{name}.out"
+    if os.environ.get("JITSCOPE_BLESS"):
+        expected_file.write_text(got)
+    assert got == expected_file.read_text()
+
+
+def test_paren_depth_ignores_strings_comments_and_characters():
+    assert paren_depth("(define (f x)") == 1
+    assert paren_depth('(display "unclosed)') > 0
+    assert paren_depth('(display ")(")') == 0
+    assert paren_depth("(f #\\( ; )\n") == 1
+    assert paren_depth("#| ( |# (") == 1
+
+
+def jitscope(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "jitscope", *args], input=stdin, check=False,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_repl_works_in_a_pipe():
+    p = jitscope("repl", stdin="(define (sq x)\n (* x x))\n(sq 12)\n,jit\n(sq 13)\n")
+    assert p.returncode == 0
+    assert p.stdout == "144\nmodule 1: sq (" + p.stdout.split("(", 1)[1].split(")")[0] + \
+        ") linked\n" + p.stdout.split("linked\n", 1)[1]
+    assert p.stdout.endswith("169\n")
+
+
+def test_run_prints_values_and_fails_with_status_1(tmp_path):
+    f = tmp_path / "prog.scm"
+    f.write_text("(define (sq x) (* x x))\n(display \"hi\")\n(newline)\n(sq 3)\n(car 1)\n(sq 4)\n")
+    for mode in ("never", "eager", "auto"):
+        p = jitscope("run", str(f), "--jit", mode, "--threshold", "1")
+        assert p.returncode == 1
+        assert p.stdout == f"hi\n9\nerror: {f}:5:1: car: expected a pair, got a number 1\n"
+    f.write_text("(define (sq x) (* x x)) (sq 5)")
+    assert jitscope("run", str(f)).stdout == "25\n"
+    assert jitscope("run", str(f)).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "no such file"),
+        (b"hello", "not a wasm binary"),
+        (b"\0asm\x01\0\0\0\x01\x05", "not a valid wasm module"),
+        (b"\0asm\x0d\0\x01\0", "is a wasm component"),
+        (b"\0asm\x01\0\0\0", "does not export memory, __indirect_function_table"),
+    ],
+)
+def test_a_bad_module_is_one_message_and_status_2(tmp_path, content, problem):
+    path = tmp_path / "bad.wasm"
+    if content is not None:
+        path.write_bytes(content)
+    for args in (("repl", "--wasm", str(path)), ("run", "x.scm", "--wasm", str(path))):
+        p = jitscope(*args)
+        assert p.returncode == 2
+        assert p.stderr.startswith(f"jitscope: {path}: ") and problem in p.stderr
+        assert "Traceback" not in p.stderr and len(p.stderr.splitlines()) == 1
