@@ -1567,6 +1567,21 @@ static inline void enterInterpreted(Func *fn, const Node *site) {
 
 static Value eval(Node *n, Value *fp);
 
+static Value evalPrim(Node *n, Value *fp);
+
+// Leaves (constants, plain locals, bound globals) are most operands: read them without a
+// call; go straight to primitives without eval's dispatch.
+static inline Value evalFast(Node *n, Value *fp) {
+  switch (n->kind) {
+    case N_LOCAL: if (!n->checked) return fp[n->index]; break;
+    case N_CONST: return n->value;
+    case N_GLOBAL: if (n->cell->value != UNASSIGNED_V) return n->cell->value; break;
+    case N_PRIM: return evalPrim(n, fp);
+    default: break;
+  }
+  return eval(n, fp);
+}
+
 // base[0] is the procedure, base[1..nargs] its arguments; the caller resets sp to base.
 static Value apply(Value *base, int nargs, const Node *site) {
   Value f = base[0];
@@ -1611,10 +1626,16 @@ static Value evalPrim(Node *n, Value *fp) {
   size_t argc = n->kids.size();
   Value *base = sp;
   if (argc == 2) {
-    Value a = eval(n->kids[0], fp);
-    *sp++ = a;
-    Value b = eval(n->kids[1], fp);
-    sp = base;
+    Value a = evalFast(n->kids[0], fp);
+    Node *k1 = n->kids[1];
+    Value b;
+    if (k1->kind == N_CONST || (k1->kind == N_LOCAL && !k1->checked)) {
+      b = evalFast(k1, fp);
+    } else {
+      *sp++ = a;  // root a while b is computed
+      b = eval(k1, fp);
+      sp = base;
+    }
     switch (n->index) {
       case P_ADD: {
         int64_t r;
@@ -1628,8 +1649,10 @@ static Value evalPrim(Node *n, Value *fp) {
       }
       case P_LT: if (isFix(a) && isFix(b)) return mkBool((int64_t)a < (int64_t)b); break;
       case P_GT: if (isFix(a) && isFix(b)) return mkBool((int64_t)a > (int64_t)b); break;
+      case P_LE: if (isFix(a) && isFix(b)) return mkBool((int64_t)a <= (int64_t)b); break;
+      case P_GE: if (isFix(a) && isFix(b)) return mkBool((int64_t)a >= (int64_t)b); break;
       case P_NUM_EQ: if (isFix(a) && isFix(b)) return mkBool(a == b); break;
-      case P_EQ: return mkBool(a == b);
+      case P_EQ: case P_EQV: return mkBool(a == b);
     }
     base[0] = a;
     base[1] = b;
@@ -1639,7 +1662,7 @@ static Value evalPrim(Node *n, Value *fp) {
     return r;
   }
   if (argc == 1) {
-    Value a = eval(n->kids[0], fp);
+    Value a = evalFast(n->kids[0], fp);
     switch (n->index) {
       case P_CAR: if (isPair(a)) return car(a); break;
       case P_CDR: if (isPair(a)) return cdr(a); break;
@@ -1654,7 +1677,7 @@ static Value evalPrim(Node *n, Value *fp) {
     return r;
   }
   for (auto *k : n->kids) {
-    Value v = eval(k, fp);
+    Value v = evalFast(k, fp);
     *sp++ = v;
   }
   Value r = primApply(n->index, base, argc, n);
@@ -1696,7 +1719,7 @@ static Value eval(Node *n, Value *fp) {
         return UNSPEC_V;
       case N_DEFINE: setGlobal(n->cell, eval(n->kids[0], fp)); return UNSPEC_V;
       case N_MAKE_BOX: fp[n->index] = makeBox(UNASSIGNED_V); return UNSPEC_V;
-      case N_IF: n = eval(n->kids[0], fp) != FALSE_V ? n->kids[1] : n->kids[2]; continue;
+      case N_IF: n = evalFast(n->kids[0], fp) != FALSE_V ? n->kids[1] : n->kids[2]; continue;
       case N_SEQ: {
         size_t last = n->kids.size() - 1;
         for (size_t i = 0; i < last; i++) eval(n->kids[i], fp);
@@ -1726,7 +1749,7 @@ static Value eval(Node *n, Value *fp) {
         size_t argc = n->kids.size() - 1;
         if (base + argc + 1 > stackLimit) stackExhausted(n);
         for (auto *k : n->kids) {
-          Value v = eval(k, fp);
+          Value v = evalFast(k, fp);
           *sp++ = v;
         }
         Value f = base[0];
@@ -1743,6 +1766,23 @@ static Value eval(Node *n, Value *fp) {
             continue;
           }
           Value r = callJit(fn, f, base + 1);
+          sp = base;
+          return r;
+        }
+        if (isClosure(f)) {
+          // apply()'s closure path, inlined: one wasm frame less per Scheme call.
+          Func *fn = closureFunc(f);
+          if (argc != fn->nparams) arityError(n, fn, argc);
+          if (!fn->jitCode) enterInterpreted(fn, n);
+          Value r;
+          if (!fn->jitCode) {
+            Value *callee = base + 1;
+            if (callee + fn->nlocals + 64 > stackLimit) stackExhausted(n);
+            sp = callee + fn->nlocals;
+            r = eval(fn->body, callee);
+          } else {
+            r = callJit(fn, f, base + 1);
+          }
           sp = base;
           return r;
         }
@@ -1848,9 +1888,12 @@ static bool arithPrim(int id, size_t argc) {
                        id == P_MIN || id == P_MAX);
 }
 
+// Whether evaluating `n` can reach a collection while this function's frame is live.  A tail
+// call cannot (the frame is gone when the callee runs), though its arguments may.
 static bool mayCollect(const Node *n) {
   switch (n->kind) {
-    case N_CALL: case N_LAMBDA: case N_MAKE_BOX: return true;
+    case N_CALL: if (!n->tail) return true; break;
+    case N_LAMBDA: case N_MAKE_BOX: return true;
     case N_PRIM:
       if (!inlinePrim(n->index, n->kids.size()) && !arithPrim(n->index, n->kids.size())) return true;
       break;
@@ -1873,6 +1916,7 @@ struct Jit {
   wasm::Assembler *a = nullptr;
   std::vector<uint32_t> slotLocal;
   uint32_t fpLocal = 0, tmp32 = 0;
+  uint32_t loopDepth = 0;  // depth of the loop around the body, the target of self tail calls
   bool hasFrame = false;
   std::vector<uint32_t> freeTemps, pending;
   std::unordered_map<uint32_t, uint32_t> tempSlot;  // temp local -> frame slot
@@ -1882,7 +1926,27 @@ struct Jit {
   static const uint32_t CLOSURE = 0;  // wasm local 0 holds the closure
 
   // An evaluated operand: a constant, or a wasm local holding the value.
-  struct Operand { bool isConst; Value c; uint32_t local; bool temp; };
+  struct Operand {
+    bool isConst;
+    Value c;
+    uint32_t local;
+    bool temp;
+    int slot = -1;     // the frame slot whose local this is, if any
+    bool fix = false;  // known to be a fixnum
+  };
+
+  // Frame slots whose locals are known to hold fixnums here: set by a type check, kept for
+  // the code the check dominates (branches restore what held before them).  Known fixnums
+  // need no further checks and no spilling.
+  std::vector<bool> fixSlot;
+
+  bool producesFixnum(const Node *k) const {
+    if (k->kind == N_CONST) return isFix(k->value);
+    if (k->kind == N_LOCAL) return !k->checked && fixSlot[k->index];
+    if (k->kind != N_PRIM) return false;
+    if (k->kids.size() == 1) return k->index == P_ABS;
+    return k->kids.size() == 2 && (k->index == P_ADD || k->index == P_SUB || arithPrim(k->index, 2));
+  }
 
   Jit() {
     using namespace wasm;
@@ -1923,7 +1987,7 @@ struct Jit {
     a->unreachable();
   }
 
-  static Operand inLocal(uint32_t local) { return Operand{false, 0, local, false}; }
+  static Operand inLocal(uint32_t local) { return Operand{false, 0, local, false, -1, false}; }
 
   uint32_t takeTemp() {
     if (!freeTemps.empty()) {
@@ -1940,6 +2004,7 @@ struct Jit {
   // Stores every value the collector must see: locals, the closure, pending temporaries.
   void spill() {
     for (size_t i = 0; i < fn->nlocals; i++) {
+      if (fixSlot[i]) continue;
       a->local_get(fpLocal);
       a->local_get(slotLocal[i]);
       a->i64_store(8 * i);
@@ -1975,12 +2040,16 @@ struct Jit {
     size_t pendingMark = pending.size();
     for (size_t i = from; i < nodes.size(); i++) {
       Node *k = nodes[i];
-      if (k->kind == N_CONST) { ops.push_back({true, k->value, 0, false}); continue; }
-      if (k->kind == N_LOCAL && !k->checked) { ops.push_back({false, 0, slotLocal[k->index], false}); continue; }
+      if (k->kind == N_CONST) { ops.push_back({true, k->value, 0, false, -1, isFix(k->value)}); continue; }
+      if (k->kind == N_LOCAL && !k->checked) {
+        ops.push_back({false, 0, slotLocal[k->index], false, k->index, (bool)fixSlot[k->index]});
+        continue;
+      }
+      bool fix = producesFixnum(k);
       expr(k);
       uint32_t t = takeTemp();
       a->local_set(t);
-      ops.push_back({false, 0, t, true});
+      ops.push_back({false, 0, t, true, -1, fix});
       bool laterCollects = false;
       for (size_t j = i + 1; j < nodes.size(); j++) laterCollects = laterCollects || collectsAt(nodes[j]);
       if (laterCollects) pending.push_back(t);
@@ -2006,10 +2075,12 @@ struct Jit {
   void checkFixnums(const Node *site, const std::vector<Operand> &ops) {
     std::vector<const Operand *> vars;
     for (auto &o : ops) {
-      if (o.isConst && isFix(o.c)) continue;
+      if (o.fix) continue;
       vars.push_back(&o);
     }
     if (vars.empty()) return;
+    for (auto *o : vars)
+      if (o->slot >= 0) fixSlot[o->slot] = true;  // for the code after this check
     for (size_t i = 0; i < vars.size(); i++) {
       pushOperand(*vars[i]);
       if (i) a->i64_or();
@@ -2128,18 +2199,28 @@ struct Jit {
       pushOperand(ops[1]);
       if (id == P_ADD) a->i64_add(); else a->i64_sub();
       a->local_set(r);
-      // Signed overflow: add when both operands differ in sign from the result, subtract
-      // when the operands differ in sign and the result differs from the first.
-      if (id == P_ADD) {
+      // Signed overflow.  With a constant c: adding c > 0 (or subtracting c < 0) overflowed
+      // when the result went down, and the other way round.  Otherwise: add when both
+      // operands differ in sign from the result, subtract when the operands differ in sign
+      // and the result differs from the first.
+      if (ops[1].isConst && !ops[0].isConst) {
+        int64_t c = (int64_t)ops[1].c;
+        if (c == 0) { a->local_get(r); releaseTemp(r); release(ops); return; }
+        a->local_get(r);
+        pushOperand(ops[0]);
+        if ((c > 0) == (id == P_ADD)) a->i64_lt_s(); else a->i64_gt_s();
+      } else if (id == P_ADD) {
         pushOperand(ops[0]); a->local_get(r); a->i64_xor();
         pushOperand(ops[1]); a->local_get(r); a->i64_xor();
       } else {
         pushOperand(ops[0]); pushOperand(ops[1]); a->i64_xor();
         pushOperand(ops[0]); a->local_get(r); a->i64_xor();
       }
-      a->i64_and();
-      a->i64_const(0);
-      a->i64_lt_s();
+      if (!ops[1].isConst || ops[0].isConst) {
+        a->i64_and();
+        a->i64_const(0);
+        a->i64_lt_s();
+      }
       a->if_();
       failWith(n, JF_OVERFLOW, &ops[0], &ops[1]);
       a->end();
@@ -2302,6 +2383,15 @@ struct Jit {
   }
 
   void directCall(Node *n, Func *f, const std::vector<Operand> &ops) {
+    if (n->tail && f == fn) {
+      // A tail call to itself: assign the parameters (all values first, so each argument
+      // sees the old ones) and branch back to the loop around the body.
+      for (size_t i = 1; i < ops.size(); i++) pushOperand(ops[i]);
+      for (size_t i = ops.size() - 1; i >= 1; i--) a->local_set(slotLocal[i - 1]);
+      if (f->hasFree) { pushOperand(ops[0]); a->local_set(CLOSURE); }
+      a->br(a->depth - 1 - loopDepth);
+      return;
+    }
     if (f->nparams > (uint32_t)MAX_JIT_ARGS) {
       // The callee loads its arguments from memory above this frame before anything can
       // overwrite them.
@@ -2323,7 +2413,7 @@ struct Jit {
       GlobalCell *g = n->kids[0]->cell;
       std::vector<Node *> args(n->kids.begin() + 1, n->kids.end());
       auto ops = operands(args);
-      spill();
+      if (!n->tail) spill();
       uint32_t fv = takeTemp();
       a->i32_const((int32_t)(uintptr_t)g);
       a->i64_load(0);
@@ -2345,7 +2435,7 @@ struct Jit {
       return;
     }
     auto ops = operands(n->kids);
-    spill();
+    if (!n->tail) spill();
     if (known) directCall(n, known, ops);
     else genericCall(n, ops);
     release(ops);
@@ -2366,11 +2456,14 @@ struct Jit {
         a->i64_load(0);
         checkAssigned(n, JF_UNBOUND);
         return;
-      case N_SET_LOCAL:
+      case N_SET_LOCAL: {
+        bool fix = producesFixnum(n->kids[0]);
         expr(n->kids[0]);
         a->local_set(slotLocal[n->index]);
+        fixSlot[n->index] = fix;
         a->i64_const(UNSPEC_V);
         return;
+      }
       case N_SET_LOCAL_BOX: case N_SET_FREE_BOX:
         if (n->kind == N_SET_LOCAL_BOX) a->local_get(slotLocal[n->index]);
         else loadFree(n->index);
@@ -2393,14 +2486,18 @@ struct Jit {
         a->local_set(slotLocal[n->index]);
         a->i64_const(UNSPEC_V);
         return;
-      case N_IF:
+      case N_IF: {
         cond(n->kids[0]);
+        std::vector<bool> before = fixSlot;
         a->if_(wasm::I64);
         expr(n->kids[1]);
+        fixSlot = before;
         a->else_();
         expr(n->kids[2]);
+        fixSlot = before;
         a->end();
         return;
+      }
       case N_SEQ:
         for (size_t i = 0; i < n->kids.size(); i++) {
           expr(n->kids[i]);
@@ -2437,8 +2534,10 @@ struct Jit {
   void andFrom(Node *n, size_t i) {
     if (i + 1 == n->kids.size()) { expr(n->kids[i]); return; }
     cond(n->kids[i]);
+    std::vector<bool> before = fixSlot;
     a->if_(wasm::I64);
     andFrom(n, i + 1);
+    fixSlot = before;
     a->else_();
     a->i64_const(FALSE_V);
     a->end();
@@ -2451,11 +2550,13 @@ struct Jit {
     a->local_tee(t);
     a->i64_const(FALSE_V);
     a->i64_ne();
+    std::vector<bool> before = fixSlot;
     a->if_(wasm::I64);
     a->local_get(t);
     a->else_();
     releaseTemp(t);
     orFrom(n, i + 1);
+    fixSlot = before;
     a->end();
   }
 
@@ -2480,8 +2581,20 @@ struct Jit {
     wf.localNames.push_back("tmp");
     hasFrame = collectsAt(f->body);
     frameSlots = f->nlocals + 1;
+    fixSlot.assign(f->nlocals, false);
 
+    // The body runs in a loop that self tail calls branch back to; each turn counts as a
+    // call entered through JIT code.
+    a->loop(wasm::I64);
+    loopDepth = a->depth - 1;
+    a->i32_const((int32_t)(uintptr_t)f);
+    a->i32_const((int32_t)(uintptr_t)f);
+    a->i64_load(offsetof(Func, jitCalls));
+    a->i64_const(1);
+    a->i64_add();
+    a->i64_store(offsetof(Func, jitCalls));
     expr(f->body);
+    a->end();
     wasm::Bytes body = std::move(a->code);
     a->code = wasm::Bytes();
 
@@ -2510,12 +2623,6 @@ struct Jit {
       a->local_get(tmp32);
       a->i32_store();
     }
-    a->i32_const((int32_t)(uintptr_t)f);
-    a->i32_const((int32_t)(uintptr_t)f);
-    a->i64_load(offsetof(Func, jitCalls));
-    a->i64_const(1);
-    a->i64_add();
-    a->i64_store(offsetof(Func, jitCalls));
     a->code.append(body);
     wf.localNames.resize(a->nparams + a->locals.size());  // temporaries stay unnamed
     wf.localNames.resize(a->nparams + a->locals.size());  // temporaries stay unnamed

@@ -61,6 +61,7 @@ struct Assembler {
   Bytes code;
   std::vector<ValType> locals;  // declared locals beyond the parameters
   uint32_t nparams = 0;
+  uint32_t depth = 0;  // open blocks, loops and ifs: branch targets are relative to it
 
   uint32_t addLocal(ValType t) {
     locals.push_back(t);
@@ -70,11 +71,11 @@ struct Assembler {
   void op(uint8_t o) { code.u8(o); }
   void unreachable() { op(0x00); }
   void nop() { op(0x01); }
-  void block(int8_t bt = 0x40) { op(0x02); code.u8((uint8_t)bt); }
-  void loop(int8_t bt = 0x40) { op(0x03); code.u8((uint8_t)bt); }
-  void if_(int8_t bt = 0x40) { op(0x04); code.u8((uint8_t)bt); }
+  void block(int8_t bt = 0x40) { op(0x02); code.u8((uint8_t)bt); depth++; }
+  void loop(int8_t bt = 0x40) { op(0x03); code.u8((uint8_t)bt); depth++; }
+  void if_(int8_t bt = 0x40) { op(0x04); code.u8((uint8_t)bt); depth++; }
   void else_() { op(0x05); }
-  void end() { op(0x0b); }
+  void end() { op(0x0b); depth--; }
   void br(uint32_t depth) { op(0x0c); code.uleb(depth); }
   void br_if(uint32_t depth) { op(0x0d); code.uleb(depth); }
   void br_table(const std::vector<uint32_t> &targets, uint32_t dflt) {
