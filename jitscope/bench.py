@@ -84,7 +84,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def parse_programs(text: str) -> dict[str, str]:
-    return dict(re.findall(r"^; bench: (\S+) (.+)$", text, re.M))
+    return dict(re.findall(r"^; bench: (\S+) (.+)$", text, re.MULTILINE))
 
 
 def build_reference(source: Path) -> Path:
@@ -172,7 +172,7 @@ def run_programs(wasm: Path | None, repeat: int, only: list[str] | None) -> list
                 print(f"jitscope bench: no C reference ({e})", file=sys.stderr)
             else:
                 args = [int(a) for a in call.strip("()").split()[1:]]
-                c_time, c_value = _median_time(lambda a=args: ref.call(C_CALLS[name], a), repeat)
+                c_time, c_value = _median_time(lambda a=args, r=ref, f=C_CALLS[name]: r.call(f, a), repeat)
                 if str(c_value) != value:
                     raise RuntimeError(f"{name}: C computed {c_value}, Scheme {value}")
             if jit_value != value:
@@ -232,8 +232,10 @@ def format_table(programs: list[ProgramResult], links: list[LinkResult]) -> str:
     if links:
         lines += [
             "",
-            "| functions | module bytes | bytes / function | generate | compile | "
-            "instantiate | patch | per function |",
+            (
+                "| functions | module bytes | bytes / function | generate | compile | "
+                "instantiate | patch | per function |"
+            ),
             "|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for r in links:
