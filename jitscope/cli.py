@@ -129,18 +129,22 @@ def _interruptible(session: Session, work: Callable[[], list[FormResult]]) -> li
     """Run ``work`` on a thread so Ctrl-C can interrupt the wasm it runs (signals are only
     seen by Python between bytecodes, never inside a wasm call)."""
     box: list[list[FormResult] | BaseException] = []
+    done = threading.Event()
 
     def target() -> None:
         try:
             box.append(work())
         except BaseException as e:  # noqa: BLE001 - re-raised on the caller's thread
             box.append(e)
+        finally:
+            done.set()
 
-    t = threading.Thread(target=target, name="jitscope-eval", daemon=True)
-    t.start()
-    while t.is_alive():
+    threading.Thread(target=target, name="jitscope-eval", daemon=True).start()
+    # An Event, not Thread.join: a join interrupted by Ctrl-C can report a live thread dead.
+    while True:
         try:
-            t.join(0.05)
+            if done.wait(0.05):
+                break
         except KeyboardInterrupt:
             session.interrupt()
     result = box[0]

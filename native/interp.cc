@@ -587,7 +587,7 @@ struct Reader {
   Sx *read(int depth = 0) {
     skipSpace();
     if (i >= n) return nullptr;
-    if (depth > 10000) fail(here(), "nesting too deep");
+    if (depth > 1000) fail(here(), "nesting deeper than 1000 levels");
     Pos p = here();
     char c = s[i];
     if (c == '(' || c == '[') {
@@ -795,6 +795,12 @@ static char *dupString(const std::string &s) {
   return p;
 }
 
+// Names in nodes, shared and never freed, so a freed tree leaves no strings behind.
+static const char *internName(const std::string &s) {
+  static std::unordered_set<std::string> names;
+  return names.insert(s).first->c_str();
+}
+
 static bool isSym(const Sx *x, const char *name) { return x->kind == Sx::SYMBOL && x->text == name; }
 
 // Syntactic scans, conservative (they ignore shadowing): enough to decide boxing.
@@ -929,7 +935,7 @@ struct Compiler {
       n = node(v->boxed ? N_FREE_BOX : N_FREE, x, fs);
       n->index = captureIndex(fs, v);
     }
-    n->name = dupString(x->text);
+    n->name = internName(x->text);
     return n;
   }
 
@@ -960,7 +966,7 @@ struct Compiler {
       n = node(N_SET_FREE_BOX, x, fs);
       n->index = captureIndex(fs, v);
     }
-    n->name = dupString(v->name);
+    n->name = internName(v->name);
     n->kids = {val};
     (void)sc;
     return n;
@@ -1323,7 +1329,7 @@ struct Compiler {
   Node *initVar(Var *v, Node *val, const Sx *where, FuncScope *fs) {
     Node *n = node(N_SET_LOCAL, where, fs);
     n->index = v->slot;
-    n->name = dupString(v->name);
+    n->name = internName(v->name);
     if (v->boxed) {
       Node *mb = node(N_MAKE_BOX, where, fs);
       mb->index = v->slot;
@@ -2899,9 +2905,29 @@ DEBUG_EXPORT(dbg_form_pos) uint32_t *dbg_form_pos(int32_t k) {
 static std::string resultText;
 
 
+// A top-level form's own tree is dead once it ran (its lambdas' bodies are trees of their
+// own), so it is freed: a long session, or thousands of failing evaluations, stay bounded.
+static void freeTree(Node *n) {
+  for (Node *k : n->kids) freeTree(k);
+  delete n;
+}
+
+static Func *lastToplevel;
+
+static void freeLastToplevel() {
+  if (!lastToplevel) return;
+  freeTree(lastToplevel->body);
+  delete lastToplevel;
+  lastToplevel = nullptr;
+}
+
 // Compiles form k of the last dbg_read; its lambdas are then listed by dbg_func, so a host
 // can compile them before the form runs.  Returns a handle for dbg_run_form.
-DEBUG_EXPORT(dbg_compile_form) Func *dbg_compile_form(int32_t k) { return compileToplevel({forms.at(k)}); }
+DEBUG_EXPORT(dbg_compile_form) Func *dbg_compile_form(int32_t k) {
+  freeLastToplevel();
+  lastToplevel = compileToplevel({forms.at(k)});
+  return lastToplevel;
+}
 
 // Runs a compiled form.  Returns 0 for a value, 1 for a definition, 2 for an unspecified
 // value; dbg_result() has the printed value (the defined name for a definition).
@@ -2909,9 +2935,10 @@ DEBUG_EXPORT(dbg_run_form) int32_t dbg_run_form(Func *top) {
   lastResult = runToplevel(top);
   flushOutput();
   resultText.clear();
-  Node *body = top->body;
-  if (body->kind == N_DEFINE) {
-    resultText = body->name;
+  bool isDefine = top->body->kind == N_DEFINE;
+  if (isDefine) resultText = top->body->name;
+  if (top == lastToplevel) freeLastToplevel();
+  if (isDefine) {
     lastResult = UNSPEC_V;
     return 1;
   }

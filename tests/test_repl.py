@@ -18,8 +18,10 @@ GOLDEN = Path(__file__).parent / "golden"
 
 
 def normalise(text: str) -> str:
-    # Addresses move whenever native/interp.cc changes; the transcript's point is the story.
-    return re.sub(r"0x[0-9a-f]{5,}", "0x…", text)
+    # Addresses and code sizes move whenever native/interp.cc changes; the transcript's point
+    # is the story.
+    text = re.sub(r"0x[0-9a-f]{5,}", "0x…", text)
+    return re.sub(r"\([\d,]+ bytes\)", "(… bytes)", text)
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in GOLDEN.glob("*.repl")))

@@ -834,6 +834,15 @@ class Session:
             "max_heap_bytes": limit,
         }
 
+    def set_heap_limit(self, max_bytes: int) -> None:
+        """Cap the Scheme heap; an evaluation that needs more fails with a "heap" error."""
+        self._need_debugger("a heap limit")
+        self._call("dbg_set_heap_limit", max_bytes)
+
+    def memory_bytes(self) -> int:
+        """Size of the instance's linear memory."""
+        return self.memory.data_len(self.store)
+
     def collect(self) -> None:
         self._need_debugger("collecting")
         self._call("dbg_collect")

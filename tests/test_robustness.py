@@ -1,0 +1,141 @@
+"""Nothing the user types or loads breaks the session."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import wasmtime
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jitscope.runtime.session import ModuleLoadError, Session, Stage
+from tests.conftest import values
+
+
+def test_thousands_of_traps_leave_memory_and_stacks_bounded(session):
+    session.eval("(define (f x) (car x)) (define (g x) (+ x 'a)) (define keep (list 1 2 3))")
+    session.jit(["f"])
+    session.eval("(g 1)")  # g stays interpreted
+    sp = session._stack_pointer.value(session.store)
+    for _ in range(300):  # warm-up: first-time allocations
+        session.eval("(f 1)")
+        session.eval("(g 1)")
+    memory = session.memory_bytes()
+    for _ in range(2000):
+        assert session.eval("(f 1)")[-1].error.kind == "type"
+        assert session.eval("(g 1)")[-1].error.kind == "type"
+        assert session.eval("(f (f (f 7)))")[-1].error.kind == "type"
+    assert session.memory_bytes() == memory
+    assert session.stack_depth() == 0
+    assert session._stack_pointer.value(session.store) == sp
+    assert values(session, "(f keep) (cdr keep)") == ["1", "(2 3)"]
+
+
+def test_an_infinite_loop_hits_the_time_limit_and_the_session_carries_on():
+    with Session(time_limit=0.3) as s:
+        s.eval("(define (spin) (spin)) (define (sq x) (* x x))")
+        start = time.perf_counter()
+        [r] = s.eval("(spin)")
+        assert r.error.kind == "timeout" and r.text == "time limit of 0.3 s exceeded"
+        assert time.perf_counter() - start < 5
+        s.jit(["spin"])
+        [r] = s.eval("(spin)")
+        assert r.error.kind == "timeout"
+        assert values(s, "(sq 7)") == ["49"]
+
+
+def test_interrupt_from_another_thread():
+    import threading
+
+    with Session(time_limit=None) as s:
+        s.eval("(define (spin n) (spin (+ n 1)))")
+        threading.Timer(0.2, s.interrupt).start()
+        [r] = s.eval("(spin 0)")
+        assert (r.error.kind, r.text) == ("interrupted", "interrupted")
+        assert values(s, "(+ 1 2)") == ["3"]
+
+
+def test_ctrl_c_in_the_repl_ends_the_evaluation_not_the_process():
+    p = subprocess.Popen([sys.executable, "-m", "jitscope", "repl"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert p.stdin is not None
+    p.stdin.write("(define (spin) (spin))\n(spin)\n")
+    p.stdin.flush()
+    time.sleep(1.5)
+    p.send_signal(signal.SIGINT)
+    out, _ = p.communicate("(+ 40 2)\n", timeout=60)
+    assert out == "error: interrupted\n42\n"
+    assert p.returncode == 0
+
+
+def test_heap_exhaustion_is_an_error_and_the_heap_recovers(session):
+    session.set_heap_limit(16 << 20)
+    session.eval("(define (grow l) (grow (cons 1 l))) (define keep '(a b))")
+    [r] = session.eval("(grow '())")
+    assert r.error.kind == "heap" and "heap exhausted" in r.text
+    session.jit(["grow"])
+    [r] = session.eval("(grow '())")
+    assert r.error.kind == "heap"
+    session.collect()
+    assert session.heap_stats()["live_bytes"] < 1 << 20
+    assert values(session, "keep (cons 0 keep)") == ["(a b)", "(0 a b)"]
+
+
+def test_huge_input_and_bad_bytes(session):
+    big = "(define big '(" + " ".join(str(i) for i in range(150_000)) + "))"
+    assert len(big) > 900_000
+    [r] = session.eval(big)
+    assert r.kind == "definition"
+    [r] = session.eval(b'(display "caf\xe9")')
+    assert (r.error.kind, r.error.line, r.error.col) == ("read", 1, 14)
+    assert r.error.message == "invalid UTF-8 byte 0xe9"
+    [r] = session.eval("(+ 1 " * 20_000 + "0" + ")" * 20_000)
+    assert r.error.kind in ("stack", "read")
+    [r] = session.eval("(" * 20_000)
+    assert r.error.kind == "read"
+    assert values(session, "(car big)") == ["0"]
+
+
+def test_a_table_that_cannot_grow_fails_the_link_and_leaves_code_interpreted(session):
+    session.eval("(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2))))) (fib 10)")
+    session.store.set_limits(table_elements=session.table.size(session.store))
+    mod = session.generate()
+    session.step(mod)
+    session.step(mod)
+    with pytest.raises(Exception, match="the function table cannot grow"):
+        session.step(mod)
+    assert mod.stage is Stage.FAILED
+    assert session.function("fib").state == "candidate"
+    assert values(session, "(fib 15)") == ["610"]
+
+
+def test_a_module_whose_imports_cannot_be_satisfied(tmp_path):
+    wat = '(module (import "env" "nope" (func)) (memory (export "memory") 1) ' \
+          '(table (export "__indirect_function_table") 1 funcref) (func (export "parse")) ' \
+          '(func (export "eval")))'
+    path = tmp_path / "imports.wasm"
+    path.write_bytes(wasmtime.wat2wasm(wat))
+    with pytest.raises(ModuleLoadError, match="cannot be instantiated"):
+        Session(path)
+    path.write_bytes(wasmtime.wat2wasm('(module (memory (export "memory") 1) '
+                                       '(table (export "__indirect_function_table") 1 funcref))'))
+    with pytest.raises(ModuleLoadError, match="neither the debugger interface"):
+        Session(path)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(
+    st.text(alphabet="()[]'`,@#\\\";| \n\tabcx01-+.tf", max_size=60),
+    st.binary(max_size=40),
+))
+def test_the_reader_survives_anything(text):
+    with Session() as s:
+        results = s.eval(text)
+        assert all(r.kind in ("value", "definition", "void", "error") for r in results)
+        if results and results[-1].kind == "error":
+            assert results[-1].error.kind != "trap", results[-1].text
+        assert values(s, "(+ 1 2)") == ["3"]
