@@ -2420,19 +2420,27 @@ struct Jit {
       std::vector<Node *> args(n->kids.begin() + 1, n->kids.end());
       auto ops = operands(args);
       if (!n->tail) spill();
+      // The callee reads its closure only if it has free variables; otherwise pass 0 and
+      // save the load.  The slow path always loads the real value.
       uint32_t fv = takeTemp();
-      a->i32_const((int32_t)(uintptr_t)g);
-      a->i64_load(0);
-      a->local_set(fv);
-      ops.insert(ops.begin(), Operand{false, 0, fv, true});
+      ops.insert(ops.begin(), Operand{false, 0, fv, true, -1, false});
       a->i32_const((int32_t)(uintptr_t)g);
       a->i32_load(8);
       a->i32_const((int32_t)(uintptr_t)known);
       a->i32_eq();
       a->if_(wasm::I64);
+      if (known->hasFree) {
+        a->i32_const((int32_t)(uintptr_t)g);
+        a->i64_load(0);
+      } else {
+        a->i64_const(0);
+      }
+      a->local_set(fv);
       directCall(n, known, ops);
       a->else_();
-      a->local_get(fv);
+      a->i32_const((int32_t)(uintptr_t)g);
+      a->i64_load(0);
+      a->local_tee(fv);
       checkAssigned(n->kids[0], JF_UNBOUND);
       a->drop();
       genericCall(n, ops);
