@@ -89,3 +89,20 @@ def test_a_bad_module_is_one_message_and_status_2(tmp_path, content, problem):
         assert p.returncode == 2
         assert p.stderr.startswith(f"jitscope: {path}: ") and problem in p.stderr
         assert "Traceback" not in p.stderr and len(p.stderr.splitlines()) == 1
+
+
+def test_golden_wat_of_a_generated_module():
+    # Like wasm-tools' own CLI tests: the printed module is the expectation. Addresses of the
+    # main module's data and table indices of its functions are redacted (they move with
+    # every build of interp.cc); everything else, instruction by instruction, is pinned.
+    from jitscope.runtime.wat import print_wat
+
+    with Session() as s:
+        s.eval("(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2))))) (fib 5)")
+        text = print_wat(s.generate().data)
+    text = re.sub(r"i32\.const \d{4,}", "i32.const <addr>", text)
+    text = re.sub(r"i32\.const \d+(\n\s*(?:return_)?call_indirect)", r"i32.const <slot>\1", text)
+    expected_file = GOLDEN / "fib.wat"
+    if os.environ.get("JITSCOPE_BLESS"):
+        expected_file.write_text(text)
+    assert text == expected_file.read_text()
