@@ -49,8 +49,9 @@ BUNDLED_WASM = Path(__file__).resolve().parent.parent / "data" / "interplib.wasm
 #: Seconds one evaluation may run before it is interrupted.
 DEFAULT_TIME_LIMIT = 60.0
 
-#: wasm call stack for deep (non-tail) recursion; wasmtime's default is 512 KiB and it may not exceed the async stack (2 MiB).
-WASM_STACK_BYTES = 1 << 20
+#: wasm call stack for deep (non-tail) recursion: wasmtime's default is 512 KiB, and it must
+#: stay below wasmtime's async stack size (2 MiB), which wasmtime-py does not expose.
+WASM_STACK_BYTES = (2 << 20) - (128 << 10)
 
 
 class ModuleLoadError(Exception):
