@@ -272,6 +272,47 @@ static void collect() {
   gcThreshold = live > (4u << 20) ? live : (4u << 20);
 }
 
+// Before a snapshot of linear memory (jitscope snapshot): collect, then zero what the heap
+// does not use, so the copy carries live data rather than garbage.  A run of free objects that
+// reaches a chunk's bump pointer goes back to the chunk (bump lowered, bytes zeroed; an empty
+// chunk is reset whole); other free objects keep their header and free-list link and lose
+// their contents.  Lowering the bump pointer gives up "once an object start, always one" for
+// the trimmed bytes, so the dead part of the shadow stack, where stale words could point there,
+// is zeroed too.  Call only between evaluations.  Returns the bytes zeroed.
+static uint64_t scrubHeap() {
+  collect();
+  uint64_t zeroed = 0;
+  for (auto &l : freeLists) l = nullptr;
+  for (auto &c : chunks) {
+    char *tail = c.start;  // where the trailing run of free objects starts
+    for (char *p = c.start; p < c.bump;) {
+      Obj *o = (Obj *)p;
+      p += o->words * 8;
+      if (o->type != T_FREE) tail = p;
+    }
+    zeroed += c.end - tail;
+    memset(tail, 0, c.end - tail);
+    c.bump = tail;
+    for (char *p = c.start; p < c.bump;) {
+      Obj *o = (Obj *)p;
+      uint32_t bytes = o->words * 8;
+      if (o->type == T_FREE) {
+        if (bytes > 16) {
+          memset(&o->slot[1], 0, bytes - 16);
+          zeroed += bytes - 16;
+        }
+        o->slot[0] = (Value)(uintptr_t)freeLists[o->words];
+        freeLists[o->words] = o;
+      }
+      p += bytes;
+    }
+  }
+  Value *end = stackBase + STACK_SLOTS;
+  zeroed += (end - sp) * sizeof(Value);
+  memset(sp, 0, (end - sp) * sizeof(Value));
+  return zeroed;
+}
+
 static Obj *tryAllocSmall(uint32_t words) {
   if (Obj *o = freeLists[words]) {
     freeLists[words] = (Obj *)(uintptr_t)o->slot[0];
@@ -2866,5 +2907,6 @@ DEBUG_EXPORT(dbg_set_tierup) void dbg_set_tierup(uint32_t hookTableIndex, uint32
 
 DEBUG_EXPORT(dbg_heap) HeapStats *dbg_heap() { return &heap; }
 DEBUG_EXPORT(dbg_collect) void dbg_collect() { collect(); }
+DEBUG_EXPORT(dbg_scrub) uint32_t dbg_scrub() { return (uint32_t)scrubHeap(); }
 DEBUG_EXPORT(dbg_set_heap_limit) void dbg_set_heap_limit(uint32_t bytes) { heap.maxHeapBytes = bytes; }
 DEBUG_EXPORT(dbg_stack_depth) int32_t dbg_stack_depth() { return sp - stackBase; }
