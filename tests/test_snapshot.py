@@ -58,13 +58,20 @@ def test_a_fresh_snapshot_instance_runs_earlier_definitions_through_jit_code(tmp
         assert r.kind == "error" and r.error.kind == "stack"
         assert r.error.backtrace[0] == "deep"
         assert values(t, "(deep 100)") == ["100"]  # the session carries on
-        assert t.source_name(1) == "<input 1>" or t.functions()[0].source
+
+    with Session() as s:  # source names come along too
+        s.eval(f"{FIB} (fib 3)", name="fib.scm")
+        s.jit()
+        write_snapshot(s, out)
+    with Session(out) as t:
+        assert t.function("fib").source == "fib.scm"
 
 
 def test_the_main_module_keeps_its_indices_bodies_and_names(tmp_path):
     with fib_session() as s:
         main = _Module.parse(s.wasm_bytes, "in")
         snap = snapshot(s)
+    wat.validate(snap.data)
     out = _Module.parse(snap.data, "out")
     assert out.types[: len(main.types)] == main.types
     assert out.func_types[: len(main.func_types)] == main.func_types
@@ -137,6 +144,7 @@ def test_heap_garbage_does_not_end_up_in_the_snapshot(tmp_path):
         # not megabytes of garbage (about 1.6 MB of memory is non-zero before dbg_scrub)
         assert snap.data_bytes < 100_000, snap.summary()
         assert snap.size < snap.input_size + 150_000
+        wat.validate(snap.data)
         (tmp_path / "g.wasm").write_bytes(snap.data)
         assert values(s, "(car keep) (churn 5) (car (cdr keep))") == ["1", "0", "2"]
     with Session(tmp_path / "g.wasm") as t:
@@ -194,7 +202,29 @@ def test_a_module_part_way_through_linking_is_refused(session):
     with pytest.raises(SnapshotError, match="module 1 is part-way through linking .compiled."):
         snapshot(session)
     session.discard(mod)
-    assert snapshot(session).new_functions == ()
+    snap = snapshot(session)
+    assert snap.new_functions == ()
+    wat.validate(snap.data)
+
+
+def test_a_table_that_does_not_match_the_binaries_is_an_error(session):
+    values(session, f"{FIB} {DEEP} (fib 5) (deep 5)")
+    mod = session.jit()
+    store, table = session.store, session.table
+    fib_slot, deep_slot = (session.function(n).jit_code for n in ("fib", "deep"))
+    fib_func = table.get(store, fib_slot)
+    table.set(store, fib_slot, table.get(store, 1))  # a main-module function of another type
+    with pytest.raises(SnapshotError, match=f"slot {fib_slot} should hold fib .* type"):
+        snapshot(session)
+    table.set(store, fib_slot, table.get(store, deep_slot))  # same type, another function
+    with pytest.raises(SnapshotError, match=f"slot {fib_slot} should hold fib of its JIT module"):
+        snapshot(session)
+    table.set(store, fib_slot, fib_func)
+    wat.validate(snapshot(session).data)
+    table.grow(store, 1, fib_func)  # a slot nobody accounts for
+    with pytest.raises(SnapshotError, match="neither the main module nor a JIT module"):
+        snapshot(session)
+    assert mod.stage is Stage.LINKED
 
 
 def test_the_decoder_does_not_mistake_immediates_for_opcodes():
