@@ -6,15 +6,14 @@ import subprocess
 import sys
 
 import pytest
-import wasmtime
 
 from jitscope.buildwasm import build_wasm
 from jitscope.runtime import wat
 from jitscope.runtime.binary import SNAPSHOT_SECTION, custom_section, function_names
 from jitscope.runtime.session import ModuleLoadError, Session, Stage
 from jitscope.runtime.snapshot import (
-    SnapshotError,
     _IDENTITY,
+    SnapshotError,
     _Module,
     _Remap,
     snapshot,
@@ -276,16 +275,34 @@ FOREIGN = """(module
   (global $counter (mut i32) (i32.const 0))
   (func (export "parse") (param i32) (result i32) (global.set $counter (i32.const 1)) (i32.const 0))
   (func (export "eval") (param i32 i32))
-  (func (export "jitModule") (result i32) (i32.const 0)))"""
+  (func (export "jitModule") (result i32) (i32.const 0))
+  (func (export "allocateBytes") (param i32) (result i32) (i32.const 16))
+  (func (export "freeBytes") (param i32)))"""
 
 
 def test_a_foreign_module_with_a_hidden_mutable_global_is_refused_by_name(tmp_path):
     path = tmp_path / "foreign.wasm"
     subprocess.run([str(wat.wasm_tools()), "parse", "-", "-o", str(path)], input=FOREIGN.encode(),
                    check=True)
+    with Session(path) as s, pytest.raises(
+        SnapshotError, match=r"global 0 \(counter\) is mutable and not exported"
+    ):
+        snapshot(s)
+
+
+def test_a_foreign_module_that_exports_its_globals_snapshots_with_their_live_values(tmp_path):
+    path = tmp_path / "foreign.wasm"
+    source = FOREIGN.replace("(global $counter", '(global $counter (export "counter")')
+    subprocess.run([str(wat.wasm_tools()), "parse", "-", "-o", str(path)], input=source.encode(),
+                   check=True)
     with Session(path) as s:
-        with pytest.raises(SnapshotError, match="global 0 is mutable and not exported"):
-            snapshot(s)
+        s.eval("1")  # parse() sets the counter
+        snap = write_snapshot(s, tmp_path / "out.wasm")
+    out = _Module.parse(snap.data, "out")
+    assert out.globals == [(0x7F, 1, b"\x41\x01\x0b")]
+    assert sorted(e[0] for e in out.exports) == sorted(
+        ["memory", "__indirect_function_table", "counter", "parse", "eval", "jitModule",
+         "allocateBytes", "freeBytes"])
 
 
 @pytest.fixture(scope="module")

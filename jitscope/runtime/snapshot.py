@@ -131,13 +131,15 @@ class Snapshot:
 
     def summary(self) -> str:
         names = ", ".join(f.name for f in self.new_functions) or "none"
-        lines = [
+        plural = "s" if len(self.new_functions) != 1 else ""
+        head = (
             f"{self.size:,} bytes (main module {self.input_size:,}); "
-            f"{len(self.new_functions)} JIT function{'s' if len(self.new_functions) != 1 else ''}"
-            f" linked in ({names}), {len(self.functions)} in all; "
-            f"memory {self.memory_bytes >> 10:,} KiB as {self.segments:,} data segments of "
-            f"{self.data_bytes:,} bytes; table {self.table_size} slots; {self.seconds:.2f} s",
-        ]
+            f"{len(self.new_functions)} JIT function{plural} linked in ({names}), "
+            f"{len(self.functions)} in all; memory {self.memory_bytes >> 10:,} KiB as "
+            f"{self.segments:,} data segments of {self.data_bytes:,} bytes; "
+            f"table {self.table_size} slots; {self.seconds:.2f} s"
+        )
+        lines = [head]
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -217,13 +219,6 @@ class _Remap:
 _IDENTITY = _Remap(*(lambda i: i,) * 5)
 
 
-def _no(what: str) -> Callable[[int], int]:
-    def refuse(i: int) -> int:
-        raise SnapshotError(f"uses {what} {i}, which has no counterpart in the snapshot")
-
-    return refuse
-
-
 _MEMARG = set(range(0x28, 0x3F))
 _PLAIN = {0x00, 0x01, 0x05, 0x0F, 0x1A, 0x1B, 0xD1, *range(0x45, 0xC5)}
 
@@ -292,10 +287,7 @@ def translate(code: bytes, pos: int, end: int, remap: _Remap, where: str) -> tup
             elif op in (0x3F, 0x40):  # memory.size, memory.grow
                 out.append(op)
                 out += uleb(remap.memory(c.uleb()))
-            elif op == 0x41:
-                c.sleb()
-                out += code[at : c.pos]
-            elif op == 0x42:
+            elif op in (0x41, 0x42):  # i32.const, i64.const
                 c.sleb()
                 out += code[at : c.pos]
             elif op in (0x43, 0x44):
@@ -386,6 +378,7 @@ class _Module:
     passive_data: bool = False
     names: dict[int, str] = field(default_factory=dict)
     local_names: dict[int, bytes] = field(default_factory=dict)  # encoded name map per func
+    global_names: dict[int, str] = field(default_factory=dict)
 
     @property
     def n_funcs(self) -> int:
@@ -572,6 +565,10 @@ class _Module:
                             inner.uleb()
                             inner.name()
                         self.local_names[index] = payload[start : inner.pos]
+                elif sub == 7:
+                    for _ in range(inner.uleb()):
+                        index = inner.uleb()
+                        self.global_names[index] = inner.name()
                 c.pos = end
         except ValueError:
             pass  # a broken name section only costs names, as in wasm-tools
@@ -939,7 +936,7 @@ def _live_globals(session: Session, main: _Module) -> dict[int, bytes]:
         if not mut:
             continue
         name = next((n for n, kind, i in main.exports if kind == 3 and i == index), None)
-        label = main_global_name(main, index)
+        label = f" ({main.global_names[index]})" if index in main.global_names else ""
         if name is None:
             raise SnapshotError(
                 f"main module: global {index}{label} is mutable and not exported, so its live "
@@ -961,11 +958,6 @@ def _live_globals(session: Session, main: _Module) -> dict[int, bytes]:
             raise SnapshotError(f"main module: global {index}{label} holds a reference, which "
                                 "cannot be written into a module")
     return values
-
-
-def main_global_name(main: _Module, index: int) -> str:
-    name = next((n for n, kind, i in main.exports if kind == 3 and i == index), None)
-    return f" ({name})" if name else ""
 
 
 def _place_functions(mod: JitModule, parsed: _Module, baked: list[_Baked],
@@ -1087,7 +1079,7 @@ def _rebuild(main: _Module, session: Session, types: list[bytes],
                                     else b"\x00" + uleb(_lo)))
     out[4] = _vec(tables)
 
-    lo, hi = main.memories[0]
+    _, hi = main.memories[0]
     out[5] = b"\x01" + (b"\x01" + uleb(pages) + uleb(hi) if hi is not None
                         else b"\x00" + uleb(pages))
 
