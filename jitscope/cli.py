@@ -4,6 +4,8 @@
     jitscope repl [--wasm PATH]            a REPL on stdin/stdout with , meta-commands
     jitscope run FILE [--jit MODE]         evaluate a file, print each expression's value
     jitscope bench [...]                   interpreter vs JIT vs C, side by side
+    jitscope snapshot -o OUT [FILE ...]    bake linked JIT code into one module (resume with
+                                           `jitscope OUT`)
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from jitscope.runtime.session import (
 #: Interpreted calls after which auto mode compiles a function.
 DEFAULT_AUTO_THRESHOLD = 100
 
-SUBCOMMANDS = ("repl", "run", "bench")
+SUBCOMMANDS = ("repl", "run", "bench", "snapshot")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
             from jitscope.bench import run_bench
 
             return run_bench(args)
+        if command == "snapshot":
+            from jitscope.snapshot_cli import run
+
+            return run(args)
         session = Session(args.wasm, time_limit=args.time_limit or None)
     except ModuleLoadError as e:
         print(f"jitscope: {e.path}: {e.problem}", file=sys.stderr)
@@ -68,7 +74,7 @@ def _parser(command: str) -> argparse.ArgumentParser:
         p = argparse.ArgumentParser(
             prog="jitscope",
             description="A terminal debugger for run-time wasm code generation. "
-            "Without a subcommand, opens the TUI. Subcommands: repl, run, bench "
+            "Without a subcommand, opens the TUI. Subcommands: repl, run, bench, snapshot "
             "(see jitscope SUBCOMMAND --help).",
         )
         p.add_argument("path", nargs="?", type=Path, help="interplib.wasm to open "
@@ -80,6 +86,15 @@ def _parser(command: str) -> argparse.ArgumentParser:
         p = argparse.ArgumentParser(prog="jitscope bench",
                                     description="Interpreter vs JIT vs C reference.")
         add_arguments(p)
+        return p
+    elif command == "snapshot":
+        from jitscope.snapshot_cli import add_arguments as add_snapshot_arguments
+
+        p = argparse.ArgumentParser(
+            prog="jitscope snapshot",
+            description="Evaluate FILEs, JIT and link, then write one module with the linked "
+            "JIT code, table, memory and globals baked in (static late linking).")
+        add_snapshot_arguments(p)
         return p
     else:
         p = argparse.ArgumentParser(prog=f"jitscope {command}")
@@ -199,6 +214,7 @@ Type Scheme forms; a form may span lines. Meta-commands:
   ,table [all]         the indirect function table (grown slots; 'all' for every slot)
   ,patches [N]         memory patches of module N: address, before, after
   ,heap                heap size, live data, collections
+  ,snapshot FILE       write a module with the linked JIT code baked in (jitscope FILE resumes)
   ,help                this text
   ,quit                leave (so does end of input)"""
 
@@ -382,11 +398,28 @@ class Repl:
     def cmd_table(self, args: list[str]) -> None:
         slots = self.session.table_slots()
         first = 0 if args[:1] == ["all"] else self.session.initial_table_size
+        baked = getattr(self.session, "snapshot_record", None)
+        if first and baked is not None and baked.slots:  # JIT code a snapshot linked in
+            first = min(first, min(b.slot for b in baked.slots))
         if first:
             self.write(f"slots 0-{first - 1}: main module (,table all lists them)\n")
         for s in slots[first:]:
             mark = "+" if s.grown else " "
             self.write(f"{mark}{s.index:>5} {'(empty)' if s.empty else s.name:<28} {s.owner}\n")
+
+    def cmd_snapshot(self, args: list[str]) -> None:
+        from jitscope.runtime.snapshot import SnapshotError, write_snapshot
+        from jitscope.snapshot_cli import report
+
+        if len(args) != 1:
+            raise ValueError("usage: ,snapshot FILE")
+        try:
+            snap = write_snapshot(self.session, args[0])
+        except SnapshotError as e:
+            raise ValueError(f"snapshot: {e}") from None
+        except OSError as e:
+            raise ValueError(f"{args[0]}: {e.strerror}") from None
+        self.write(report(snap, args[0]))
 
     def cmd_heap(self, args: list[str]) -> None:
         h = self.session.heap_stats()

@@ -180,6 +180,9 @@ static const uint32_t CHUNK_BYTES = 1 << 20, MAX_SMALL_WORDS = 64;
 struct Chunk { char *start, *bump, *end; };
 static std::vector<Chunk> chunks;
 static Obj *freeLists[MAX_SMALL_WORDS + 1];
+// Free runs longer than any size class, carved from the front when a size's list is empty.
+// Only scrubHeap() makes them (by coalescing); a sweep keeps what it finds.
+static Obj *freeRuns;
 static std::unordered_set<uintptr_t> largeObjects;
 
 struct HeapStats {
@@ -239,6 +242,7 @@ static void collect() {
 
   uint64_t live = 0;
   for (auto &l : freeLists) l = nullptr;
+  freeRuns = nullptr;
   for (auto &c : chunks) {
     for (char *p = c.start; p < c.bump;) {
       Obj *o = (Obj *)p;
@@ -248,8 +252,9 @@ static void collect() {
         live += bytes;
       } else {
         o->type = T_FREE;
-        o->slot[0] = (Value)(uintptr_t)freeLists[o->words];
-        freeLists[o->words] = o;
+        Obj *&list = o->words > MAX_SMALL_WORDS ? freeRuns : freeLists[o->words];
+        o->slot[0] = (Value)(uintptr_t)list;
+        list = o;
       }
       p += bytes;
     }
@@ -272,10 +277,85 @@ static void collect() {
   gcThreshold = live > (4u << 20) ? live : (4u << 20);
 }
 
+// Before a snapshot of linear memory (jitscope snapshot): collect, then zero what the heap
+// does not use, so the copy carries live data rather than garbage.  A run of free objects that
+// reaches the last chunk's bump pointer goes back to it (bump lowered, bytes zeroed); a run
+// longer than any size class, the rest of another chunk included, becomes one free run; other free
+// objects keep their header and free-list link and lose their contents.  Both give up "once an
+// object start, always one" for the bytes they merge, so the dead part of the shadow stack,
+// where stale words could point there, is zeroed too (below sp every word is a root, so
+// nothing there points into free memory).  Call only between evaluations.  Returns the bytes
+// zeroed.
+static uint64_t scrubHeap() {
+  collect();
+  uint64_t zeroed = 0;
+  auto release = [&](Obj *o) {  // zero all but header and link, put on its list
+    uint32_t bytes = o->words * 8;
+    if (bytes > 16) {
+      memset(&o->slot[1], 0, bytes - 16);
+      zeroed += bytes - 16;
+    }
+    Obj *&list = o->words > MAX_SMALL_WORDS ? freeRuns : freeLists[o->words];
+    o->slot[0] = (Value)(uintptr_t)list;
+    list = o;
+  };
+  for (auto &l : freeLists) l = nullptr;
+  freeRuns = nullptr;
+  for (auto &c : chunks) {
+    char *tail = c.start;  // where the trailing run of free objects starts
+    for (char *p = c.start; p < c.bump;) {
+      Obj *o = (Obj *)p;
+      p += o->words * 8;
+      if (o->type != T_FREE) tail = p;
+    }
+    zeroed += c.end - tail;
+    memset(tail, 0, c.end - tail);
+    // Only the last chunk is bumped; in the others the free tail becomes a run.
+    c.bump = &c == &chunks.back() || (uint64_t)(c.end - tail) <= (MAX_SMALL_WORDS + 1) * 8
+                 ? tail : c.end;
+    if (c.bump == c.end) {
+      ((Obj *)tail)->words = (c.end - tail) / 8;  // its type is T_FREE (0): zeroed above
+      release((Obj *)tail);
+    }
+    for (char *p = c.start; p < tail;) {
+      if (((Obj *)p)->type != T_FREE) {
+        p += ((Obj *)p)->words * 8;
+        continue;
+      }
+      char *run = p;  // a run of free objects, ended by a live one (the tail is done)
+      while (((Obj *)p)->type == T_FREE) p += ((Obj *)p)->words * 8;
+      uint64_t words = (p - run) / 8;
+      if (words > MAX_SMALL_WORDS + 1) {  // carving a size class always leaves 0 or >= 2 words
+        ((Obj *)run)->words = words;
+        release((Obj *)run);
+      } else {
+        for (char *q = run; q < p; q += ((Obj *)q)->words * 8) release((Obj *)q);
+      }
+    }
+  }
+  Value *end = stackBase + STACK_SLOTS;
+  zeroed += (end - sp) * sizeof(Value);
+  memset(sp, 0, (end - sp) * sizeof(Value));
+  return zeroed;
+}
+
 static Obj *tryAllocSmall(uint32_t words) {
   if (Obj *o = freeLists[words]) {
     freeLists[words] = (Obj *)(uintptr_t)o->slot[0];
     return o;
+  }
+  if (Obj *run = freeRuns) {  // carve from the front; the rest stays free (and zeroed)
+    freeRuns = (Obj *)(uintptr_t)run->slot[0];
+    uint32_t left = run->words - words;  // runs exceed MAX_SMALL_WORDS + 1: 0 or >= 2 left
+    if (left) {
+      Obj *rest = (Obj *)((char *)run + words * 8);
+      rest->type = T_FREE;
+      rest->words = left;
+      Obj *&list = left > MAX_SMALL_WORDS ? freeRuns : freeLists[left];
+      rest->slot[0] = (Value)(uintptr_t)list;
+      list = rest;
+    }
+    return run;
   }
   if (!chunks.empty()) {
     Chunk &c = chunks.back();
@@ -3008,5 +3088,6 @@ DEBUG_EXPORT(dbg_set_tierup) void dbg_set_tierup(uint32_t hookTableIndex, uint32
 
 DEBUG_EXPORT(dbg_heap) HeapStats *dbg_heap() { return &heap; }
 DEBUG_EXPORT(dbg_collect) void dbg_collect() { collect(); }
+DEBUG_EXPORT(dbg_scrub) uint32_t dbg_scrub() { return (uint32_t)scrubHeap(); }
 DEBUG_EXPORT(dbg_set_heap_limit) void dbg_set_heap_limit(uint32_t bytes) { heap.maxHeapBytes = bytes; }
 DEBUG_EXPORT(dbg_stack_depth) int32_t dbg_stack_depth() { return sp - stackBase; }

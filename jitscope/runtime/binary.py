@@ -11,7 +11,18 @@ from dataclasses import dataclass
 
 from jitscope.runtime.wat import section_sizes
 
-__all__ = ["Cursor", "Patch", "custom_section", "element_slots", "function_names", "parse_patches"]
+__all__ = [
+    "SNAPSHOT_SECTION",
+    "BakedSlot",
+    "Cursor",
+    "Patch",
+    "SnapshotRecord",
+    "custom_section",
+    "element_slots",
+    "function_names",
+    "parse_patches",
+    "parse_snapshot_section",
+]
 
 
 class Cursor:
@@ -137,3 +148,43 @@ def parse_patches(payload: bytes) -> list[Patch]:
     if version != 1:
         raise ValueError(f"{PATCH_SECTION}: unsupported version {version}")
     return [Patch(c.uleb(), c.uleb(), c.uleb(), c.name()) for _ in range(c.uleb())]
+
+
+SNAPSHOT_SECTION = "jitscope.snapshot"
+
+
+@dataclass(frozen=True, slots=True)
+class BakedSlot:
+    """A table slot whose JIT function a snapshot linked into the module itself."""
+
+    slot: int
+    function: int  # function index in the snapshot module
+    module_id: int  # the JIT module it came from
+    generation: int  # the snapshot that baked it in (1 for the first)
+    name: str  # its Scheme name
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRecord:
+    """What a ``jitscope.snapshot`` section says about the module it is in."""
+
+    generation: int
+    slots: tuple[BakedSlot, ...]
+    sources: dict[int, str]  # source id -> the name the session knew it by
+
+
+def parse_snapshot_section(payload: bytes) -> SnapshotRecord:
+    """Decode a ``jitscope.snapshot`` payload (layout documented in runtime/snapshot.py)."""
+    c = Cursor(payload)
+    version = c.u8()
+    if version != 1:
+        raise ValueError(f"{SNAPSHOT_SECTION}: unsupported version {version}")
+    generation = c.uleb()
+    slots = tuple(BakedSlot(c.uleb(), c.uleb(), c.uleb(), c.uleb(), c.name()) for _ in range(c.uleb()))
+    sources = {}
+    for _ in range(c.uleb()):
+        src = c.uleb()
+        sources[src] = c.name()
+    if not c.done():
+        raise ValueError(f"{SNAPSHOT_SECTION}: {c.end - c.pos} bytes left over after the record")
+    return SnapshotRecord(generation, slots, sources)

@@ -24,11 +24,14 @@ import wasmtime
 from jitscope.runtime import layout
 from jitscope.runtime.binary import (
     PATCH_SECTION,
+    SNAPSHOT_SECTION,
     Patch,
+    SnapshotRecord,
     custom_section,
     element_slots,
     function_names,
     parse_patches,
+    parse_snapshot_section,
 )
 
 __all__ = [
@@ -238,6 +241,10 @@ class Session:
         self.path = Path(wasm) if wasm is not None else BUNDLED_WASM
         self.time_limit = time_limit
         data = _read_module_file(self.path)
+        #: The module as loaded; ``jitscope snapshot`` builds on it.
+        self.wasm_bytes = data
+        #: What ``jitscope snapshot`` baked into this module, if it is a snapshot.
+        self.snapshot_record = _snapshot_record(self.path, data)
 
         self.engine, self.main_module = _compile(self.path, data)
         self.store = wasmtime.Store(self.engine)
@@ -280,6 +287,10 @@ class Session:
         self.modules: list[JitModule] = []
         self._slot_owner: dict[int, tuple[str, str]] = {}
         self._sources: dict[int, str] = {}
+        if self.snapshot_record is not None:
+            for b in self.snapshot_record.slots:
+                self._slot_owner[b.slot] = (b.name, f"jit {b.module_id} (snapshot)")
+            self._sources.update(self.snapshot_record.sources)
         self._func_static: dict[int, tuple[str, str, int, int, int, int, int]] = {}
         self._interrupt = threading.Event()
         self._auto_threshold: int | None = None
@@ -808,7 +819,8 @@ class Session:
         """Every slot of the indirect function table, named from the binaries."""
         slots = []
         for i in range(self.table.size(self.store)):
-            empty = self.table.get(self.store, i) is None
+            # wasmtime-py hands back a Val, not None, for a null funcref
+            empty = not isinstance(self.table.get(self.store, i), wasmtime.Func)
             grown = i >= self.initial_table_size
             if i in self._slot_owner:
                 name, owner = self._slot_owner[i]
@@ -886,6 +898,19 @@ def _compile(path: Path, data: bytes) -> tuple[wasmtime.Engine, wasmtime.Module]
             raise ModuleLoadError(path, f"not a valid wasm module: {_first_line(e)}") from e
         _compiled[key] = (engine, module)
     return _compiled[key]
+
+
+def _snapshot_record(path: Path, data: bytes) -> SnapshotRecord | None:
+    try:
+        section = custom_section(data, SNAPSHOT_SECTION)
+    except ValueError as e:  # broken framing
+        raise ModuleLoadError(path, f"not a valid wasm module: {e}") from None
+    if section is None:
+        return None
+    try:
+        return parse_snapshot_section(section)
+    except ValueError as e:
+        raise ModuleLoadError(path, f"corrupt {SNAPSHOT_SECTION} section: {e}") from None
 
 
 def _first_line(e: BaseException) -> str:

@@ -1,0 +1,91 @@
+"""``jitscope snapshot``: evaluate, JIT and link, then bake the linked code into one module.
+
+    jitscope snapshot -o fib-jit.wasm [--wasm PATH] [--jit MODE] [FILE.scm ...]
+    jitscope fib-jit.wasm                 resumes there: definitions, heap and JIT code in place
+
+The logic is :mod:`jitscope.runtime.snapshot`; this module only drives a session through the
+files and reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from jitscope.runtime.session import DEFAULT_TIME_LIMIT, ModuleLoadError, Session
+from jitscope.runtime.snapshot import Snapshot, SnapshotError, write_snapshot
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="*", type=Path, metavar="FILE.scm",
+                   help="Scheme sources to evaluate first, in order")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="the snapshot module to write (replaced atomically)")
+    p.add_argument("--wasm", type=Path, default=None,
+                   help="the module to start from: another build of interplib.wasm, or an "
+                   "earlier snapshot (linking stacks)")
+    p.add_argument("--jit", choices=("candidates", "eager", "auto", "none"), default="candidates",
+                   help="candidates (default): after the files ran, compile and link every "
+                   "function the interpreter called; eager: compile every function before it "
+                   "first runs; auto: tier up hot functions mid-run; none: bake only what is "
+                   "linked already")
+    p.add_argument("--threshold", type=int, default=100,
+                   help="interpreted calls before auto mode compiles a function")
+    p.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, metavar="SECONDS",
+                   help=f"per evaluation (default {DEFAULT_TIME_LIMIT:g}; 0 for none)")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="do not print the files' output and values")
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    from jitscope.cli import format_results
+
+    sources = []
+    for path in args.files:
+        try:
+            sources.append((path, path.read_bytes()))
+        except OSError as e:
+            print(f"jitscope: {path}: {e.strerror}", file=sys.stderr)
+            return 2
+    try:
+        session = Session(args.wasm, time_limit=args.time_limit or None)
+    except ModuleLoadError as e:
+        print(f"jitscope: {e.path}: {e.problem}", file=sys.stderr)
+        return 2
+    with session:
+        if args.jit == "eager":
+            session.eager_jit = True
+        elif args.jit == "auto":
+            session.set_auto_jit(args.threshold)
+        for path, source in sources:
+            results = session.eval(source, name=str(path))
+            if not args.quiet:
+                out.write(format_results(results))
+            if results and results[-1].kind == "error":
+                print(f"jitscope: {path}: evaluation failed; no snapshot written", file=sys.stderr)
+                return 1
+        if args.jit == "candidates" and session.debugger:
+            mod = session.jit()
+            if mod is not None and not args.quiet:
+                out.write(f"module {mod.id}: {', '.join(mod.names)} linked\n")
+        try:
+            snap = write_snapshot(session, args.output)
+        except SnapshotError as e:
+            print(f"jitscope: snapshot: {e}", file=sys.stderr)
+            return 1
+        except OSError as e:
+            print(f"jitscope: {args.output}: {e.strerror}", file=sys.stderr)
+            return 2
+        out.write(report(snap, args.output))
+        out.flush()
+    return 0
+
+
+def report(snap: Snapshot, path: Path | str) -> str:
+    """What the CLI, the REPL and the TUI say after writing a snapshot."""
+    return f"wrote {path}: {snap.summary()}\n"
