@@ -40,4 +40,5 @@ ERROR_KINDS = {
     10: "heap",
     11: "range",
     12: "jit",
+    13: "error",
 }
