@@ -3494,9 +3494,6 @@ static void initRuntime() {
   }
 }
 
-// Runs with the other static initialisers, after the tables above exist.
-static const struct Startup { Startup() { initRuntime(); } } startup;
-
 static std::vector<Sx *> arena;  // syntax of the last dbg_read, freed by the next
 static std::vector<Sx *> forms;
 static uint32_t nextSource = 1;
@@ -3687,3 +3684,165 @@ DEBUG_EXPORT(dbg_heap) HeapStats *dbg_heap() { return &heap; }
 DEBUG_EXPORT(dbg_collect) void dbg_collect() { collect(); }
 DEBUG_EXPORT(dbg_set_heap_limit) void dbg_set_heap_limit(uint32_t bytes) { heap.maxHeapBytes = bytes; }
 DEBUG_EXPORT(dbg_stack_depth) int32_t dbg_stack_depth() { return sp - stackBase; }
+
+// ---------------------------------------------------------------------------------------------
+// The prelude: list library procedures written in Scheme.  They are ordinary functions (source
+// 0, flagged F_LIBRARY) that the debugger lists, counts and compiles like the user's own, and
+// ordinary globals that a program may redefine.  Each keeps to itself (loops are named lets),
+// so redefining one does not change the others.
+
+static const char PRELUDE[] = R"scheme(
+(define (length lst)
+  (let length/loop ((l lst) (n 0))
+    (cond ((pair? l) (length/loop (cdr l) (+ n 1)))
+          ((null? l) n)
+          (else (%type-error 'length "a list" lst)))))
+
+(define (reverse lst)
+  (let reverse/loop ((l lst) (acc '()))
+    (cond ((pair? l) (reverse/loop (cdr l) (cons (car l) acc)))
+          ((null? l) acc)
+          (else (%type-error 'reverse "a list" lst)))))
+
+(define (append . lists)
+  (let append/loop ((ls lists))
+    (cond ((null? ls) '())
+          ((null? (cdr ls)) (car ls))
+          (else (%append (car ls) (append/loop (cdr ls)))))))
+
+(define (list-tail lst k)
+  (unless (integer? k) (%type-error 'list-tail "an index" k))
+  (let list-tail/loop ((l lst) (i k))
+    (cond ((= i 0) l)
+          ((pair? l) (list-tail/loop (cdr l) (- i 1)))
+          (else (%range-error 'list-tail k lst)))))
+
+(define (list-ref lst k)
+  (unless (integer? k) (%type-error 'list-ref "an index" k))
+  (let list-ref/loop ((l lst) (i k))
+    (cond ((not (pair? l)) (%range-error 'list-ref k lst))
+          ((= i 0) (car l))
+          (else (list-ref/loop (cdr l) (- i 1))))))
+
+(define (memq x lst)
+  (let memq/loop ((l lst))
+    (cond ((pair? l) (if (eq? x (car l)) l (memq/loop (cdr l))))
+          ((null? l) #f)
+          (else (%type-error 'memq "a list" lst)))))
+
+(define (memv x lst)
+  (let memv/loop ((l lst))
+    (cond ((pair? l) (if (eqv? x (car l)) l (memv/loop (cdr l))))
+          ((null? l) #f)
+          (else (%type-error 'memv "a list" lst)))))
+
+(define (member x lst . compare)
+  (let ((same? (if (pair? compare) (car compare) equal?)))
+    (let member/loop ((l lst))
+      (cond ((pair? l) (if (same? x (car l)) l (member/loop (cdr l))))
+            ((null? l) #f)
+            (else (%type-error 'member "a list" lst))))))
+
+(define (assq x alist)
+  (let assq/loop ((l alist))
+    (cond ((and (pair? l) (pair? (car l))) (if (eq? x (car (car l))) (car l) (assq/loop (cdr l))))
+          ((null? l) #f)
+          (else (%type-error 'assq "a list of pairs" alist)))))
+
+(define (assv x alist)
+  (let assv/loop ((l alist))
+    (cond ((and (pair? l) (pair? (car l))) (if (eqv? x (car (car l))) (car l) (assv/loop (cdr l))))
+          ((null? l) #f)
+          (else (%type-error 'assv "a list of pairs" alist)))))
+
+(define (assoc x alist . compare)
+  (let ((same? (if (pair? compare) (car compare) equal?)))
+    (let assoc/loop ((l alist))
+      (cond ((and (pair? l) (pair? (car l))) (if (same? x (car (car l))) (car l) (assoc/loop (cdr l))))
+            ((null? l) #f)
+            (else (%type-error 'assoc "a list of pairs" alist))))))
+
+(define (%cars ls) (if (pair? ls) (cons (car (car ls)) (%cars (cdr ls))) '()))
+(define (%cdrs ls) (if (pair? ls) (cons (cdr (car ls)) (%cdrs (cdr ls))) '()))
+(define (%all-pairs? ls) (or (null? ls) (and (pair? (car ls)) (%all-pairs? (cdr ls)))))
+
+(define (map f lst . lists)
+  (let ((head (cons #f '())))
+    (if (null? lists)
+        (let map/loop ((l lst) (tail head))
+          (cond ((pair? l)
+                 (let ((cell (cons (f (car l)) '())))
+                   (set-cdr! tail cell)
+                   (map/loop (cdr l) cell)))
+                ((null? l) (cdr head))
+                (else (%type-error 'map "a list" lst))))
+        (let map/lists ((ls (cons lst lists)) (tail head))
+          (if (%all-pairs? ls)
+              (let ((cell (cons (apply f (%cars ls)) '())))
+                (set-cdr! tail cell)
+                (map/lists (%cdrs ls) cell))
+              (cdr head))))))
+
+(define (for-each f lst . lists)
+  (if (null? lists)
+      (let for-each/loop ((l lst))
+        (cond ((pair? l) (f (car l)) (for-each/loop (cdr l)))
+              ((not (null? l)) (%type-error 'for-each "a list" lst))))
+      (let for-each/lists ((ls (cons lst lists)))
+        (when (%all-pairs? ls)
+          (apply f (%cars ls))
+          (for-each/lists (%cdrs ls))))))
+
+(define (filter keep? lst)
+  (let ((head (cons #f '())))
+    (let filter/loop ((l lst) (tail head))
+      (cond ((pair? l)
+             (if (keep? (car l))
+                 (let ((cell (cons (car l) '())))
+                   (set-cdr! tail cell)
+                   (filter/loop (cdr l) cell))
+                 (filter/loop (cdr l) tail)))
+            ((null? l) (cdr head))
+            (else (%type-error 'filter "a list" lst))))))
+
+(define (fold-left f acc lst)
+  (let fold-left/loop ((acc acc) (l lst))
+    (cond ((pair? l) (fold-left/loop (f acc (car l)) (cdr l)))
+          ((null? l) acc)
+          (else (%type-error 'fold-left "a list" lst)))))
+
+(define (fold-right f acc lst)
+  (let fold-right/loop ((l (let fold-right/reverse ((l lst) (r '()))
+                             (cond ((pair? l) (fold-right/reverse (cdr l) (cons (car l) r)))
+                                   ((null? l) r)
+                                   (else (%type-error 'fold-right "a list" lst)))))
+                        (acc acc))
+    (if (pair? l) (fold-right/loop (cdr l) (f (car l) acc)) acc)))
+
+(define (vector-map f v)
+  (let* ((n (vector-length v)) (r (make-vector n #f)))
+    (let vector-map/loop ((i 0))
+      (if (= i n) r
+          (begin (vector-set! r i (f (vector-ref v i))) (vector-map/loop (+ i 1)))))))
+
+(define (vector-for-each f v)
+  (let ((n (vector-length v)))
+    (let vector-for-each/loop ((i 0))
+      (when (< i n) (f (vector-ref v i)) (vector-for-each/loop (+ i 1))))))
+)scheme";
+
+static void loadPrelude() {
+  std::vector<Sx *> xs = readAll(PRELUDE, sizeof PRELUDE - 1, 0);
+  size_t first = funcs.size();
+  Func *top = compileToplevel(xs);
+  freeSyntax();
+  for (size_t i = first; i < funcs.size(); i++) funcs[i]->flags |= F_LIBRARY;
+  runToplevel(top);
+}
+
+// The prelude's text, for a host that shows the source of library functions (source 0).
+DEBUG_EXPORT(dbg_prelude) const char *dbg_prelude() { return PRELUDE; }
+
+// Runs with the other static initialisers, after every table above exists: the runtime, then
+// the prelude.
+static const struct Startup { Startup() { initRuntime(); loadPrelude(); } } startup;

@@ -49,6 +49,9 @@ BUNDLED_WASM = Path(__file__).resolve().parent.parent / "data" / "interplib.wasm
 #: Seconds one evaluation may run before it is interrupted.
 DEFAULT_TIME_LIMIT = 60.0
 
+#: The source name of library functions defined by the module's Scheme prelude.
+PRELUDE_SOURCE = "<prelude>"
+
 #: wasm call stack for deep (non-tail) recursion; wasmtime's default is 512 KiB and it may not exceed the async stack (2 MiB).
 WASM_STACK_BYTES = 1 << 20
 
@@ -137,6 +140,8 @@ class FunctionInfo:
     jit_code: int  # table index of its JIT code, 0 while interpreted
     module_id: int  # the JIT module that last compiled it
     pending: bool  # compiled into a module not linked yet
+    library: bool = False  # defined by the prelude (source <prelude>), not by the user
+    rest: bool = False  # its last parameter takes the remaining arguments as a list
 
     @property
     def state(self) -> str:
@@ -265,6 +270,7 @@ class Session:
         except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
             raise ModuleLoadError(self.path, f"cannot be instantiated: {_first_line(e)}") from e
         self.exports = self.instance.exports(self.store)
+        self._export_names = exports
         self.memory: wasmtime.Memory = self.exports["memory"]
         self.table: wasmtime.Table = self.exports["__indirect_function_table"]
         self.debugger = "dbg_read" in exports
@@ -351,7 +357,14 @@ class Session:
         return data.decode("utf-8", "replace")
 
     def source_name(self, src: int) -> str:
-        return self._sources.get(src, f"<input {src}>" if src else "")
+        """The name a source was evaluated under; source 0 is the module's Scheme prelude."""
+        return self._sources.get(src, f"<input {src}>" if src else PRELUDE_SOURCE)
+
+    def prelude(self) -> str:
+        """The text of the module's Scheme prelude (source 0), or "" if it has none."""
+        if "dbg_prelude" not in self._export_names:
+            return ""
+        return self._read_cstring(self.exports["dbg_prelude"](self.store), limit=1 << 20)
 
     def _module_error(self) -> EvalError:
         if not self.debugger:
@@ -584,6 +597,8 @@ class Session:
             jit_code,
             module_id,
             bool(flags & layout.F_PENDING) and not jit_code,
+            bool(flags & layout.F_LIBRARY),
+            bool(flags & layout.F_REST),
         )
 
     def function(self, name_or_id: str | int) -> FunctionInfo:
