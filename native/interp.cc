@@ -417,6 +417,8 @@ enum Prim {
   P_CHARP, P_CHAR_TO_INTEGER, P_INTEGER_TO_CHAR, P_CHAR_EQ, P_CHAR_LT, P_CHAR_GT,
   P_CHAR_UPCASE, P_CHAR_DOWNCASE, P_CHAR_ALPHABETICP, P_CHAR_NUMERICP, P_CHAR_WHITESPACEP,
   P_LISTP, P_INTEGERP, P_ERROR,
+  P_CAAR, P_CADR, P_CDAR, P_CDDR, P_CAAAR, P_CAADR, P_CADAR, P_CADDR, P_CDAAR, P_CDADR,
+  P_CDDAR, P_CDDDR,
   // For the prelude and for quasiquote: not meant to be called by name.
   P_APPEND2, P_TYPE_ERROR, P_RANGE_ERROR,
   P_COUNT
@@ -445,6 +447,9 @@ static const PrimInfo primInfo[] = {
   {"char<?", 1, -1}, {"char>?", 1, -1}, {"char-upcase", 1, 1}, {"char-downcase", 1, 1},
   {"char-alphabetic?", 1, 1}, {"char-numeric?", 1, 1}, {"char-whitespace?", 1, 1},
   {"list?", 1, 1}, {"integer?", 1, 1}, {"error", 1, -1},
+  {"caar", 1, 1}, {"cadr", 1, 1}, {"cdar", 1, 1}, {"cddr", 1, 1}, {"caaar", 1, 1},
+  {"caadr", 1, 1}, {"cadar", 1, 1}, {"caddr", 1, 1}, {"cdaar", 1, 1}, {"cdadr", 1, 1},
+  {"cddar", 1, 1}, {"cdddr", 1, 1},
   {"%append", 2, 2}, {"%type-error", 3, 3}, {"%range-error", 3, 3},
 };
 static_assert(sizeof primInfo / sizeof primInfo[0] == P_COUNT, "one PrimInfo per primitive");
@@ -1125,11 +1130,21 @@ struct Compiler {
     else syntax(params, "lambda: expected a parameter list");
     if (restParam) ps.push_back(restParam);
     std::vector<const Sx *> body(x->items.begin() + bodyStart, x->items.end());
+    // Arguments arrive in the first slots; an assigned parameter gets a box in a slot of its
+    // own, filled from its argument on entry.
+    Scope arguments{{}, sc, &fs};
+    std::vector<std::pair<Var *, const Sx *>> boxedParams;
     for (auto *p : ps) {
       bool boxed = false;
       if (p->kind == Sx::SYMBOL)
         for (auto *b : body) boxed = boxed || assignedIn(b, p->text);
-      declare(&inner, &fs, p, boxed, false);
+      if (boxed) boxedParams.push_back({declare(&arguments, &fs, p, false, false), p});
+      else declare(&inner, &fs, p, false, false);
+    }
+    std::vector<Node *> entry;
+    for (auto &bp : boxedParams) {
+      Var *v = declare(&inner, &fs, bp.second, true, false);
+      entry.push_back(initVar(v, localRef(bp.first, bp.second, &fs), bp.second, &fs));
     }
     f->nparams = ps.size();
     f->rest = restParam != nullptr;
@@ -1137,6 +1152,10 @@ struct Compiler {
     if (f->rest) f->flags |= F_REST;
     if (body.empty()) syntax(x, "lambda: empty body");
     f->body = compileBody(body, x, &inner, &fs);
+    if (!entry.empty()) {
+      entry.push_back(f->body);
+      f->body = seq(entry, x, &fs);
+    }
     markTail(f->body);
     f->nlocals = fs.nslots;
     newFuncs.push_back(f);
@@ -2092,6 +2111,16 @@ static Value primApplyMore(int id, Value *args, int n, const Node *site) {
     case P_CHAR_NUMERICP: { uint32_t c = charArg(site, id, args[0]); return mkBool(c < 128 && isdigit(c)); }
     case P_CHAR_WHITESPACEP: { uint32_t c = charArg(site, id, args[0]); return mkBool(c < 128 && isspace(c)); }
     case P_LISTP: return mkBool(listLength(args[0]) >= 0);
+    case P_CAAR: case P_CADR: case P_CDAR: case P_CDDR: case P_CAAAR: case P_CAADR: case P_CADAR:
+    case P_CADDR: case P_CDAAR: case P_CDADR: case P_CDDAR: case P_CDDDR: {
+      // c[ad]+r: the letters apply right to left.
+      Value v = args[0];
+      for (const char *c = who + strlen(who) - 2; *c != 'c'; c--) {
+        if (!isPair(v)) typeError(site, who, "a pair", v);
+        v = *c == 'a' ? car(v) : cdr(v);
+      }
+      return v;
+    }
     case P_INTEGERP: return mkBool(isFix(args[0]));
     case P_ERROR: {
       // (error message irritant ...): the message as display shows it, irritants as write does.
