@@ -2317,6 +2317,20 @@ static int spreadApply(Value *base, int nargs, const Node *site) {
 
 static Value eval(Node *n, Value *fp);
 
+// Runs closure base[0] (of fn) on base[1..nparams], arguments that already fit.
+static Value enterClosure(Value *base, Func *fn, const Node *site) {
+  if (!fn->jitCode) {
+    enterInterpreted(fn, site);
+    if (!fn->jitCode) {
+      Value *fp = base + 1;
+      if (fp + fn->nlocals + 64 > stackLimit) stackExhausted(site);
+      sp = fp + fn->nlocals;
+      return eval(fn->body, fp);
+    }
+  }
+  return callJit(fn, base[0], base + 1);
+}
+
 // base[0] is the procedure, base[1..nargs] its arguments; the caller resets sp to base.
 static Value apply(Value *base, int nargs, const Node *site) {
   Value f = base[0];
@@ -2328,16 +2342,7 @@ static Value apply(Value *base, int nargs, const Node *site) {
   if (!isClosure(f)) fail(E_NOT_PROCEDURE, site, "not a procedure: %s %s", typeName(f), repr(f).c_str());
   Func *fn = closureFunc(f);
   if ((uint32_t)nargs != fn->nparams || fn->rest) fitArgs(base, nargs, fn, site);
-  if (!fn->jitCode) {
-    enterInterpreted(fn, site);
-    if (!fn->jitCode) {
-      Value *fp = base + 1;
-      if (fp + fn->nlocals + 64 > stackLimit) stackExhausted(site);
-      sp = fp + fn->nlocals;
-      return eval(fn->body, fp);
-    }
-  }
-  return callJit(fn, f, base + 1);
+  return enterClosure(base, fn, site);
 }
 
 static Value makeClosure(Node *n, Value *fp) {
@@ -2584,6 +2589,10 @@ extern "C" int32_t rt_tail_prepare(Node *site, Value *base, int32_t n) {
       sp = base;
       return fn->nparams + 1;
     }
+    Value r = enterClosure(base, fn, site);  // interpreted (or tiered up on this call)
+    base[0] = r;
+    sp = base;
+    return 0;
   }
   Value r = apply(base, n, site);
   base[0] = r;
