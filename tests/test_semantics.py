@@ -311,6 +311,30 @@ def test_collector_keeps_memory_bounded(s):
     assert values(s, "(car keep) (car (cdr keep))") == ["1", "2"]
 
 
+def test_collector_traces_vectors_strings_and_closures(s):
+    s.eval("""
+      (define (entry i)
+        (let ((big (make-vector 70 i)))  ; past 64 words: a large object
+          (vector i (number->string i) (lambda () (vector-ref big 69)) big `(,i ,@(list i)))))
+      (define keep (let ((v (make-vector 200 #f)))
+                     (do ((i 0 (+ i 1))) ((= i 200) v) (vector-set! v i (entry i)))))
+      (define (garbage n)
+        (do ((i 0 (+ i 1)) (acc '() (if (= (remainder i 100) 0) '() (cons (entry i) acc))))
+            ((= i n) (length acc))))
+      (define (check i)
+        (let ((e (vector-ref keep i)))
+          (and (= (vector-ref e 0) i)
+               (string=? (vector-ref e 1) (number->string i))
+               (= ((vector-ref e 2)) i)
+               (= (vector-length (vector-ref e 3)) 70)
+               (equal? (vector-ref e 4) (list i i)))))""")
+    assert values(s, "(garbage 30000)") == ["99"]
+    assert s.heap_stats()["collections"] > 3
+    assert values(s, "(let loop ((i 0)) (cond ((= i 200) 'intact) ((check i) (loop (+ i 1))) (else i)))"
+                  " (length '(1 2 3)) (map (lambda (x) `(,x)) '(1 2))") == [
+        "intact", "3", "((1) (2))"]
+
+
 def test_deep_recursion_is_an_error_not_a_crash(s):
     s.eval("(define (deep n) (if (= n 0) 0 (+ 1 (deep (- n 1)))))")
     assert values(s, "(deep 1000)") == ["1000"]
