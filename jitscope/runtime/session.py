@@ -286,6 +286,7 @@ class Session:
         self._slot_owner: dict[int, tuple[str, str]] = {}
         self._sources: dict[int, str] = {}
         self._func_static: dict[int, tuple[str, str, int, int, int, int, int]] = {}
+        self._func_addr: dict[int, int] = {}
         self._interrupt = threading.Event()
         self._auto_threshold: int | None = None
         self._tierup_events: list[tuple[float, str, int]] = []
@@ -552,7 +553,11 @@ class Session:
         return [self._function(i) for i in range(count)]
 
     def _function(self, i: int) -> FunctionInfo:
-        addr = self.exports["dbg_func"](self.store, i)
+        # A Func never moves: its address is asked for once (a call into wasm costs far more
+        # than the read, and the prelude makes dozens of functions).
+        addr = self._func_addr.get(i)
+        if addr is None:
+            addr = self._func_addr[i] = self.exports["dbg_func"](self.store, i)
         (
             jit_code,
             nparams,
