@@ -1939,7 +1939,7 @@ static int radixArg(const Node *site, int id, Value *args, int n) {
 static Value apply(Value *base, int nargs, const Node *site);
 
 // The primitives added for strings, characters, vectors and the prelude.
-static Value primApplyMore(int id, Value *args, int n, const Node *site) {
+__attribute__((noinline)) static Value primApplyMore(int id, Value *args, int n, const Node *site) {
   const char *who = primInfo[id].name;
   switch (id) {
     case P_APPLY: {
@@ -2281,7 +2281,7 @@ static inline void enterInterpreted(Func *fn, const Node *site) {
 // Fits the arguments at base[1..nargs] to fn's parameters: checks their number and, for a
 // rest parameter, packs the arguments beyond the required ones into a list in its slot.
 // Needs sp at base + nargs + 1 (so the arguments are roots); leaves it at base + nparams + 1.
-static void fitArgs(Value *base, int nargs, Func *fn, const Node *site) {
+__attribute__((noinline)) static void fitArgs(Value *base, int nargs, Func *fn, const Node *site) {
   if (!fn->rest) {
     if ((uint32_t)nargs != fn->nparams) arityError(site, fn, nargs);
     return;
@@ -2300,7 +2300,7 @@ static void fitArgs(Value *base, int nargs, Func *fn, const Node *site) {
 
 // (apply f a ... list) at base[0..nargs], base[0] being apply itself: rewrites it in place to
 // (f a ... element ...) and returns the new argument count; sp ends above it.
-static int spreadApply(Value *base, int nargs, const Node *site) {
+__attribute__((noinline)) static int spreadApply(Value *base, int nargs, const Node *site) {
   if (nargs < 2) fail(E_ARITY, site, "apply: expects at least 2 arguments, got %d", nargs);
   Value list = base[nargs];
   memmove(base, base + 1, (nargs - 1) * sizeof(Value));
@@ -2318,7 +2318,7 @@ static int spreadApply(Value *base, int nargs, const Node *site) {
 static Value eval(Node *n, Value *fp);
 
 // Runs closure base[0] (of fn) on base[1..nparams], arguments that already fit.
-static Value enterClosure(Value *base, Func *fn, const Node *site) {
+static inline Value enterClosure(Value *base, Func *fn, const Node *site) {
   if (!fn->jitCode) {
     enterInterpreted(fn, site);
     if (!fn->jitCode) {
@@ -2575,7 +2575,19 @@ extern "C" Value rt_apply_v(Node *site, Value *base, int32_t n) {
 // then has JIT code, returns its parameter count + 1 and leaves closure and arguments at
 // base[0..nparams] for the caller to tail-call it (so such loops run in constant stack).
 // Otherwise runs the call and returns 0 with the result at base[0].
+// The JIT caller dispatches on the callee's parameter counts it can see coming (see
+// Jit::tailCallSlow): any count when the call names apply itself, else 1 to n + 1.
+static bool namesApply(const Node *call) {
+  return call->kids[0]->kind == N_CONST && call->kids[0]->value == mkPrim(P_APPLY);
+}
+static bool tailDispatchable(const Node *call, int32_t argc, uint32_t nparams) {
+  if (namesApply(call)) return true;
+  uint32_t most = argc + 1;
+  return nparams >= 1 && (nparams <= (uint32_t)MAX_JIT_ARGS ? nparams <= most : most > (uint32_t)MAX_JIT_ARGS);
+}
+
 extern "C" int32_t rt_tail_prepare(Node *site, Value *base, int32_t n) {
+  int32_t argc = n;
   sp = base + n + 1;
   Value f = base[0];
   while (f == mkPrim(P_APPLY)) {
@@ -2585,7 +2597,7 @@ extern "C" int32_t rt_tail_prepare(Node *site, Value *base, int32_t n) {
   if (isClosure(f)) {
     Func *fn = closureFunc(f);
     if ((uint32_t)n != fn->nparams || fn->rest) fitArgs(base, n, fn, site);
-    if (fn->jitCode) {
+    if (fn->jitCode && tailDispatchable(site, argc, fn->nparams)) {
       sp = base;
       return fn->nparams + 1;
     }
@@ -3104,7 +3116,7 @@ struct Jit {
     using namespace wasm;
     if (slowOwner != a) { slowLocal = a->addLocal(I32); slowOwner = a; }
     size_t argc = ops.size() - 1;
-    bool isApply = ops[0].isConst && ops[0].c == mkPrim(P_APPLY);
+    bool isApply = namesApply(n);  // as rt_tail_prepare expects: see tailDispatchable
     uint32_t maxParams = isApply ? MAX_JIT_ARGS + 1 : argc + 1;
     storeArgs(ops);  // the base address in tmp32
     a->i32_const((int32_t)(uintptr_t)n);

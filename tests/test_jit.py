@@ -72,6 +72,11 @@ CORPUS = {
                   (assq 'c '((a 1) (b 2) (c 3))) (member '(1) '((0) (1) (2)))
                   (list-ref (reverse (flatten '((1 2) (3 (4 5))))) 1)
                   (length (filter even? (map (lambda (i) (* i 3)) '(1 2 3 4 5 6))))""",
+    "indirect-apply": """(define ap apply) (define (g a b c d e) (list a e)) (define (f) (ap g '(1 2 3 4 5)))
+                         (f) (define (g0) 'zero) (define (f0) (ap g0 '())) (f0)
+                         (define (g8 a b c d e f g h) (list a h)) (define (f8) (ap g8 1 '(2 3 4 5 6 7 8))) (f8)
+                         (define (h . xs) xs) (define (calls-h) (h)) (calls-h)
+                         (define (calls-f f) (f)) (calls-f h) (calls-f (lambda args (length args)))""",
     "tail-positions": """(define (t-case n) (case n ((0) 'done) (else (t-case (- n 1)))))
                          (define (t-when n) (when (> n 0) (t-when (- n 1))))
                          (define (t-and n) (and #t (if (= n 0) 'done (t-and (- n 1)))))
