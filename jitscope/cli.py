@@ -201,7 +201,8 @@ def paren_depth(text: str) -> int:
 HELP = """\
 Type Scheme forms; a form may span lines. Meta-commands:
   ,candidates          functions the interpreter has run, with call counts
-  ,functions           every function: state, span, counters
+  ,functions [all]     every function: state, span, counters (prelude ones once used,
+                       or all of them)
   ,jit [NAME ...]      generate, instantiate and patch a JIT module (all candidates by default)
   ,gen [NAME ...]      generate a module only; then ,step or ,link
   ,step                take the current module one step further
@@ -300,7 +301,10 @@ class Repl:
             self.write(f"{f.name:<20} {f.interp_calls:>12,} calls  {f.span}\n")
 
     def cmd_functions(self, args: list[str]) -> None:
+        everything = args[:1] == ["all"]
         for f in self.session.functions():
+            if f.library and not (everything or f.interp_calls or f.jit_calls or f.jit_code):
+                continue  # the prelude's library functions once used, or with ,functions all
             self.write(f"{f.id:>4} {f.name:<20} {f.state:<22} interp {f.interp_calls:>12,}  "
                        f"jit {f.jit_calls:>12,}  {f.span}\n")
 

@@ -6,6 +6,7 @@
 // each function's table index into that function's `jitCode` slot, after which calls dispatch
 // to the generated code.  See native/README-layout.md for the memory layouts the host reads.
 
+#include <cctype>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
@@ -51,7 +52,9 @@ static inline Value mkPrim(int id) { return ((Value)id << 3) | 5; }
 static inline bool isChar(Value v) { return (v & 7) == 7; }
 static inline Value mkBool(bool b) { return b ? TRUE_V : FALSE_V; }
 
-enum ObjType : uint32_t { T_FREE = 0, T_PAIR = 1, T_CLOSURE = 2, T_BOX = 3, T_SYMBOL = 4, T_STRING = 5 };
+// A vector's slot[0] is its length (a fixnum), its elements follow; a string's slot[0] is its
+// byte length (raw), its bytes follow, NUL-terminated.
+enum ObjType : uint32_t { T_FREE = 0, T_PAIR = 1, T_CLOSURE = 2, T_BOX = 3, T_SYMBOL = 4, T_STRING = 5, T_VECTOR = 6 };
 static const uint32_t MARK_BIT = 0x80000000u;
 
 struct Obj {
@@ -79,7 +82,7 @@ struct Pos {
 
 enum ErrorKind : int32_t {
   E_NONE = 0, E_READ, E_SYNTAX, E_UNBOUND, E_TYPE, E_ARITY, E_NOT_PROCEDURE, E_OVERFLOW,
-  E_DIVIDE_BY_ZERO, E_STACK, E_HEAP, E_RANGE, E_JIT,
+  E_DIVIDE_BY_ZERO, E_STACK, E_HEAP, E_RANGE, E_JIT, E_USER,  // E_USER: (error ...)
 };
 
 struct Func;
@@ -114,7 +117,9 @@ static char errorText[1024];
 // Functions (one per lambda expression) and global variables.  The host reads both through
 // their fixed layouts; keep the offsets in jitscope/runtime/layout.py in step.
 
-enum FuncFlags : uint32_t { F_TOPLEVEL = 1, F_PENDING = 2, F_UNCOMPILABLE = 4 };
+// F_LIBRARY: defined by the prelude (source 0).  F_REST: the last parameter takes a list of the
+// arguments beyond the required ones (nparams counts it).
+enum FuncFlags : uint32_t { F_TOPLEVEL = 1, F_PENDING = 2, F_UNCOMPILABLE = 4, F_LIBRARY = 8, F_REST = 16 };
 
 struct Node;
 
@@ -135,6 +140,9 @@ struct Func {
   Node *body;
   std::vector<std::string> slotNames;  // frame slot names, parameters first
   bool hasFree;
+  bool rest;         // a rest parameter: callers pack the extra arguments into a list
+  uint32_t jitArity;  // the argument count JIT code may pass straight through: nparams, or
+                      // ~0u with a rest parameter (the caller must pack through rt_apply)
 };
 static_assert(offsetof(Func, interpCalls) == 16, "layout");
 static_assert(offsetof(Func, name) == 32, "layout");
@@ -225,6 +233,9 @@ static void traceAll() {
         for (uint32_t i = 1; i + 1 < o->words; i++) markValue(o->slot[i]);
         break;
       case T_SYMBOL: markValue(o->slot[0]); break;
+      case T_VECTOR:
+        for (int64_t i = 0, n = fixVal(o->slot[0]); i < n; i++) markValue(o->slot[1 + i]);
+        break;
       default: break;
     }
   }
@@ -454,6 +465,17 @@ static Value intern(const std::string &name) {
 }
 static inline const char *symbolName(Value v) { return stringChars(obj(v)->slot[0]); }
 
+// A vector of `len` elements, each `fill` (which the caller keeps rooted if it is an object).
+static Value makeVector(size_t len, Value fill) {
+  Obj *o = allocate(T_VECTOR, 2 + len);
+  o->slot[0] = mkFix(len);
+  for (size_t i = 0; i < len; i++) o->slot[1 + i] = fill;
+  return tagged(o);
+}
+static inline bool isVector(Value v) { return isType(v, T_VECTOR); }
+static inline size_t vectorLength(Value v) { return fixVal(obj(v)->slot[0]); }
+static inline Value *vectorItems(Value v) { return &obj(v)->slot[1]; }
+
 static inline Func *closureFunc(Value c) { return (Func *)(uintptr_t)obj(c)->slot[0]; }
 static inline Value closureFree(Value c, int i) { return obj(c)->slot[1 + i]; }
 
@@ -465,11 +487,25 @@ enum Prim {
   P_NOT, P_EQ, P_EQV, P_EQUAL, P_CONS, P_CAR, P_CDR, P_LIST, P_NULLP, P_PAIRP, P_DISPLAY,
   P_WRITE, P_NEWLINE, P_ZEROP, P_POSITIVEP, P_NEGATIVEP, P_EVENP, P_ODDP, P_ABS, P_MIN, P_MAX,
   P_NUMBERP, P_PROCEDUREP, P_BOOLEANP, P_SYMBOLP, P_STRINGP, P_SET_CAR, P_SET_CDR,
+  // Calls its first argument: compiled as a call, spread by apply() (see spreadApply).
+  P_APPLY,
+  P_VECTORP, P_MAKE_VECTOR, P_VECTOR, P_VECTOR_LENGTH, P_VECTOR_REF, P_VECTOR_SET,
+  P_VECTOR_TO_LIST, P_LIST_TO_VECTOR, P_VECTOR_FILL,
+  P_STRING_LENGTH, P_STRING_REF, P_SUBSTRING, P_STRING_APPEND, P_STRING_EQ, P_STRING_LT,
+  P_STRING_GT, P_STRING, P_MAKE_STRING, P_STRING_TO_LIST, P_LIST_TO_STRING, P_STRING_TO_SYMBOL,
+  P_SYMBOL_TO_STRING, P_NUMBER_TO_STRING, P_STRING_TO_NUMBER,
+  P_CHARP, P_CHAR_TO_INTEGER, P_INTEGER_TO_CHAR, P_CHAR_EQ, P_CHAR_LT, P_CHAR_GT,
+  P_CHAR_UPCASE, P_CHAR_DOWNCASE, P_CHAR_ALPHABETICP, P_CHAR_NUMERICP, P_CHAR_WHITESPACEP,
+  P_LISTP, P_INTEGERP, P_ERROR,
+  P_CAAR, P_CADR, P_CDAR, P_CDDR, P_CAAAR, P_CAADR, P_CADAR, P_CADDR, P_CDAAR, P_CDADR,
+  P_CDDAR, P_CDDDR,
+  // For the prelude and for quasiquote: not meant to be called by name.
+  P_APPEND2, P_TYPE_ERROR, P_RANGE_ERROR,
   P_COUNT
 };
 
 struct PrimInfo { const char *name; int minArgs, maxArgs; };  // maxArgs -1: any number
-static const PrimInfo primInfo[P_COUNT] = {
+static const PrimInfo primInfo[] = {
   {"+", 0, -1}, {"-", 1, -1}, {"*", 0, -1}, {"quotient", 2, 2}, {"remainder", 2, 2},
   {"modulo", 2, 2}, {"=", 1, -1}, {"<", 1, -1}, {">", 1, -1}, {"<=", 1, -1}, {">=", 1, -1},
   {"not", 1, 1}, {"eq?", 2, 2}, {"eqv?", 2, 2}, {"equal?", 2, 2}, {"cons", 2, 2},
@@ -478,12 +514,53 @@ static const PrimInfo primInfo[P_COUNT] = {
   {"negative?", 1, 1}, {"even?", 1, 1}, {"odd?", 1, 1}, {"abs", 1, 1}, {"min", 1, -1},
   {"max", 1, -1}, {"number?", 1, 1}, {"procedure?", 1, 1}, {"boolean?", 1, 1},
   {"symbol?", 1, 1}, {"string?", 1, 1}, {"set-car!", 2, 2}, {"set-cdr!", 2, 2},
+  {"apply", 2, -1},
+  {"vector?", 1, 1}, {"make-vector", 1, 2}, {"vector", 0, -1}, {"vector-length", 1, 1},
+  {"vector-ref", 2, 2}, {"vector-set!", 3, 3}, {"vector->list", 1, 1}, {"list->vector", 1, 1},
+  {"vector-fill!", 2, 2},
+  {"string-length", 1, 1}, {"string-ref", 2, 2}, {"substring", 2, 3}, {"string-append", 0, -1},
+  {"string=?", 1, -1}, {"string<?", 1, -1}, {"string>?", 1, -1}, {"string", 0, -1},
+  {"make-string", 1, 2}, {"string->list", 1, 1}, {"list->string", 1, 1},
+  {"string->symbol", 1, 1}, {"symbol->string", 1, 1}, {"number->string", 1, 2},
+  {"string->number", 1, 2},
+  {"char?", 1, 1}, {"char->integer", 1, 1}, {"integer->char", 1, 1}, {"char=?", 1, -1},
+  {"char<?", 1, -1}, {"char>?", 1, -1}, {"char-upcase", 1, 1}, {"char-downcase", 1, 1},
+  {"char-alphabetic?", 1, 1}, {"char-numeric?", 1, 1}, {"char-whitespace?", 1, 1},
+  {"list?", 1, 1}, {"integer?", 1, 1}, {"error", 1, -1},
+  {"caar", 1, 1}, {"cadr", 1, 1}, {"cdar", 1, 1}, {"cddr", 1, 1}, {"caaar", 1, 1},
+  {"caadr", 1, 1}, {"cadar", 1, 1}, {"caddr", 1, 1}, {"cdaar", 1, 1}, {"cdadr", 1, 1},
+  {"cddar", 1, 1}, {"cdddr", 1, 1},
+  {"%append", 2, 2}, {"%type-error", 3, 3}, {"%range-error", 3, 3},
 };
+static_assert(sizeof primInfo / sizeof primInfo[0] == P_COUNT, "one PrimInfo per primitive");
 
 // ---------------------------------------------------------------------------------------------
 // Printing.
 
 static void printValue(std::string &out, Value v, bool display, int depth = 0);
+
+static void appendUtf8(std::string &out, uint32_t c) {
+  if (c < 0x80) { out += (char)c; return; }
+  if (c < 0x800) { out += (char)(0xc0 | c >> 6); }
+  else {
+    if (c < 0x10000) out += (char)(0xe0 | c >> 12);
+    else { out += (char)(0xf0 | c >> 18); out += (char)(0x80 | ((c >> 12) & 0x3f)); }
+    out += (char)(0x80 | ((c >> 6) & 0x3f));
+  }
+  out += (char)(0x80 | (c & 0x3f));
+}
+
+// Character names, shared by the reader and the printer.
+static const struct { const char *name; uint32_t code; } charNames[] = {
+  {"space", ' '}, {"newline", '\n'}, {"tab", '\t'}, {"null", 0}, {"return", '\r'},
+  {"alarm", 7}, {"backspace", 8}, {"delete", 127}, {"escape", 27}, {"nul", 0}, {"linefeed", '\n'},
+};
+
+static const char *charName(uint32_t c) {
+  for (auto &cn : charNames)
+    if (cn.code == c) return cn.name;
+  return nullptr;
+}
 
 static void printString(std::string &out, Value v, bool display) {
   const char *s = stringChars(v);
@@ -495,6 +572,8 @@ static void printString(std::string &out, Value v, bool display) {
     if (c == '"' || c == '\\') { out += '\\'; out += c; }
     else if (c == '\n') out += "\\n";
     else if (c == '\t') out += "\\t";
+    else if (c == '\r') out += "\\r";
+    else if ((unsigned char)c < 32 || c == 127) { char hex[8]; snprintf(hex, sizeof hex, "\\x%x;", (unsigned char)c); out += hex; }
     else out += c;
   }
   out += '"';
@@ -513,10 +592,11 @@ static void printValue(std::string &out, Value v, bool display, int depth) {
   if (isPrimProc(v)) { out += "#<procedure "; out += primInfo[primId(v)].name; out += '>'; return; }
   if (isChar(v)) {
     uint32_t c = v >> 3;
-    if (display) { out += (char)c; return; }
-    if (c == ' ') out += "#\\space";
-    else if (c == '\n') out += "#\\newline";
-    else { out += "#\\"; out += (char)c; }
+    if (display) { appendUtf8(out, c); return; }
+    out += "#\\";
+    if (const char *name = charName(c)) out += name;
+    else if (c < 32) { char hex[8]; snprintf(hex, sizeof hex, "x%x", c); out += hex; }
+    else appendUtf8(out, c);
     return;
   }
   if (!isPtr(v)) { out += "#<?>"; return; }
@@ -534,6 +614,17 @@ static void printValue(std::string &out, Value v, bool display, int depth) {
         rest = cdr(rest);
       }
       if (rest != NIL_V) { out += " . "; printValue(out, rest, display, depth + 1); }
+      out += ')';
+      return;
+    }
+    case T_VECTOR: {
+      if (depth > 200) { out += "#(...)"; return; }
+      out += "#(";
+      for (size_t i = 0, n = vectorLength(v); i < n; i++) {
+        if (out.size() > (1u << 20)) { out += " ..."; break; }
+        if (i) out += ' ';
+        printValue(out, vectorItems(v)[i], display, depth + 1);
+      }
       out += ')';
       return;
     }
@@ -566,12 +657,13 @@ static void flushOutput() {
 // Reader: text to syntax trees with positions.
 
 struct Sx {
-  enum Kind { LIST, SYMBOL, FIXNUM, BOOLEAN, STRING, CHAR } kind;
+  enum Kind { LIST, SYMBOL, FIXNUM, BOOLEAN, STRING, CHAR, VECTOR } kind;  // VECTOR: #(items)
   Pos pos, end;
   std::string text;  // symbol name or string contents
   int64_t num = 0;
   std::vector<Sx *> items;
   Sx *dotted = nullptr;  // tail after '.', for quoted improper lists
+  bool keyword = false;  // a special form's name written by the compiler: never a variable
 };
 
 struct Reader {
@@ -703,6 +795,14 @@ struct Reader {
       return l;
     }
     if (c == ')' || c == ']') fail(p, c == ')' ? "unexpected ')'" : "unexpected ']'");
+    if (c == '#' && i + 1 < n && s[i + 1] == '(') {
+      advance();
+      Sx *v = read(depth + 1);
+      if (v->dotted) fail(p, "a vector literal cannot have a '.'");
+      v->kind = Sx::VECTOR;
+      v->pos = p;
+      return v;
+    }
     if (c == '\'' || c == '`' || c == ',') {
       advance();
       const char *name = c == '\'' ? "quote" : c == '`' ? "quasiquote" : "unquote";
@@ -732,6 +832,21 @@ struct Reader {
             case '"': x->text += '"'; break;
             case 'a': x->text += '\a'; break;
             case '0': x->text += '\0'; break;
+            case 'x': case 'X': {  // \xHH; a byte
+              uint32_t code = 0;
+              int digits = 0;
+              while (i < n && isxdigit((unsigned char)s[i]) && digits < 8) {
+                code = code * 16 + (isdigit((unsigned char)s[i]) ? s[i] - '0' : (tolower(s[i]) - 'a' + 10));
+                advance();
+                digits++;
+              }
+              if (!digits || i >= n || s[i] != ';') fail(ep, "expected hex digits and ';' after \\x");
+              advance();
+              std::string enc;
+              appendUtf8(enc, code);
+              x->text += enc;
+              break;
+            }
             case '\n': while (i < n && (s[i] == ' ' || s[i] == '\t')) advance(); break;
             default: {
               char bad[2] = {e, 0};
@@ -763,11 +878,23 @@ struct Reader {
       else if (tok.size() >= 3 && tok[1] == '\\') {
         std::string name = tok.substr(2);
         x = make(Sx::CHAR, p);
+        x->num = -1;
         if (name.size() == 1) x->num = (unsigned char)name[0];
-        else if (name == "space") x->num = ' ';
-        else if (name == "newline") x->num = '\n';
-        else if (name == "tab") x->num = '\t';
-        else fail(p, "unknown character name #\\%s", name.c_str());
+        for (auto &cn : charNames)
+          if (name == cn.name) x->num = cn.code;
+        if (x->num < 0 && (name[0] == 'x' || name[0] == 'X') && name.size() > 1 && name.size() <= 7 &&
+            name.find_first_not_of("0123456789abcdefABCDEF", 1) == std::string::npos)
+          x->num = strtol(name.c_str() + 1, nullptr, 16);
+        if (x->num < 0) {  // one UTF-8 encoded character (checkUtf8 validated the encoding)
+          unsigned char b = name[0];
+          size_t len = b < 0x80 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;
+          if (len > 1 && name.size() == len) {
+            int64_t code = b & (0x7f >> len);
+            for (size_t k = 1; k < len; k++) code = code << 6 | (name[k] & 0x3f);
+            x->num = code;
+          }
+        }
+        if (x->num < 0 || x->num > 0x10ffff) fail(p, "unknown character name #\\%s", name.c_str());
       } else {
         fail(p, "unknown syntax %s", tok.c_str());
       }
@@ -884,8 +1011,10 @@ static const char *internName(const std::string &s) {
 static bool isSym(const Sx *x, const char *name) { return x->kind == Sx::SYMBOL && x->text == name; }
 
 // Syntactic scans, conservative (they ignore shadowing): enough to decide boxing.
+static inline bool hasItems(const Sx *x) { return x->kind == Sx::LIST || x->kind == Sx::VECTOR; }
+
 static bool assignedIn(const Sx *x, const std::string &name) {
-  if (x->kind != Sx::LIST) return false;
+  if (!hasItems(x)) return false;
   if (x->items.size() >= 2 && isSym(x->items[0], "set!") && x->items[1]->kind == Sx::SYMBOL &&
       x->items[1]->text == name)
     return true;
@@ -897,7 +1026,7 @@ static bool assignedIn(const Sx *x, const std::string &name) {
 
 static bool mentions(const Sx *x, const std::string &name) {
   if (x->kind == Sx::SYMBOL) return x->text == name;
-  if (x->kind != Sx::LIST) return false;
+  if (!hasItems(x)) return false;
   if (!x->items.empty() && isSym(x->items[0], "quote")) return false;
   for (auto *k : x->items)
     if (mentions(k, name)) return true;
@@ -909,16 +1038,17 @@ static bool isLambdaForm(const Sx *x) {
 }
 
 static bool capturedIn(const Sx *x, const std::string &name) {
-  if (x->kind != Sx::LIST) return false;
+  if (!hasItems(x)) return false;
   if (!x->items.empty() && isSym(x->items[0], "quote")) return false;
   if (isLambdaForm(x) || (x->items.size() >= 2 && isSym(x->items[0], "define") &&
                           x->items[1]->kind == Sx::LIST))
     return mentions(x, name);
-  // A named let's body is a lambda too.
+  // A named let's body is a lambda too, and so is a do loop.
   if (x->items.size() >= 3 && isSym(x->items[0], "let") && x->items[1]->kind == Sx::SYMBOL) {
     for (size_t i = 3; i < x->items.size(); i++)
       if (mentions(x->items[i], name)) return true;
   }
+  if (x->items.size() >= 2 && isSym(x->items[0], "do")) return mentions(x, name);
   for (auto *k : x->items)
     if (capturedIn(k, name)) return true;
   return false;
@@ -967,6 +1097,15 @@ struct Compiler {
         }
         Value v = r.get();
         permanentRoots.push_back(v);
+        return v;
+      }
+      case Sx::VECTOR: {
+        Value v = makeVector(x->items.size(), UNSPEC_V);
+        permanentRoots.push_back(v);
+        for (size_t i = 0; i < x->items.size(); i++) {
+          Value item = quoted(x->items[i]);
+          vectorItems(v)[i] = item;
+        }
         return v;
       }
     }
@@ -1061,25 +1200,48 @@ struct Compiler {
                Scope *sc, FuncScope *outer) {
     Func *f = new Func();
     memset((void *)f, 0, offsetof(Func, body));
-    f->name = dupString(name.empty() ? "lambda" : name);
+    // Names of compiler-made variables start with '#' (e.g. "#do"): the function drops it.
+    f->name = dupString(name.empty() ? "lambda" : name[0] == '#' ? name.substr(1) : name);
     f->line = x->pos.line; f->col = x->pos.col;
     f->endLine = x->end.line; f->endCol = x->end.col;
     f->src = x->pos.src;
     f->hasFree = false;
     FuncScope fs{f, outer, {}, 0};
     Scope inner{{}, sc, &fs};
-    if (params->kind != Sx::LIST) syntax(params, "lambda: expected a parameter list");
-    if (params->dotted) syntax(params, "lambda: rest parameters are not supported yet");
+    // (a b), (a b . rest) or args: a rest parameter is the last frame slot of the parameters.
+    std::vector<const Sx *> ps;
+    const Sx *restParam = nullptr;
+    if (params->kind == Sx::SYMBOL) restParam = params;
+    else if (params->kind == Sx::LIST) { ps.assign(params->items.begin(), params->items.end()); restParam = params->dotted; }
+    else syntax(params, "lambda: expected a parameter list");
+    if (restParam) ps.push_back(restParam);
     std::vector<const Sx *> body(x->items.begin() + bodyStart, x->items.end());
-    for (auto *p : params->items) {
+    // Arguments arrive in the first slots; an assigned parameter gets a box in a slot of its
+    // own, filled from its argument on entry.
+    Scope arguments{{}, sc, &fs};
+    std::vector<std::pair<Var *, const Sx *>> boxedParams;
+    for (auto *p : ps) {
       bool boxed = false;
       if (p->kind == Sx::SYMBOL)
         for (auto *b : body) boxed = boxed || assignedIn(b, p->text);
-      declare(&inner, &fs, p, boxed, false);
+      if (boxed) boxedParams.push_back({declare(&arguments, &fs, p, false, false), p});
+      else declare(&inner, &fs, p, false, false);
     }
-    f->nparams = params->items.size();
+    std::vector<Node *> entry;
+    for (auto &bp : boxedParams) {
+      Var *v = declare(&inner, &fs, bp.second, true, false);
+      entry.push_back(initVar(v, localRef(bp.first, bp.second, &fs), bp.second, &fs));
+    }
+    f->nparams = ps.size();
+    f->rest = restParam != nullptr;
+    f->jitArity = f->rest ? ~0u : f->nparams;
+    if (f->rest) f->flags |= F_REST;
     if (body.empty()) syntax(x, "lambda: empty body");
     f->body = compileBody(body, x, &inner, &fs);
+    if (!entry.empty()) {
+      entry.push_back(f->body);
+      f->body = seq(entry, x, &fs);
+    }
     markTail(f->body);
     f->nlocals = fs.nslots;
     newFuncs.push_back(f);
@@ -1139,8 +1301,30 @@ struct Compiler {
     return seq(items, x, fs);
   }
 
+  static bool isForm(const Sx *f, const char *keyword) {
+    return f->kind == Sx::LIST && !f->items.empty() && isSym(f->items[0], keyword);
+  }
+  static bool holdsDefine(const Sx *f) {
+    if (isForm(f, "define")) return true;
+    if (!isForm(f, "begin")) return false;
+    for (size_t i = 1; i < f->items.size(); i++)
+      if (holdsDefine(f->items[i])) return true;
+    return false;
+  }
+  // (begin ...) forms in a body that hold definitions are spliced into the body.
+  static void spliceBegins(const Sx *f, std::vector<const Sx *> &out) {
+    if (isForm(f, "begin") && holdsDefine(f)) {
+      for (size_t i = 1; i < f->items.size(); i++) spliceBegins(f->items[i], out);
+    } else {
+      out.push_back(f);
+    }
+  }
+
   // A body: internal defines become letrec* bindings over the whole body.
-  Node *compileBody(const std::vector<const Sx *> &forms, const Sx *x, Scope *sc, FuncScope *fs) {
+  Node *compileBody(const std::vector<const Sx *> &bodyForms, const Sx *x, Scope *sc, FuncScope *fs) {
+    std::vector<const Sx *> forms;
+    for (auto *f : bodyForms) spliceBegins(f, forms);
+    if (forms.empty()) syntax(x, "a body needs at least one expression");
     std::vector<Binding> defs;
     for (auto *f : forms)
       if (f->kind == Sx::LIST && !f->items.empty() && isSym(f->items[0], "define")) defs.push_back(defineParts(f));
@@ -1199,6 +1383,7 @@ struct Compiler {
     Sx *kw = new Sx();
     kw->kind = Sx::SYMBOL;
     kw->text = "lambda";
+    kw->keyword = true;
     kw->pos = x->pos;
     Sx *params = new Sx();
     params->kind = Sx::LIST;
@@ -1232,7 +1417,7 @@ struct Compiler {
 
   Node *expr(const Sx *x, Scope *sc, FuncScope *fs, const std::string &nameHint = "") {
     switch (x->kind) {
-      case Sx::FIXNUM: case Sx::BOOLEAN: case Sx::CHAR: case Sx::STRING:
+      case Sx::FIXNUM: case Sx::BOOLEAN: case Sx::CHAR: case Sx::STRING: case Sx::VECTOR:
         return constant(quoted(x), x, fs);
       case Sx::SYMBOL: return reference(x, sc, fs);
       case Sx::LIST: break;
@@ -1241,7 +1426,7 @@ struct Compiler {
     if (x->dotted) syntax(x, "a dotted list is not an expression");
     const Sx *head = x->items[0];
     size_t argc = x->items.size() - 1;
-    if (head->kind == Sx::SYMBOL && !lookup(sc, head->text)) {
+    if (head->kind == Sx::SYMBOL && (head->keyword || !lookup(sc, head->text))) {
       const std::string &k = head->text;
       if (k == "quote") {
         if (argc != 1) syntax(x, "quote: expected one datum");
@@ -1307,18 +1492,24 @@ struct Compiler {
         return k == "when" ? ifNode(c, b, u, x, fs) : ifNode(c, u, b, x, fs);
       }
       if (k == "cond") return cond(x, 1, sc, fs);
+      if (k == "case") return caseForm(x, sc, fs);
+      if (k == "do") return doLoop(x, sc, fs);
+      if (k == "quasiquote") {
+        if (argc != 1) syntax(x, "quasiquote: expected one template");
+        return quasi(x->items[1], 1, x, sc, fs);
+      }
+      if (k == "unquote" || k == "unquote-splicing") syntax(x, "%s: not inside a quasiquote", k.c_str());
     }
     // An application.
     Node *fn = expr(head, sc, fs);
     if (fn->kind == N_CONST && isPrimProc(fn->value)) {
       int id = primId(fn->value);
-      const PrimInfo &pi = primInfo[id];
-      if ((int)argc < pi.minArgs || (pi.maxArgs >= 0 && (int)argc > pi.maxArgs)) {
-        char msg[128];
-        if (pi.maxArgs < 0) snprintf(msg, sizeof msg, "%s: expects at least %d argument%s, got %zu", pi.name, pi.minArgs, pi.minArgs == 1 ? "" : "s", argc);
-        else if (pi.minArgs == pi.maxArgs) snprintf(msg, sizeof msg, "%s: expects %d argument%s, got %zu", pi.name, pi.minArgs, pi.minArgs == 1 ? "" : "s", argc);
-        else snprintf(msg, sizeof msg, "%s: expects %d to %d arguments, got %zu", pi.name, pi.minArgs, pi.maxArgs, argc);
-        raise(E_ARITY, x->pos, fs->fn->name, "%s", msg);
+      checkPrimArity(id, argc, x, fs);
+      if (id == P_APPLY) {  // a call: the interpreter spreads it in place, tail calls stay tail calls
+        Node *n = node(N_CALL, x, fs);
+        n->kids.push_back(fn);
+        for (size_t i = 1; i < x->items.size(); i++) n->kids.push_back(expr(x->items[i], sc, fs));
+        return n;
       }
       Node *n = node(N_PRIM, x, fs);
       n->index = id;
@@ -1330,6 +1521,194 @@ struct Compiler {
     if (head->kind == Sx::SYMBOL) n->calleeVar = lookup(sc, head->text);
     for (size_t i = 1; i < x->items.size(); i++) n->kids.push_back(expr(x->items[i], sc, fs));
     return n;
+  }
+
+  void checkPrimArity(int id, size_t argc, const Sx *x, FuncScope *fs) {
+    const PrimInfo &pi = primInfo[id];
+    if ((int)argc < pi.minArgs || (pi.maxArgs >= 0 && (int)argc > pi.maxArgs)) {
+      char msg[128];
+      if (pi.maxArgs < 0) snprintf(msg, sizeof msg, "%s: expects at least %d argument%s, got %zu", pi.name, pi.minArgs, pi.minArgs == 1 ? "" : "s", argc);
+      else if (pi.minArgs == pi.maxArgs) snprintf(msg, sizeof msg, "%s: expects %d argument%s, got %zu", pi.name, pi.minArgs, pi.minArgs == 1 ? "" : "s", argc);
+      else snprintf(msg, sizeof msg, "%s: expects %d to %d arguments, got %zu", pi.name, pi.minArgs, pi.maxArgs, argc);
+      raise(E_ARITY, x->pos, fs->fn->name, "%s", msg);
+    }
+  }
+
+  // A call of an already compiled procedure expression on compiled arguments.
+  Node *callNode(Node *fn, std::vector<Node *> args, const Sx *x, FuncScope *fs) {
+    Node *n;
+    if (fn->kind == N_CONST && isPrimProc(fn->value) && primId(fn->value) != P_APPLY) {
+      checkPrimArity(primId(fn->value), args.size(), x, fs);
+      n = node(N_PRIM, x, fs);
+      n->index = primId(fn->value);
+    } else {
+      n = node(N_CALL, x, fs);
+      n->kids.push_back(fn);
+    }
+    for (Node *a : args) n->kids.push_back(a);
+    return n;
+  }
+
+  // A hidden frame slot for a value a form needs more than once (case keys, cond => tests).
+  // Its name starts with '#', which no symbol the reader makes can.
+  Var *temporary(const char *name, const Sx *x, Scope *sc, FuncScope *fs) {
+    Sx *nameSx = new Sx();
+    nameSx->kind = Sx::SYMBOL;
+    nameSx->text = name;
+    nameSx->pos = x->pos;
+    Scope *inner = new Scope{{}, sc, fs};
+    return declare(inner, fs, nameSx, false, false);
+  }
+
+  Node *localRef(Var *v, const Sx *x, FuncScope *fs) {
+    Node *n = node(N_LOCAL, x, fs);
+    n->index = v->slot;
+    n->name = dupString(v->name);
+    return n;
+  }
+
+  Node *primNode(int id, std::vector<Node *> kids, const Sx *x, FuncScope *fs) {
+    Node *n = node(N_PRIM, x, fs);
+    n->index = id;
+    n->kids = std::move(kids);
+    return n;
+  }
+
+  Sx *synth(Sx::Kind kind, const char *text, const Sx *at, bool keyword = false) {
+    Sx *s = new Sx();
+    s->kind = kind;
+    s->text = text;
+    s->pos = at->pos;
+    s->end = at->end;
+    s->keyword = keyword;
+    return s;
+  }
+
+  // (case key ((datum ...) expr ...) ... (else expr ...)): eqv? tests on the key, kept in a
+  // hidden slot; a clause may also be (... => receiver).
+  Node *caseForm(const Sx *x, Scope *sc, FuncScope *fs) {
+    if (x->items.size() < 2) syntax(x, "case: expected (case key clause ...)");
+    Node *key = expr(x->items[1], sc, fs);
+    Var *t = temporary("#key", x, sc, fs);
+    Node *set = node(N_SET_LOCAL, x, fs);
+    set->index = t->slot;
+    set->name = dupString(t->name);
+    set->kids = {key};
+    struct Clause { const Sx *sx; Node *test, *body; };
+    std::vector<Clause> clauses;
+    for (size_t i = 2; i < x->items.size(); i++) {
+      const Sx *c = x->items[i];
+      if (c->kind != Sx::LIST || c->items.size() < 2) syntax(c, "case: expected a clause ((datum ...) expression ...)");
+      Node *test = nullptr;
+      if (isSym(c->items[0], "else")) {
+        if (i + 1 != x->items.size()) syntax(c, "case: else must be the last clause");
+      } else {
+        if (c->items[0]->kind != Sx::LIST || c->items[0]->dotted) syntax(c->items[0], "case: expected a list of data");
+        std::vector<Node *> tests;
+        for (const Sx *d : c->items[0]->items)
+          tests.push_back(primNode(P_EQV, {localRef(t, c, fs), constant(quoted(d), d, fs)}, d, fs));
+        if (tests.empty()) test = constant(FALSE_V, c, fs);
+        else if (tests.size() == 1) test = tests[0];
+        else { test = node(N_OR, c, fs); test->kids = tests; }
+      }
+      Node *body;
+      if (isSym(c->items[1], "=>")) {
+        if (c->items.size() != 3) syntax(c, "case: expected (... => receiver)");
+        body = callNode(expr(c->items[2], sc, fs), {localRef(t, c, fs)}, c, fs);
+      } else {
+        std::vector<Node *> items;
+        for (size_t j = 1; j < c->items.size(); j++) items.push_back(expr(c->items[j], sc, fs));
+        body = seq(items, c, fs);
+      }
+      clauses.push_back({c, test, body});
+    }
+    Node *rest = constant(UNSPEC_V, x, fs);
+    for (size_t i = clauses.size(); i-- > 0;)
+      rest = clauses[i].test ? ifNode(clauses[i].test, clauses[i].body, rest, clauses[i].sx, fs) : clauses[i].body;
+    return seq({set, rest}, x, fs);
+  }
+
+  // (do ((var init step) ...) (test result ...) command ...) is the named let
+  // (let #do ((var init) ...) (if test (begin result ...) (begin command ... (#do step ...)))).
+  Node *doLoop(const Sx *x, Scope *sc, FuncScope *fs) {
+    if (x->items.size() < 3 || x->items[1]->kind != Sx::LIST || x->items[2]->kind != Sx::LIST ||
+        x->items[2]->items.empty())
+      syntax(x, "do: expected (do ((variable init step) ...) (test result ...) command ...)");
+    Sx *loop = synth(Sx::SYMBOL, "#do", x);
+    Sx *bindings = synth(Sx::LIST, "", x->items[1]);
+    Sx *next = synth(Sx::LIST, "", x);
+    next->items.push_back(loop);
+    for (const Sx *b : x->items[1]->items) {
+      if (b->kind != Sx::LIST || b->items.size() < 2 || b->items.size() > 3 || b->items[0]->kind != Sx::SYMBOL)
+        syntax(b, "do: expected (variable init [step])");
+      Sx *binding = synth(Sx::LIST, "", b);
+      binding->items = {b->items[0], b->items[1]};
+      bindings->items.push_back(binding);
+      next->items.push_back(b->items.size() == 3 ? b->items[2] : b->items[0]);
+    }
+    const Sx *exit = x->items[2];
+    Sx *result = synth(Sx::LIST, "", exit);
+    result->items.push_back(synth(Sx::SYMBOL, "begin", exit, true));
+    result->items.insert(result->items.end(), exit->items.begin() + 1, exit->items.end());
+    Sx *commands = synth(Sx::LIST, "", x);
+    commands->items.push_back(synth(Sx::SYMBOL, "begin", x, true));
+    commands->items.insert(commands->items.end(), x->items.begin() + 3, x->items.end());
+    commands->items.push_back(next);
+    Sx *body = synth(Sx::LIST, "", x);
+    body->items = {synth(Sx::SYMBOL, "if", x, true), exit->items[0], result, commands};
+    Sx *let = synth(Sx::LIST, "", x);
+    let->items = {synth(Sx::SYMBOL, "let", x, true), loop, bindings, body};
+    return namedLet(let, sc, fs);
+  }
+
+  static bool hasUnquote(const Sx *x) {
+    if (!hasItems(x)) return false;
+    if (!x->items.empty() && (isSym(x->items[0], "unquote") || isSym(x->items[0], "unquote-splicing"))) return true;
+    for (auto *k : x->items)
+      if (hasUnquote(k)) return true;
+    return x->dotted && hasUnquote(x->dotted);
+  }
+
+  // A quasiquote template at nesting `depth`: constant where nothing is unquoted, else code
+  // that conses the list (and appends what ,@ splices) left to right.
+  Node *quasi(const Sx *x, int depth, const Sx *form, Scope *sc, FuncScope *fs) {
+    if (!hasUnquote(x)) return constant(quoted(x), x, fs);
+    if (x->kind == Sx::LIST && x->items.size() == 2 && x->items[0]->kind == Sx::SYMBOL && !x->dotted) {
+      const std::string &k = x->items[0]->text;
+      if (k == "unquote" && depth == 1) return expr(x->items[1], sc, fs);
+      if (k == "unquote-splicing" && depth == 1) syntax(x, "unquote-splicing: not inside a list");
+      int inner = k == "quasiquote" ? depth + 1 : (k == "unquote" || k == "unquote-splicing") ? depth - 1 : depth;
+      if (inner != depth)
+        return primNode(P_LIST, {constant(quoted(x->items[0]), x, fs), quasi(x->items[1], inner, form, sc, fs)}, x, fs);
+    }
+    // The suffix with nothing unquoted is one constant.
+    size_t last = x->items.size();
+    if (!(x->dotted && hasUnquote(x->dotted)))
+      while (last > 0 && !hasUnquote(x->items[last - 1])) last--;
+    Node *tail;
+    if (x->dotted && hasUnquote(x->dotted)) {
+      tail = quasi(x->dotted, depth, form, sc, fs);
+    } else {
+      Value v = x->dotted && x->kind == Sx::LIST ? quoted(x->dotted) : NIL_V;
+      Root r(v);
+      for (size_t i = x->items.size(); i-- > last;) {
+        Value item = quoted(x->items[i]);
+        *r.at = cons(item, *r.at);
+      }
+      tail = constant(r.get(), x, fs);
+    }
+    // Operands are compiled left to right, so build the list's nodes in order.
+    std::vector<Node *> heads;
+    std::vector<bool> spliced;
+    for (size_t i = 0; i < last; i++) {
+      const Sx *item = x->items[i];
+      bool splice = depth == 1 && item->kind == Sx::LIST && item->items.size() == 2 && isSym(item->items[0], "unquote-splicing");
+      heads.push_back(splice ? expr(item->items[1], sc, fs) : quasi(item, depth, form, sc, fs));
+      spliced.push_back(splice);
+    }
+    for (size_t i = last; i-- > 0;) tail = primNode(spliced[i] ? P_APPEND2 : P_CONS, {heads[i], tail}, x->items[i], fs);
+    if (x->kind == Sx::VECTOR) tail = primNode(P_LIST_TO_VECTOR, {tail}, x, fs);
+    return tail;
   }
 
   Node *cond(const Sx *x, size_t i, Scope *sc, FuncScope *fs) {
@@ -1350,7 +1729,18 @@ struct Compiler {
       n->kids = {test, rest};
       return n;
     }
-    if (isSym(clause->items[1], "=>")) syntax(clause, "cond: => clauses are not supported yet");
+    if (isSym(clause->items[1], "=>")) {
+      // (test => receiver): the receiver is called on the test's value, in tail position.
+      if (clause->items.size() != 3) syntax(clause, "cond: expected (test => receiver)");
+      Var *t = temporary("#test", clause, sc, fs);
+      Node *set = node(N_SET_LOCAL, clause, fs);
+      set->index = t->slot;
+      set->name = dupString(t->name);
+      set->kids = {test};
+      Node *receiver = expr(clause->items[2], sc, fs);
+      Node *call = callNode(receiver, {localRef(t, clause, fs)}, clause, fs);
+      return seq({set, ifNode(localRef(t, clause, fs), call, rest, clause, fs)}, clause, fs);
+    }
     std::vector<Node *> body;
     for (size_t j = 1; j < clause->items.size(); j++) body.push_back(expr(clause->items[j], sc, fs));
     return ifNode(test, seq(body, clause, fs), rest, clause, fs);
@@ -1444,6 +1834,7 @@ struct Compiler {
     Sx *kw = new Sx();
     kw->kind = Sx::SYMBOL;
     kw->text = "lambda";
+    kw->keyword = true;
     kw->pos = x->pos;
     lam->items = {kw, params};
     for (size_t i = 3; i < x->items.size(); i++) lam->items.push_back(x->items[i]);
@@ -1475,6 +1866,7 @@ static const char *typeName(Value v) {
       case T_CLOSURE: return "a procedure";
       case T_SYMBOL: return "a symbol";
       case T_STRING: return "a string";
+      case T_VECTOR: return "a vector";
     }
   return "a value";
 }
@@ -1522,14 +1914,333 @@ static bool compare(const Node *site, int id, Value a, Value b) {
   }
 }
 
+// Recurses on cars and vector elements, iterates along cdrs.
 static bool equal(Value a, Value b, int depth = 0) {
-  if (a == b) return true;
-  if (!isPtr(a) || !isPtr(b) || depth > 100000) return false;
-  if (obj(a)->type != obj(b)->type) return false;
-  if (obj(a)->type == T_PAIR) return equal(car(a), car(b), depth + 1) && equal(cdr(a), cdr(b), depth + 1);
-  if (obj(a)->type == T_STRING)
-    return stringLength(a) == stringLength(b) && !memcmp(stringChars(a), stringChars(b), stringLength(a));
-  return false;
+  for (;;) {
+    if (a == b) return true;
+    if (!isPtr(a) || !isPtr(b) || depth > 100000) return false;
+    uint32_t t = obj(a)->type;
+    if (t != obj(b)->type) return false;
+    switch (t) {
+      case T_PAIR:
+        if (!equal(car(a), car(b), depth + 1)) return false;
+        a = cdr(a);
+        b = cdr(b);
+        continue;
+      case T_STRING:
+        return stringLength(a) == stringLength(b) && !memcmp(stringChars(a), stringChars(b), stringLength(a));
+      case T_VECTOR:
+        if (vectorLength(a) != vectorLength(b)) return false;
+        for (size_t i = 0; i < vectorLength(a); i++)
+          if (!equal(vectorItems(a)[i], vectorItems(b)[i], depth + 1)) return false;
+        return true;
+      default: return false;
+    }
+  }
+}
+
+// Elements of a proper list, or -1 (an improper or circular list).
+static int64_t listLength(Value l) {
+  int64_t n = 0;
+  Value slow = l;
+  while (isPair(l)) {
+    l = cdr(l);
+    n++;
+    if (!isPair(l)) break;
+    l = cdr(l);
+    n++;
+    slow = cdr(slow);
+    if (l == slow) return -1;
+  }
+  return l == NIL_V ? n : -1;
+}
+
+static const int64_t MAX_SEQUENCE = 1 << 27;  // elements of a vector, bytes of a string
+
+[[noreturn]] static void rangeError(const Node *site, const char *who, Value index, Value of) {
+  const char *what = "a list";
+  int64_t len = 0;
+  if (isVector(of)) { what = "a vector"; len = vectorLength(of); }
+  else if (isType(of, T_STRING)) { what = "a string"; len = stringLength(of); }
+  else for (Value l = of; isPair(l); l = cdr(l)) len++;
+  fail(E_RANGE, site, "%s: index %s is out of range for %s of length %lld", who, repr(index).c_str(), what, (long long)len);
+}
+
+// An index into a sequence of `len` elements (`end`: len itself is allowed too).
+static size_t indexArg(const Node *site, int id, Value k, Value of, size_t len, bool end = false) {
+  if (!isFix(k)) typeError(site, primInfo[id].name, "an index", k);
+  int64_t i = fixVal(k);
+  if (i < 0 || (size_t)i > len || ((size_t)i == len && !end)) rangeError(site, primInfo[id].name, k, of);
+  return i;
+}
+
+static Value vectorArg(const Node *site, int id, Value v) {
+  if (!isVector(v)) typeError(site, primInfo[id].name, "a vector", v);
+  return v;
+}
+static Value stringArg(const Node *site, int id, Value v) {
+  if (!isType(v, T_STRING)) typeError(site, primInfo[id].name, "a string", v);
+  return v;
+}
+static uint32_t charArg(const Node *site, int id, Value v) {
+  if (!isChar(v)) typeError(site, primInfo[id].name, "a character", v);
+  return v >> 3;
+}
+static inline Value mkChar(uint32_t c) { return ((Value)c << 3) | 7; }
+
+// A length argument: a fixnum from 0 to MAX_SEQUENCE.
+static size_t lengthArg(const Node *site, int id, Value k) {
+  if (!isFix(k)) typeError(site, primInfo[id].name, "a length", k);
+  if (fixVal(k) < 0 || fixVal(k) > MAX_SEQUENCE)
+    fail(E_RANGE, site, "%s: length %lld is out of range (0 to %lld)", primInfo[id].name, (long long)fixVal(k), (long long)MAX_SEQUENCE);
+  return fixVal(k);
+}
+
+static Value newString(const Node *site, int id, size_t len) {
+  if (len > (size_t)MAX_SEQUENCE) fail(E_RANGE, site, "%s: a string of %zu bytes is too long", primInfo[id].name, len);
+  Obj *o = allocate(T_STRING, 2 + (len + 8) / 8);
+  o->slot[0] = len;
+  ((char *)&o->slot[1])[len] = 0;
+  return tagged(o);
+}
+static inline char *stringBytes(Value v) { return (char *)&obj(v)->slot[1]; }
+
+static int compareStrings(Value a, Value b) {
+  size_t la = stringLength(a), lb = stringLength(b);
+  int c = memcmp(stringChars(a), stringChars(b), la < lb ? la : lb);
+  return c ? c : la < lb ? -1 : la > lb;
+}
+
+static int radixArg(const Node *site, int id, Value *args, int n) {
+  if (n < 2) return 10;
+  if (!isFix(args[1]) || (fixVal(args[1]) != 2 && fixVal(args[1]) != 8 && fixVal(args[1]) != 10 && fixVal(args[1]) != 16))
+    typeError(site, primInfo[id].name, "a radix (2, 8, 10 or 16)", args[1]);
+  return fixVal(args[1]);
+}
+
+[[noreturn]] static void stackExhausted(const Node *site) {
+  fail(E_STACK, site, "stack exhausted: recursion too deep (%u frames' worth of values)", STACK_SLOTS);
+}
+
+static Value apply(Value *base, int nargs, const Node *site);
+
+// The primitives added for strings, characters, vectors and the prelude.
+__attribute__((noinline)) static Value primApplyMore(int id, Value *args, int n, const Node *site) {
+  const char *who = primInfo[id].name;
+  switch (id) {
+    case P_APPLY: {
+      // Only reached when apply itself is applied by a primitive path; calls re-enter apply().
+      Value *base = sp;
+      if (base + n + 64 > stackLimit) stackExhausted(site);
+      base[0] = mkPrim(P_APPLY);
+      for (int i = 0; i < n; i++) base[1 + i] = args[i];
+      sp = base + n + 1;
+      Value r = apply(base, n, site);
+      sp = base;
+      return r;
+    }
+    case P_VECTORP: return mkBool(isVector(args[0]));
+    case P_MAKE_VECTOR: return makeVector(lengthArg(site, id, args[0]), n > 1 ? args[1] : FALSE_V);
+    case P_VECTOR: {
+      Value v = makeVector(n, UNSPEC_V);
+      for (int i = 0; i < n; i++) vectorItems(v)[i] = args[i];
+      return v;
+    }
+    case P_VECTOR_LENGTH: return mkFix(vectorLength(vectorArg(site, id, args[0])));
+    case P_VECTOR_REF: {
+      Value v = vectorArg(site, id, args[0]);
+      return vectorItems(v)[indexArg(site, id, args[1], v, vectorLength(v))];
+    }
+    case P_VECTOR_SET: {
+      Value v = vectorArg(site, id, args[0]);
+      vectorItems(v)[indexArg(site, id, args[1], v, vectorLength(v))] = args[2];
+      return UNSPEC_V;
+    }
+    case P_VECTOR_FILL: {
+      Value v = vectorArg(site, id, args[0]);
+      for (size_t i = 0; i < vectorLength(v); i++) vectorItems(v)[i] = args[1];
+      return UNSPEC_V;
+    }
+    case P_VECTOR_TO_LIST: {
+      Value v = vectorArg(site, id, args[0]);
+      Root r(NIL_V);
+      for (size_t i = vectorLength(v); i-- > 0;) *r.at = cons(vectorItems(v)[i], *r.at);
+      return r.get();
+    }
+    case P_LIST_TO_VECTOR: {
+      int64_t len = listLength(args[0]);
+      if (len < 0) typeError(site, who, "a list", args[0]);
+      if (len > MAX_SEQUENCE) fail(E_RANGE, site, "%s: a list of %lld elements is too long", who, (long long)len);
+      Value v = makeVector(len, UNSPEC_V);
+      Value l = args[0];
+      for (int64_t i = 0; i < len; i++, l = cdr(l)) vectorItems(v)[i] = car(l);
+      return v;
+    }
+    case P_STRING_LENGTH: return mkFix(stringLength(stringArg(site, id, args[0])));
+    case P_STRING_REF: {
+      Value s = stringArg(site, id, args[0]);
+      return mkChar((unsigned char)stringChars(s)[indexArg(site, id, args[1], s, stringLength(s))]);
+    }
+    case P_SUBSTRING: {
+      Value s = stringArg(site, id, args[0]);
+      size_t len = stringLength(s);
+      size_t end = n > 2 ? indexArg(site, id, args[2], s, len, true) : len;
+      size_t start = indexArg(site, id, args[1], s, len, true);
+      if (start > end) fail(E_RANGE, site, "substring: start %zu is after end %zu", start, end);
+      Value r = newString(site, id, end - start);
+      memcpy(stringBytes(r), stringChars(s) + start, end - start);
+      return r;
+    }
+    case P_STRING_APPEND: {
+      size_t len = 0;
+      for (int i = 0; i < n; i++) len += stringLength(stringArg(site, id, args[i]));
+      Value r = newString(site, id, len);
+      char *p = stringBytes(r);
+      for (int i = 0; i < n; i++) {
+        memcpy(p, stringChars(args[i]), stringLength(args[i]));
+        p += stringLength(args[i]);
+      }
+      return r;
+    }
+    case P_STRING_EQ: case P_STRING_LT: case P_STRING_GT: {
+      for (int i = 0; i < n; i++) stringArg(site, id, args[i]);
+      for (int i = 0; i + 1 < n; i++) {
+        int c = compareStrings(args[i], args[i + 1]);
+        if (id == P_STRING_EQ ? c != 0 : id == P_STRING_LT ? c >= 0 : c <= 0) return FALSE_V;
+      }
+      return TRUE_V;
+    }
+    case P_STRING: case P_LIST_TO_STRING: {
+      // From characters (as arguments, or in a list); characters past 127 take UTF-8 bytes.
+      std::string text;
+      if (id == P_STRING) {
+        for (int i = 0; i < n; i++) appendUtf8(text, charArg(site, id, args[i]));
+      } else {
+        if (listLength(args[0]) < 0) typeError(site, who, "a list", args[0]);
+        for (Value l = args[0]; isPair(l); l = cdr(l)) {
+          if (!isChar(car(l))) typeError(site, who, "a list of characters", args[0]);
+          appendUtf8(text, car(l) >> 3);
+        }
+      }
+      Value r = newString(site, id, text.size());
+      memcpy(stringBytes(r), text.data(), text.size());
+      return r;
+    }
+    case P_MAKE_STRING: {
+      size_t len = lengthArg(site, id, args[0]);
+      uint32_t c = n > 1 ? charArg(site, id, args[1]) : ' ';
+      if (c > 127) typeError(site, who, "an ASCII character", args[1]);
+      Value r = newString(site, id, len);
+      memset(stringBytes(r), c, len);
+      return r;
+    }
+    case P_STRING_TO_LIST: {
+      Value s = stringArg(site, id, args[0]);
+      Root r(NIL_V);
+      for (size_t i = stringLength(s); i-- > 0;) *r.at = cons(mkChar((unsigned char)stringChars(s)[i]), *r.at);
+      return r.get();
+    }
+    case P_STRING_TO_SYMBOL: {
+      Value s = stringArg(site, id, args[0]);
+      return intern(std::string(stringChars(s), stringLength(s)));
+    }
+    case P_SYMBOL_TO_STRING:
+      if (!isType(args[0], T_SYMBOL)) typeError(site, who, "a symbol", args[0]);
+      return obj(args[0])->slot[0];  // strings are immutable: share the name
+    case P_NUMBER_TO_STRING: {
+      int radix = radixArg(site, id, args, n);
+      int64_t x = num(site, id, args[0]);
+      char buf[80], *p = buf + sizeof buf;
+      uint64_t u = x < 0 ? -(uint64_t)x : (uint64_t)x;
+      do { *--p = "0123456789abcdef"[u % radix]; u /= radix; } while (u);
+      if (x < 0) *--p = '-';
+      size_t len = buf + sizeof buf - p;
+      Value r = newString(site, id, len);
+      memcpy(stringBytes(r), p, len);
+      return r;
+    }
+    case P_STRING_TO_NUMBER: {
+      Value s = stringArg(site, id, args[0]);
+      int radix = radixArg(site, id, args, n);
+      const char *p = stringChars(s), *e = p + stringLength(s);
+      bool neg = false;
+      if (p < e && (*p == '-' || *p == '+')) neg = *p++ == '-';
+      if (p == e) return FALSE_V;
+      int64_t v = 0;
+      for (; p < e; p++) {
+        int d = isdigit((unsigned char)*p) ? *p - '0' : isalpha((unsigned char)*p) ? tolower(*p) - 'a' + 10 : 99;
+        if (d >= radix) return FALSE_V;
+        if (__builtin_mul_overflow(v, radix, &v) || __builtin_add_overflow(v, d, &v) || v > FIX_MAX + 1) return FALSE_V;
+      }
+      v = neg ? -v : v;
+      return fitsFix(v) ? mkFix(v) : FALSE_V;
+    }
+    case P_CHARP: return mkBool(isChar(args[0]));
+    case P_CHAR_TO_INTEGER: return mkFix(charArg(site, id, args[0]));
+    case P_INTEGER_TO_CHAR: {
+      int64_t c = num(site, id, args[0]);
+      if (c < 0 || c > 0x10ffff || (c >= 0xd800 && c < 0xe000))
+        fail(E_RANGE, site, "integer->char: %lld is not a Unicode scalar value", (long long)c);
+      return mkChar(c);
+    }
+    case P_CHAR_EQ: case P_CHAR_LT: case P_CHAR_GT: {
+      for (int i = 0; i < n; i++) charArg(site, id, args[i]);
+      for (int i = 0; i + 1 < n; i++) {
+        Value a = args[i], b = args[i + 1];
+        if (id == P_CHAR_EQ ? a != b : id == P_CHAR_LT ? a >= b : a <= b) return FALSE_V;
+      }
+      return TRUE_V;
+    }
+    case P_CHAR_UPCASE: { uint32_t c = charArg(site, id, args[0]); return mkChar(c < 128 ? toupper(c) : c); }
+    case P_CHAR_DOWNCASE: { uint32_t c = charArg(site, id, args[0]); return mkChar(c < 128 ? tolower(c) : c); }
+    case P_CHAR_ALPHABETICP: { uint32_t c = charArg(site, id, args[0]); return mkBool(c < 128 && isalpha(c)); }
+    case P_CHAR_NUMERICP: { uint32_t c = charArg(site, id, args[0]); return mkBool(c < 128 && isdigit(c)); }
+    case P_CHAR_WHITESPACEP: { uint32_t c = charArg(site, id, args[0]); return mkBool(c < 128 && isspace(c)); }
+    case P_LISTP: return mkBool(listLength(args[0]) >= 0);
+    case P_CAAR: case P_CADR: case P_CDAR: case P_CDDR: case P_CAAAR: case P_CAADR: case P_CADAR:
+    case P_CADDR: case P_CDAAR: case P_CDADR: case P_CDDAR: case P_CDDDR: {
+      // c[ad]+r: the letters apply right to left.
+      Value v = args[0];
+      for (const char *c = who + strlen(who) - 2; *c != 'c'; c--) {
+        if (!isPair(v)) typeError(site, who, "a pair", v);
+        v = *c == 'a' ? car(v) : cdr(v);
+      }
+      return v;
+    }
+    case P_INTEGERP: return mkBool(isFix(args[0]));
+    case P_ERROR: {
+      // (error message irritant ...): the message as display shows it, irritants as write does.
+      std::string text;
+      printValue(text, args[0], true);
+      for (int i = 1; i < n; i++) {
+        text += ' ';
+        printValue(text, args[i], false);
+        if (text.size() > 800) { text.resize(800); text += "..."; break; }
+      }
+      fail(E_USER, site, "%s", text.c_str());
+    }
+    case P_APPEND2: {
+      // A copy of the first list ending in the second.
+      if (listLength(args[0]) < 0) typeError(site, "append", "a list", args[0]);
+      if (args[0] == NIL_V) return args[1];
+      Root head(cons(car(args[0]), NIL_V));
+      Root tail(head.get());
+      for (Value l = cdr(args[0]); isPair(l); l = cdr(l)) {
+        Value cell = cons(car(l), NIL_V);
+        obj(*tail.at)->slot[1] = cell;
+        *tail.at = cell;
+      }
+      obj(*tail.at)->slot[1] = args[1];
+      return head.get();
+    }
+    case P_TYPE_ERROR:  // (%type-error 'who "expected" value)
+      if (!isType(args[0], T_SYMBOL) || !isType(args[1], T_STRING)) typeError(site, who, "a symbol and a string", args[0]);
+      typeError(site, symbolName(args[0]), stringChars(args[1]), args[2]);
+    case P_RANGE_ERROR:  // (%range-error 'who index sequence)
+      if (!isType(args[0], T_SYMBOL)) typeError(site, who, "a symbol", args[0]);
+      rangeError(site, symbolName(args[0]), args[1], args[2]);
+  }
+  return UNSPEC_V;
 }
 
 // Applies primitive `id` to args[0..n), which the caller keeps on the shadow stack.
@@ -1601,6 +2312,7 @@ static Value primApply(int id, Value *args, int n, const Node *site) {
       if (!isPair(args[0])) typeError(site, pi.name, "a pair", args[0]);
       obj(args[0])->slot[id == P_SET_CDR] = args[1];
       return UNSPEC_V;
+    default: return primApplyMore(id, args, n, site);
   }
   return UNSPEC_V;
 }
@@ -1636,9 +2348,6 @@ static Value callJit(Func *fn, Value f, Value *a) {
   }
 }
 
-[[noreturn]] static void stackExhausted(const Node *site) {
-  fail(E_STACK, site, "stack exhausted: recursion too deep (%u frames' worth of values)", STACK_SLOTS);
-}
 
 static inline void enterInterpreted(Func *fn, const Node *site) {
   fn->interpCalls++;
@@ -1648,7 +2357,48 @@ static inline void enterInterpreted(Func *fn, const Node *site) {
 }
 
 [[noreturn]] static void arityError(const Node *site, Func *fn, int nargs) {
+  if (fn->rest) {
+    uint32_t req = fn->nparams - 1;
+    fail(E_ARITY, site, "%s: expects at least %u argument%s, got %d", fn->name, req, req == 1 ? "" : "s", nargs);
+  }
   fail(E_ARITY, site, "%s: expects %u argument%s, got %d", fn->name, fn->nparams, fn->nparams == 1 ? "" : "s", nargs);
+}
+
+// Fits the arguments at base[1..nargs] to fn's parameters: checks their number and, for a
+// rest parameter, packs the arguments beyond the required ones into a list in its slot.
+// Needs sp at base + nargs + 1 (so the arguments are roots); leaves it at base + nparams + 1.
+__attribute__((noinline)) static void fitArgs(Value *base, int nargs, Func *fn, const Node *site) {
+  if (!fn->rest) {
+    if ((uint32_t)nargs != fn->nparams) arityError(site, fn, nargs);
+    return;
+  }
+  int req = fn->nparams - 1;
+  if (nargs < req) arityError(site, fn, nargs);
+  Value rest;
+  {
+    Root list(NIL_V);
+    for (int i = nargs; i > req; i--) *list.at = cons(base[i], *list.at);
+    rest = list.get();
+  }
+  base[req + 1] = rest;
+  sp = base + req + 2;
+}
+
+// (apply f a ... list) at base[0..nargs], base[0] being apply itself: rewrites it in place to
+// (f a ... element ...) and returns the new argument count; sp ends above it.
+__attribute__((noinline)) static int spreadApply(Value *base, int nargs, const Node *site) {
+  if (nargs < 2) fail(E_ARITY, site, "apply: expects at least 2 arguments, got %d", nargs);
+  Value list = base[nargs];
+  memmove(base, base + 1, (nargs - 1) * sizeof(Value));
+  Value *p = base + nargs - 1;
+  Value l = list;
+  for (; isPair(l); l = cdr(l)) {
+    if (p + 64 > stackLimit) stackExhausted(site);
+    *p++ = car(l);
+  }
+  if (l != NIL_V) typeError(site, "apply", "a list", list);
+  sp = p;
+  return p - base - 1;
 }
 
 static Value eval(Node *n, Value *fp);
@@ -1668,13 +2418,8 @@ static inline Value evalFast(Node *n, Value *fp) {
   return eval(n, fp);
 }
 
-// base[0] is the procedure, base[1..nargs] its arguments; the caller resets sp to base.
-static Value apply(Value *base, int nargs, const Node *site) {
-  Value f = base[0];
-  if (isPrimProc(f)) return primApply(primId(f), base + 1, nargs, site);
-  if (!isClosure(f)) fail(E_NOT_PROCEDURE, site, "not a procedure: %s %s", typeName(f), repr(f).c_str());
-  Func *fn = closureFunc(f);
-  if ((uint32_t)nargs != fn->nparams) arityError(site, fn, nargs);
+// Runs closure base[0] (of fn) on base[1..nparams], arguments that already fit.
+static inline Value enterClosure(Value *base, Func *fn, const Node *site) {
   if (!fn->jitCode) {
     enterInterpreted(fn, site);
     if (!fn->jitCode) {
@@ -1684,7 +2429,21 @@ static Value apply(Value *base, int nargs, const Node *site) {
       return eval(fn->body, fp);
     }
   }
-  return callJit(fn, f, base + 1);
+  return callJit(fn, base[0], base + 1);
+}
+
+// base[0] is the procedure, base[1..nargs] its arguments; the caller resets sp to base.
+static Value apply(Value *base, int nargs, const Node *site) {
+  Value f = base[0];
+  while (f == mkPrim(P_APPLY)) {
+    nargs = spreadApply(base, nargs, site);
+    f = base[0];
+  }
+  if (isPrimProc(f)) return primApply(primId(f), base + 1, nargs, site);
+  if (!isClosure(f)) fail(E_NOT_PROCEDURE, site, "not a procedure: %s %s", typeName(f), repr(f).c_str());
+  Func *fn = closureFunc(f);
+  if ((uint32_t)nargs != fn->nparams || fn->rest) fitArgs(base, nargs, fn, site);
+  return enterClosure(base, fn, site);
 }
 
 static Value makeClosure(Node *n, Value *fp) {
@@ -1839,9 +2598,16 @@ static Value eval(Node *n, Value *fp) {
           *sp++ = v;
         }
         Value f = base[0];
+        while (f == mkPrim(P_APPLY)) {  // spread in place: (apply f ... list) is a call of f
+          argc = spreadApply(base, argc, n);
+          f = base[0];
+        }
         if (n->tail && isClosure(f)) {
           Func *fn = closureFunc(f);
-          if (argc != fn->nparams) arityError(n, fn, argc);
+          if (argc != fn->nparams || fn->rest) {
+            fitArgs(base, argc, fn, n);
+            argc = fn->nparams;
+          }
           if (!fn->jitCode) enterInterpreted(fn, n);
           if (!fn->jitCode) {
             // Reuse this frame: move the closure and arguments down over it.
@@ -1858,17 +2624,8 @@ static Value eval(Node *n, Value *fp) {
         if (isClosure(f)) {
           // apply()'s closure path, inlined: one wasm frame less per Scheme call.
           Func *fn = closureFunc(f);
-          if (argc != fn->nparams) arityError(n, fn, argc);
-          if (!fn->jitCode) enterInterpreted(fn, n);
-          Value r;
-          if (!fn->jitCode) {
-            Value *callee = base + 1;
-            if (callee + fn->nlocals + 64 > stackLimit) stackExhausted(n);
-            sp = callee + fn->nlocals;
-            r = eval(fn->body, callee);
-          } else {
-            r = callJit(fn, f, base + 1);
-          }
+          if (argc != fn->nparams || fn->rest) fitArgs(base, argc, fn, n);
+          Value r = enterClosure(base, fn, n);
           sp = base;
           return r;
         }
@@ -1928,6 +2685,48 @@ extern "C" Value rt_apply_v(Node *site, Value *base, int32_t n) {
   Value r = apply(base, n, site);
   sp = base;
   return r;
+}
+
+// A tail call from JIT code that its fast path did not take.  base[0] is the procedure,
+// base[1..n] the arguments.  Spreads apply and packs rest arguments in place; if the callee
+// then has JIT code, returns its parameter count + 1 and leaves closure and arguments at
+// base[0..nparams] for the caller to tail-call it (so such loops run in constant stack).
+// Otherwise runs the call and returns 0 with the result at base[0].
+// The JIT caller dispatches on the callee's parameter counts it can see coming (see
+// Jit::tailCallSlow): any count when the call names apply itself, else 1 to n + 1.
+static bool namesApply(const Node *call) {
+  return call->kids[0]->kind == N_CONST && call->kids[0]->value == mkPrim(P_APPLY);
+}
+static bool tailDispatchable(const Node *call, int32_t argc, uint32_t nparams) {
+  if (namesApply(call)) return true;
+  uint32_t most = argc + 1;
+  return nparams >= 1 && (nparams <= (uint32_t)MAX_JIT_ARGS ? nparams <= most : most > (uint32_t)MAX_JIT_ARGS);
+}
+
+extern "C" int32_t rt_tail_prepare(Node *site, Value *base, int32_t n) {
+  int32_t argc = n;
+  sp = base + n + 1;
+  Value f = base[0];
+  while (f == mkPrim(P_APPLY)) {
+    n = spreadApply(base, n, site);
+    f = base[0];
+  }
+  if (isClosure(f)) {
+    Func *fn = closureFunc(f);
+    if ((uint32_t)n != fn->nparams || fn->rest) fitArgs(base, n, fn, site);
+    if (fn->jitCode && tailDispatchable(site, argc, fn->nparams)) {
+      sp = base;
+      return fn->nparams + 1;
+    }
+    Value r = enterClosure(base, fn, site);  // interpreted (or tiered up on this call)
+    base[0] = r;
+    sp = base;
+    return 0;
+  }
+  Value r = apply(base, n, site);
+  base[0] = r;
+  sp = base;
+  return 0;
 }
 
 #define APPLY_PROLOGUE(n) Value *base = sp; *sp++ = f;
@@ -2391,19 +3190,19 @@ struct Jit {
       guarded = true;
     }
     else if (n->calleeVar && n->calleeVar->known) f = n->calleeVar->known;
-    if (!f || f->nparams != argc || !funcIndex.count(f)) return nullptr;
+    if (!f || f->jitArity != argc || !funcIndex.count(f)) return nullptr;
     return f;
   }
 
   void genericCall(Node *n, const std::vector<Operand> &ops) {
     size_t argc = ops.size() - 1;
     if (argc > (size_t)MAX_JIT_ARGS) {
+      if (n->tail) { tailCallSlow(n, ops); return; }
       storeArgs(ops);
       a->i32_const((int32_t)(uintptr_t)n);
       a->local_get(tmp32);
       a->i32_const(argc);
-      if (n->tail) { popFrame(); a->i32_const(tableIndex((const void *)&rt_apply_v)); a->return_call_indirect(sigPrim); }
-      else callRuntime((const void *)&rt_apply_v, sigPrim);
+      callRuntime((const void *)&rt_apply_v, sigPrim);
       return;
     }
     static const void *appliers[] = {(const void *)&rt_apply0, (const void *)&rt_apply1, (const void *)&rt_apply2,
@@ -2430,7 +3229,7 @@ struct Jit {
     a->local_get(tmp32);
     a->i32_load(7);
     a->local_tee(tmp32);
-    a->i32_load(offsetof(Func, nparams));
+    a->i32_load(offsetof(Func, jitArity));
     a->i32_const(argc);
     a->i32_eq();
     a->if_(wasm::I32);
@@ -2452,16 +3251,77 @@ struct Jit {
     if (n->tail) { popFrame(); a->return_call_indirect(sigJit[argc]); }
     else a->call_indirect(sigJit[argc]);
     a->else_();
-    a->i32_const((int32_t)(uintptr_t)n);
-    for (auto &o : ops) pushOperand(o);
     if (n->tail) {
-      popFrame();
-      a->i32_const(tableIndex(appliers[argc]));
-      a->return_call_indirect(sigApply[argc]);
+      tailCallSlow(n, ops);
     } else {
+      a->i32_const((int32_t)(uintptr_t)n);
+      for (auto &o : ops) pushOperand(o);
       callRuntime(appliers[argc], sigApply[argc]);
     }
     a->end();
+  }
+
+  // A tail call the fast path does not take (apply, a rest parameter, a primitive, an
+  // interpreted closure, a wrong argument count): rt_tail_prepare fits the arguments in
+  // memory; when the callee has JIT code it is tail-called from there, else the result is
+  // there.  Only the parameter counts the callee can have after packing are dispatched on.
+  // (Closures the fast path misses that still reach here with JIT code have a rest
+  // parameter, unless the callee came through apply.)
+  const wasm::Assembler *slowOwner = nullptr;
+  uint32_t slowLocal = 0;
+
+  void tailCallSlow(Node *n, const std::vector<Operand> &ops) {
+    using namespace wasm;
+    if (slowOwner != a) { slowLocal = a->addLocal(I32); slowOwner = a; }
+    size_t argc = ops.size() - 1;
+    bool isApply = namesApply(n);  // as rt_tail_prepare expects: see tailDispatchable
+    uint32_t maxParams = isApply ? MAX_JIT_ARGS + 1 : argc + 1;
+    storeArgs(ops);  // the base address in tmp32
+    a->i32_const((int32_t)(uintptr_t)n);
+    a->local_get(tmp32);
+    a->i32_const(argc);
+    callRuntime((const void *)&rt_tail_prepare, mb.type({I32, I32, I32}, {I32}));
+    a->local_tee(slowLocal);
+    a->i32_eqz();
+    a->if_(I64);
+    a->local_get(tmp32);
+    a->i64_load(0);
+    a->else_();
+    // Without apply the fast path only misses a JIT callee with a rest parameter: 1 or more.
+    for (uint32_t k = isApply ? 0 : 1; k <= (uint32_t)MAX_JIT_ARGS && k <= maxParams; k++) {
+      a->local_get(slowLocal);
+      a->i32_const(k + 1);
+      a->i32_eq();
+      a->if_();
+      for (uint32_t i = 0; i <= k; i++) {
+        a->local_get(tmp32);
+        a->i64_load(8 * i);
+      }
+      slowCallee();
+      a->return_call_indirect(sigJit[k]);
+      a->end();
+    }
+    if (maxParams > (uint32_t)MAX_JIT_ARGS) {  // arguments stay in memory
+      a->local_get(tmp32);
+      a->i64_load(0);
+      a->local_get(tmp32);
+      a->i32_const(8);
+      a->i32_add();
+      slowCallee();
+      a->return_call_indirect(sigJitArray);
+    } else {
+      a->unreachable();
+    }
+    a->end();
+  }
+
+  // The JIT code of the closure at base[0] (base in tmp32), after popping this frame.
+  void slowCallee() {
+    a->local_get(tmp32);
+    a->i32_load();
+    a->i32_load(7);
+    a->i32_load(offsetof(Func, jitCode));
+    popFrame();
   }
 
   uint32_t signature(const Func *f) const {
@@ -2876,9 +3736,6 @@ static void initRuntime() {
   }
 }
 
-// Runs with the other static initialisers, after the tables above exist.
-static const struct Startup { Startup() { initRuntime(); } } startup;
-
 static std::vector<Sx *> arena;  // syntax of the last dbg_read, freed by the next
 static std::vector<Sx *> forms;
 static uint32_t nextSource = 1;
@@ -3091,3 +3948,165 @@ DEBUG_EXPORT(dbg_collect) void dbg_collect() { collect(); }
 DEBUG_EXPORT(dbg_scrub) uint32_t dbg_scrub() { return (uint32_t)scrubHeap(); }
 DEBUG_EXPORT(dbg_set_heap_limit) void dbg_set_heap_limit(uint32_t bytes) { heap.maxHeapBytes = bytes; }
 DEBUG_EXPORT(dbg_stack_depth) int32_t dbg_stack_depth() { return sp - stackBase; }
+
+// ---------------------------------------------------------------------------------------------
+// The prelude: list library procedures written in Scheme.  They are ordinary functions (source
+// 0, flagged F_LIBRARY) that the debugger lists, counts and compiles like the user's own, and
+// ordinary globals that a program may redefine.  Each keeps to itself (loops are named lets),
+// so redefining one does not change the others.
+
+static const char PRELUDE[] = R"scheme(
+(define (length lst)
+  (let length/loop ((l lst) (n 0))
+    (cond ((pair? l) (length/loop (cdr l) (+ n 1)))
+          ((null? l) n)
+          (else (%type-error 'length "a list" lst)))))
+
+(define (reverse lst)
+  (let reverse/loop ((l lst) (acc '()))
+    (cond ((pair? l) (reverse/loop (cdr l) (cons (car l) acc)))
+          ((null? l) acc)
+          (else (%type-error 'reverse "a list" lst)))))
+
+(define (append . lists)
+  (let append/loop ((ls lists))
+    (cond ((null? ls) '())
+          ((null? (cdr ls)) (car ls))
+          (else (%append (car ls) (append/loop (cdr ls)))))))
+
+(define (list-tail lst k)
+  (unless (integer? k) (%type-error 'list-tail "an index" k))
+  (let list-tail/loop ((l lst) (i k))
+    (cond ((= i 0) l)
+          ((pair? l) (list-tail/loop (cdr l) (- i 1)))
+          (else (%range-error 'list-tail k lst)))))
+
+(define (list-ref lst k)
+  (unless (integer? k) (%type-error 'list-ref "an index" k))
+  (let list-ref/loop ((l lst) (i k))
+    (cond ((not (pair? l)) (%range-error 'list-ref k lst))
+          ((= i 0) (car l))
+          (else (list-ref/loop (cdr l) (- i 1))))))
+
+(define (memq x lst)
+  (let memq/loop ((l lst))
+    (cond ((pair? l) (if (eq? x (car l)) l (memq/loop (cdr l))))
+          ((null? l) #f)
+          (else (%type-error 'memq "a list" lst)))))
+
+(define (memv x lst)
+  (let memv/loop ((l lst))
+    (cond ((pair? l) (if (eqv? x (car l)) l (memv/loop (cdr l))))
+          ((null? l) #f)
+          (else (%type-error 'memv "a list" lst)))))
+
+(define (member x lst . compare)
+  (let ((same? (if (pair? compare) (car compare) equal?)))
+    (let member/loop ((l lst))
+      (cond ((pair? l) (if (same? x (car l)) l (member/loop (cdr l))))
+            ((null? l) #f)
+            (else (%type-error 'member "a list" lst))))))
+
+(define (assq x alist)
+  (let assq/loop ((l alist))
+    (cond ((and (pair? l) (pair? (car l))) (if (eq? x (car (car l))) (car l) (assq/loop (cdr l))))
+          ((null? l) #f)
+          (else (%type-error 'assq "a list of pairs" alist)))))
+
+(define (assv x alist)
+  (let assv/loop ((l alist))
+    (cond ((and (pair? l) (pair? (car l))) (if (eqv? x (car (car l))) (car l) (assv/loop (cdr l))))
+          ((null? l) #f)
+          (else (%type-error 'assv "a list of pairs" alist)))))
+
+(define (assoc x alist . compare)
+  (let ((same? (if (pair? compare) (car compare) equal?)))
+    (let assoc/loop ((l alist))
+      (cond ((and (pair? l) (pair? (car l))) (if (same? x (car (car l))) (car l) (assoc/loop (cdr l))))
+            ((null? l) #f)
+            (else (%type-error 'assoc "a list of pairs" alist))))))
+
+(define (%cars ls) (if (pair? ls) (cons (car (car ls)) (%cars (cdr ls))) '()))
+(define (%cdrs ls) (if (pair? ls) (cons (cdr (car ls)) (%cdrs (cdr ls))) '()))
+(define (%all-pairs? ls) (or (null? ls) (and (pair? (car ls)) (%all-pairs? (cdr ls)))))
+
+(define (map f lst . lists)
+  (let ((head (cons #f '())))
+    (if (null? lists)
+        (let map/loop ((l lst) (tail head))
+          (cond ((pair? l)
+                 (let ((cell (cons (f (car l)) '())))
+                   (set-cdr! tail cell)
+                   (map/loop (cdr l) cell)))
+                ((null? l) (cdr head))
+                (else (%type-error 'map "a list" lst))))
+        (let map/lists ((ls (cons lst lists)) (tail head))
+          (if (%all-pairs? ls)
+              (let ((cell (cons (apply f (%cars ls)) '())))
+                (set-cdr! tail cell)
+                (map/lists (%cdrs ls) cell))
+              (cdr head))))))
+
+(define (for-each f lst . lists)
+  (if (null? lists)
+      (let for-each/loop ((l lst))
+        (cond ((pair? l) (f (car l)) (for-each/loop (cdr l)))
+              ((not (null? l)) (%type-error 'for-each "a list" lst))))
+      (let for-each/lists ((ls (cons lst lists)))
+        (when (%all-pairs? ls)
+          (apply f (%cars ls))
+          (for-each/lists (%cdrs ls))))))
+
+(define (filter keep? lst)
+  (let ((head (cons #f '())))
+    (let filter/loop ((l lst) (tail head))
+      (cond ((pair? l)
+             (if (keep? (car l))
+                 (let ((cell (cons (car l) '())))
+                   (set-cdr! tail cell)
+                   (filter/loop (cdr l) cell))
+                 (filter/loop (cdr l) tail)))
+            ((null? l) (cdr head))
+            (else (%type-error 'filter "a list" lst))))))
+
+(define (fold-left f acc lst)
+  (let fold-left/loop ((acc acc) (l lst))
+    (cond ((pair? l) (fold-left/loop (f acc (car l)) (cdr l)))
+          ((null? l) acc)
+          (else (%type-error 'fold-left "a list" lst)))))
+
+(define (fold-right f acc lst)
+  (let fold-right/loop ((l (let fold-right/reverse ((l lst) (r '()))
+                             (cond ((pair? l) (fold-right/reverse (cdr l) (cons (car l) r)))
+                                   ((null? l) r)
+                                   (else (%type-error 'fold-right "a list" lst)))))
+                        (acc acc))
+    (if (pair? l) (fold-right/loop (cdr l) (f (car l) acc)) acc)))
+
+(define (vector-map f v)
+  (let* ((n (vector-length v)) (r (make-vector n #f)))
+    (let vector-map/loop ((i 0))
+      (if (= i n) r
+          (begin (vector-set! r i (f (vector-ref v i))) (vector-map/loop (+ i 1)))))))
+
+(define (vector-for-each f v)
+  (let ((n (vector-length v)))
+    (let vector-for-each/loop ((i 0))
+      (when (< i n) (f (vector-ref v i)) (vector-for-each/loop (+ i 1))))))
+)scheme";
+
+static void loadPrelude() {
+  std::vector<Sx *> xs = readAll(PRELUDE, sizeof PRELUDE - 1, 0);
+  size_t first = funcs.size();
+  Func *top = compileToplevel(xs);
+  freeSyntax();
+  for (size_t i = first; i < funcs.size(); i++) funcs[i]->flags |= F_LIBRARY;
+  runToplevel(top);
+}
+
+// The prelude's text, for a host that shows the source of library functions (source 0).
+DEBUG_EXPORT(dbg_prelude) const char *dbg_prelude() { return PRELUDE; }
+
+// Runs with the other static initialisers, after every table above exists: the runtime, then
+// the prelude.
+static const struct Startup { Startup() { initRuntime(); loadPrelude(); } } startup;

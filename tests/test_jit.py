@@ -42,6 +42,48 @@ CORPUS = {
     "or-and": """(define (f x) (or (and (> x 5) 'big) (and (< x 0) 'neg) 'small))
                  (f 10) (f -1) (f 2)""",
     "redefine": """(define (g) 1) (define (h) (g)) (h) (define (g) 2) (h)""",
+    "variadic": """(define (sum . xs) (if (null? xs) 0 (+ (car xs) (apply sum (cdr xs)))))
+                   (sum) (sum 1 2 3) (define (f a b . r) (list a b r)) (f 1 2) (f 1 2 3 4)
+                   (define (count-args . xs) (length xs)) (apply count-args 1 2 '(3 4 5))
+                   (define (vloop n . acc) (if (= n 0) acc (vloop (- n 1) n)))
+                   (vloop 100000)
+                   (define (aloop n) (if (= n 0) 'done (apply aloop (list (- n 1)))))
+                   (aloop 100000)
+                   (f 1)""",
+    "case-do-quasi": """(define (classify n)
+                          (case (modulo n 4) ((0) 'zero) ((1 3) 'odd) (else => (lambda (k) (* k 10)))))
+                        (map classify '(0 1 2 3 4))
+                        (define (squares n) (do ((i 0 (+ i 1)) (acc '() (cons (* i i) acc))) ((= i n) (reverse acc))))
+                        (squares 6)
+                        (define (wrap x l) `(x ,x ,@l (y ,(+ x 1)) . end))
+                        (wrap 1 '(a b))
+                        (define (look k) (cond ((assv k '((1 . one) (2 . two))) => cdr) (else 'none)))
+                        (list (look 1) (look 3))""",
+    "vectors-strings": """(define (vsum v) (let loop ((i 0) (s 0)) (if (= i (vector-length v)) s (loop (+ i 1) (+ s (vector-ref v i))))))
+                          (vsum (list->vector '(1 2 3 4)))
+                          (define (fill n) (let ((v (make-vector n 0))) (do ((i 0 (+ i 1))) ((= i n) v) (vector-set! v i (* i i)))))
+                          (fill 5) (vsum (fill 100))
+                          (define (label n) (string-append "n=" (number->string n)))
+                          (map label '(1 22 333)) (string-length (label 12345))
+                          (define (vref v i) (vector-ref v i)) (vref (fill 3) 3)""",
+    "library": """(map + '(1 2 3) '(10 20 30)) (for-each (lambda (x) (display x)) '(1 2 3))
+                  (define (flatten x) (cond ((null? x) '()) ((pair? x) (append (flatten (car x)) (flatten (cdr x)))) (else (list x))))
+                  (flatten '(1 (2 (3 4)) ((5)) 6))
+                  (assq 'c '((a 1) (b 2) (c 3))) (member '(1) '((0) (1) (2)))
+                  (list-ref (reverse (flatten '((1 2) (3 (4 5))))) 1)
+                  (length (filter even? (map (lambda (i) (* i 3)) '(1 2 3 4 5 6))))""",
+    "indirect-apply": """(define ap apply) (define (g a b c d e) (list a e)) (define (f) (ap g '(1 2 3 4 5)))
+                         (f) (define (g0) 'zero) (define (f0) (ap g0 '())) (f0)
+                         (define (g8 a b c d e f g h) (list a h)) (define (f8) (ap g8 1 '(2 3 4 5 6 7 8))) (f8)
+                         (define (h . xs) xs) (define (calls-h) (h)) (calls-h)
+                         (define (calls-f f) (f)) (calls-f h) (calls-f (lambda args (length args)))""",
+    "tail-positions": """(define (t-case n) (case n ((0) 'done) (else (t-case (- n 1)))))
+                         (define (t-when n) (when (> n 0) (t-when (- n 1))))
+                         (define (t-and n) (and #t (if (= n 0) 'done (t-and (- n 1)))))
+                         (define (t-or n) (or (= n 0) (t-or (- n 1))))
+                         (define (t-cond n) (cond ((= n 0) 'done) ((even? n) => (lambda (b) (t-cond (- n 1)))) (else (t-cond (- n 1)))))
+                         (define (t-do n) (do ((i n (- i 1))) ((= i 0) 'done)))
+                         (list (t-case 300000) (t-when 300000) (t-and 300000) (t-or 300000) (t-cond 300000) (t-do 300000))""",
 }
 
 
@@ -180,6 +222,26 @@ def _expr(depth: int, params: list[str]):
         st.tuples(sub, sub).map(lambda t: f"(quotient {t[0]} {t[1]})"),
         st.tuples(sub).map(lambda t: f"(car (list {t[0]}))"),
         st.tuples(sub).map(lambda t: f"(h {t[0]})"),
+        # the forms of the full language, over the same fixnum expressions
+        st.tuples(sub, sub, sub, sub).map(
+            lambda t: f"(case (modulo {t[0]} 3) ((0) {t[1]}) ((1) {t[2]}) (else {t[3]}))"),
+        st.tuples(sub, sub, sub).map(
+            lambda t: f"(case {t[0]} ((1 2 3) => (lambda (k) (+ k {t[1]}))) (else {t[2]}))"),
+        st.tuples(sub, sub, sub).map(
+            lambda t: f"(cond ((< {t[0]} {t[1]}) => (lambda (c) (if c {t[2]} 0))) (else {t[1]}))"),
+        st.tuples(sub, sub).map(
+            lambda t: f"(do ((i 0 (+ i 1)) (acc {t[0]} (+ acc {t[1]}))) ((= i 3) acc))"),
+        st.tuples(sub, sub).map(
+            lambda t: f"(let loop ((i 2) (acc {t[0]})) (if (= i 0) acc (loop (- i 1) (- acc {t[1]}))))"),
+        st.tuples(sub, sub, sub, sub).map(
+            lambda t: f"(vector-ref (vector {t[0]} {t[1]} {t[2]}) (modulo {t[3]} 3))"),
+        st.tuples(sub, sub).map(lambda t: f"(apply + {t[0]} (list {t[1]}))"),
+        st.tuples(sub, sub).map(lambda t: f"(v {t[0]} {t[1]})"),
+        st.tuples(sub).map(lambda t: f"(string-length (number->string {t[0]}))"),
+        st.tuples(sub, sub, sub).map(lambda t: f"(length `({t[0]} ,{t[1]} ,@(list {t[2]})))"),
+        st.tuples(sub, sub).map(lambda t: f"(car (map (lambda (e) (- e {t[1]})) (list {t[0]})))"),
+        st.tuples(sub, sub, sub).map(lambda t: f"(or (and (> {t[0]} {t[1]}) {t[2]}) {t[1]})"),
+        st.tuples(sub, sub).map(lambda t: f"(let ((s 0)) (set! s (+ s {t[0]})) (- s {t[1]}))"),
     )
 
 
@@ -191,6 +253,7 @@ programs = st.tuples(_expr(3, ["a", "b"]), _expr(3, ["x"]), st.integers(-20, 20)
 def test_generated_programs_agree(program):
     body_g, body_h, x, y = program
     source = f"""
+      (define (v . xs) (if (null? xs) 0 (- (car xs) (apply v (cdr xs)))))
       (define (h x) {body_h.replace('(h ', '(abs ')})
       (define (g a b) {body_g})
       (define (loop i acc) (if (= i 0) acc (loop (- i 1) (g acc i))))

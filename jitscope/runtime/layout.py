@@ -25,6 +25,8 @@ JIT_MODULE = struct.Struct("<IIIII")
 # FuncFlags
 F_TOPLEVEL = 1
 F_PENDING = 2
+F_LIBRARY = 8  # defined by the Scheme prelude
+F_REST = 16  # has a rest parameter (counted in nparams)
 
 # ErrorKind, as the user reads it.
 ERROR_KINDS = {
@@ -40,4 +42,5 @@ ERROR_KINDS = {
     10: "heap",
     11: "range",
     12: "jit",
+    13: "error",
 }

@@ -52,6 +52,9 @@ BUNDLED_WASM = Path(__file__).resolve().parent.parent / "data" / "interplib.wasm
 #: Seconds one evaluation may run before it is interrupted.
 DEFAULT_TIME_LIMIT = 60.0
 
+#: The source name of library functions defined by the module's Scheme prelude.
+PRELUDE_SOURCE = "<prelude>"
+
 #: wasm call stack for deep (non-tail) recursion: wasmtime's default is 512 KiB, and it must
 #: stay below wasmtime's async stack size (2 MiB), which wasmtime-py does not expose.
 WASM_STACK_BYTES = (2 << 20) - (128 << 10)
@@ -141,6 +144,8 @@ class FunctionInfo:
     jit_code: int  # table index of its JIT code, 0 while interpreted
     module_id: int  # the JIT module that last compiled it
     pending: bool  # compiled into a module not linked yet
+    library: bool = False  # defined by the prelude (source <prelude>), not by the user
+    rest: bool = False  # its last parameter takes the remaining arguments as a list
 
     @property
     def state(self) -> str:
@@ -273,6 +278,7 @@ class Session:
         except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
             raise ModuleLoadError(self.path, f"cannot be instantiated: {_first_line(e)}") from e
         self.exports = self.instance.exports(self.store)
+        self._export_names = exports
         self.memory: wasmtime.Memory = self.exports["memory"]
         self.table: wasmtime.Table = self.exports["__indirect_function_table"]
         self.debugger = "dbg_read" in exports
@@ -292,6 +298,7 @@ class Session:
                 self._slot_owner[b.slot] = (b.name, f"jit {b.module_id} (snapshot)")
             self._sources.update(self.snapshot_record.sources)
         self._func_static: dict[int, tuple[str, str, int, int, int, int, int]] = {}
+        self._func_addr: dict[int, int] = {}
         self._interrupt = threading.Event()
         self._auto_threshold: int | None = None
         self._tierup_events: list[tuple[float, str, int]] = []
@@ -363,7 +370,14 @@ class Session:
         return data.decode("utf-8", "replace")
 
     def source_name(self, src: int) -> str:
-        return self._sources.get(src, f"<input {src}>" if src else "")
+        """The name a source was evaluated under; source 0 is the module's Scheme prelude."""
+        return self._sources.get(src, f"<input {src}>" if src else PRELUDE_SOURCE)
+
+    def prelude(self) -> str:
+        """The text of the module's Scheme prelude (source 0), or "" if it has none."""
+        if "dbg_prelude" not in self._export_names:
+            return ""
+        return self._read_cstring(self.exports["dbg_prelude"](self.store), limit=1 << 20)
 
     def _module_error(self) -> EvalError:
         if not self.debugger:
@@ -551,7 +565,11 @@ class Session:
         return [self._function(i) for i in range(count)]
 
     def _function(self, i: int) -> FunctionInfo:
-        addr = self.exports["dbg_func"](self.store, i)
+        # A Func never moves: its address is asked for once (a call into wasm costs far more
+        # than the read, and the prelude makes dozens of functions).
+        addr = self._func_addr.get(i)
+        if addr is None:
+            addr = self._func_addr[i] = self.exports["dbg_func"](self.store, i)
         (
             jit_code,
             nparams,
@@ -596,6 +614,8 @@ class Session:
             jit_code,
             module_id,
             bool(flags & layout.F_PENDING) and not jit_code,
+            bool(flags & layout.F_LIBRARY),
+            bool(flags & layout.F_REST),
         )
 
     def function(self, name_or_id: str | int) -> FunctionInfo:

@@ -143,7 +143,7 @@
               local.get $tmp
               i32.load offset=7
               local.tee $tmp
-              i32.load offset=4
+              i32.load offset=84
               i32.const 1
               i32.eq
               if (result i32) ;; label = @6
@@ -240,7 +240,7 @@
               local.get $tmp
               i32.load offset=7
               local.tee $tmp
-              i32.load offset=4
+              i32.load offset=84
               i32.const 1
               i32.eq
               if (result i32) ;; label = @6
@@ -359,5 +359,5 @@
     i32.const 0
     call $apply_reloc
   )
-  (@custom "jitscope.patches" (after code) "\01\01\90\a2\cc\08\00\00\03fib")
+  (@custom "jitscope.patches" (after code) "<patches>")
 )

@@ -1,0 +1,33 @@
+; Symbolic differentiation (SICP 2.3.2) with quasiquote, case and symbols.
+(define (deriv expr var)
+  (cond ((number? expr) 0)
+        ((symbol? expr) (if (eq? expr var) 1 0))
+        (else
+         (case (car expr)
+           ((+) `(+ ,@(map (lambda (e) (deriv e var)) (cdr expr))))
+           ((-) `(- ,@(map (lambda (e) (deriv e var)) (cdr expr))))
+           ((*) (let ((u (cadr expr)) (v (caddr expr)))
+                  `(+ (* ,u ,(deriv v var)) (* ,(deriv u var) ,v))))
+           ((expt) `(* ,(caddr expr) (expt ,(cadr expr) ,(- (caddr expr) 1)) ,(deriv (cadr expr) var)))
+           (else (error "deriv: unknown operator" (car expr)))))))
+
+(define (simplify e)
+  (if (not (pair? e))
+      e
+      (let ((args (map simplify (cdr e))))
+        (case (car e)
+          ((+) (let ((terms (filter (lambda (x) (not (eqv? x 0))) args)))
+                 (cond ((null? terms) 0)
+                       ((null? (cdr terms)) (car terms))
+                       (else `(+ ,@terms)))))
+          ((*) (cond ((memv 0 args) 0)
+                     ((eqv? (car args) 1) (if (null? (cddr args)) (cadr args) `(* ,@(cdr args))))
+                     ((and (null? (cddr args)) (eqv? (cadr args) 1)) (car args))
+                     (else `(* ,@args))))
+          (else (cons (car e) args))))))
+
+(deriv '(+ x 3) 'x)
+(simplify (deriv '(* x y) 'x))
+(simplify (deriv '(* (* x y) (+ x 3)) 'x))
+(simplify (deriv '(expt x 3) 'x))
+(deriv '(sin x) 'x)

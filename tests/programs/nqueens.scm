@@ -1,0 +1,43 @@
+; The n-queens problem (Gabriel's "queens"): internal defines, named let, and a list of
+; solutions printed with display.
+(define (queens board-size)
+  (define (iota1 n)
+    (let loop ((i n) (l '()))
+      (if (= i 0) l (loop (- i 1) (cons i l)))))
+  (define (ok? row dist placed)
+    (or (null? placed)
+        (and (not (= (car placed) (+ row dist)))
+             (not (= (car placed) (- row dist)))
+             (ok? row (+ dist 1) (cdr placed)))))
+  (define (try x y z)
+    (if (null? x)
+        (if (null? y) 1 0)
+        (+ (if (ok? (car x) 1 z)
+               (try (append (cdr x) y) '() (cons (car x) z))
+               0)
+           (try (cdr x) (cons (car x) y) z))))
+  (try (iota1 board-size) '() '()))
+
+(map queens '(1 2 3 4 5 6 7 8))
+
+; All the solutions for 6 queens, as lists of columns.
+(define (solutions n)
+  (define (safe? col placed)
+    (let loop ((rest placed) (d 1))
+      (cond ((null? rest) #t)
+            ((or (= (car rest) col)
+                 (= (abs (- (car rest) col)) d)) #f)
+            (else (loop (cdr rest) (+ d 1))))))
+  (let place ((k 0) (placed '()))
+    (if (= k n)
+        (list (reverse placed))
+        (let next ((col 1) (found '()))
+          (if (> col n)
+              found
+              (next (+ col 1)
+                    (if (safe? col placed)
+                        (append found (place (+ k 1) (cons col placed)))
+                        found)))))))
+
+(for-each (lambda (s) (display s) (newline)) (solutions 6))
+(length (solutions 8))
