@@ -3150,10 +3150,57 @@ struct Jit {
     }
     if (argc == 2 && id == P_CONS) {
       auto ops = operands(n->kids);
+      // Inline allocation from the pair free list while no collection is due; otherwise
+      // (and while the list is empty) the runtime allocates.  Mirrors allocate().
+      uint32_t counted = takeTemp();
+      a->i32_const((int32_t)(uintptr_t)&allocSinceGC);
+      a->i64_load();
+      a->i64_const(3 * 8);
+      a->i64_add();
+      a->local_tee(counted);
+      a->i32_const((int32_t)(uintptr_t)&gcThreshold);
+      a->i64_load();
+      a->op(0x58);  // i64.le_u
+      a->i32_const((int32_t)(uintptr_t)&freeLists[3]);
+      a->i32_load();
+      a->local_tee(tmp32);
+      a->i32_const(0);
+      a->i32_ne();
+      a->i32_and();
+      a->if_(wasm::I64);
+      a->i32_const((int32_t)(uintptr_t)&freeLists[3]);
+      a->local_get(tmp32);
+      a->i32_load(offsetof(Obj, slot));
+      a->i32_store();
+      a->i32_const((int32_t)(uintptr_t)&allocSinceGC);
+      a->local_get(counted);
+      a->i64_store();
+      a->i32_const((int32_t)(uintptr_t)&heap.allocatedBytes);
+      a->i32_const((int32_t)(uintptr_t)&heap.allocatedBytes);
+      a->i64_load();
+      a->i64_const(3 * 8);
+      a->i64_add();
+      a->i64_store();
+      a->local_get(tmp32);
+      a->i64_const((int64_t)T_PAIR | ((int64_t)3 << 32));  // header: type, then size in words
+      a->i64_store();
+      a->local_get(tmp32);
+      pushOperand(ops[0]);
+      a->i64_store(offsetof(Obj, slot));
+      a->local_get(tmp32);
+      pushOperand(ops[1]);
+      a->i64_store(offsetof(Obj, slot) + 8);
+      a->local_get(tmp32);
+      a->i64_extend_i32_u();
+      a->i64_const(1);
+      a->i64_or();
+      a->else_();
       spill();
       pushOperand(ops[0]);
       pushOperand(ops[1]);
       callRuntime((const void *)&rt_cons, sigCons);
+      a->end();
+      releaseTemp(counted);
       release(ops);
       return;
     }
