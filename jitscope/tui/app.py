@@ -1,0 +1,846 @@
+"""The jitscope app: a REPL beside views of the live session, and keys that link JIT code in.
+
+Threading: wasmtime allows one thread per Store at a time, so every Session call runs in the
+``session`` worker group, one job at a time (the app refuses a second job while one runs, and a
+lock makes sure of it). Each job ends by copying a :class:`Snapshot` out of the session and
+posting it back in a message; panes render only from that snapshot. The one exception is auto
+tier-up: the session calls :meth:`JitscopeApp._on_tier_up` on the evaluating thread, which is
+the session's owner at that moment, so it may read the session and post what it saw.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Container, Horizontal, Vertical
+from textual.events import DescendantFocus
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Footer, Tab, Tabs
+
+from jitscope.runtime.session import (
+    EvalError,
+    FormResult,
+    FunctionInfo,
+    JitModule,
+    Session,
+    Stage,
+)
+from jitscope.tui.candidates import CandidatesTable
+from jitscope.tui.commands import JitscopeCommands, PaletteCommand
+from jitscope.tui.dispatch import DispatchView
+from jitscope.tui.help import HelpScreen
+from jitscope.tui.history import History, default_history_path
+from jitscope.tui.model import (
+    ModuleSnap,
+    Snapshot,
+    TierUp,
+    UiState,
+    diff,
+    fmt_count,
+    record_history,
+    snapshot_module,
+    take_snapshot,
+)
+from jitscope.tui.module_view import ModuleView
+from jitscope.tui.pane import Pane
+from jitscope.tui.patches import PatchesView
+from jitscope.tui.pipeline import PipelineStrip
+from jitscope.tui.repl import LogEntry, ReplInput, ReplPane
+from jitscope.tui.table_slots import TableSlotsView
+
+__all__ = ["JitscopeApp"]
+
+#: Interpreted calls after which auto mode tiers a function up.
+DEFAULT_AUTO_THRESHOLD = 1000
+
+#: Right-hand panes in tab (and grid) order: (id, class).
+PANES: tuple[tuple[str, type[Pane]], ...] = (
+    ("candidates", CandidatesTable),
+    ("module", ModuleView),
+    ("dispatch", DispatchView),
+    ("table", TableSlotsView),
+    ("patches", PatchesView),
+)
+
+_UNSET = object()
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a session job did, for the log and the panes."""
+
+    entries: list[LogEntry] = field(default_factory=list)
+    results: list[FormResult] | None = None  # set by evaluations
+    select: int | None = None  # module to select afterwards
+    auto: bool | None = None  # auto tier-up switched on/off (None: unchanged)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    kind: str  # "eval" or "jit"
+    label: str  # shown while it runs
+    run: Callable[[Session], Outcome]
+    eval_seq: int = 0
+    source: str = ""  # what an evaluation evaluates
+
+
+class PaneTabs(Tabs):
+    """The tab bar over the right-hand panes (hidden when the screen has room for all)."""
+
+
+class Workspace(Vertical):
+    """The right-hand side; its keys drive the JIT pipeline wherever focus is within it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "app.step", "Step", id="jit.step"),
+        Binding("l", "app.link", "Link", id="jit.link"),
+        Binding("b", "app.back", "Back", id="jit.back"),
+        Binding("a", "app.jit_all", "JIT all", id="jit.all"),
+        Binding("t", "app.toggle_auto", "Auto", id="jit.auto"),
+    ]
+
+    def on_descendant_focus(self, event: DescendantFocus) -> None:
+        # Focus moved into a pane (tab key, click): bring its tab forward.
+        for pane in event.widget.ancestors_with_self:
+            if isinstance(pane, Pane) and pane.id:
+                app = self.app
+                if isinstance(app, JitscopeApp):
+                    app.activate_pane(pane.id)
+                return
+
+
+class JitscopeApp(App[None]):
+    """REPL, candidates, module WAT, table slots, memory patches and dispatch over one Session."""
+
+    CSS_PATH = "jitscope.tcss"
+    TITLE = "jitscope"
+    COMMANDS = App.COMMANDS | {JitscopeCommands}
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+        (0, "-narrow"),
+        (100, "-medium"),
+        (140, "-wide"),
+    ]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (36, "-tall")]
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", "Help", id="app.help"),
+        Binding("escape", "interrupt", "Interrupt", id="app.interrupt"),
+        Binding("f2", "focus_pane('repl')", "REPL", show=False, priority=True, id="app.repl"),
+        *(
+            Binding(
+                f"f{3 + i}",
+                f"focus_pane('{name}')",
+                cls.TITLE,
+                show=False,
+                priority=True,
+                id=f"app.{name}",
+            )
+            for i, (name, cls) in enumerate(PANES)
+        ),
+    ]
+
+    state: reactive[UiState] = reactive(UiState, init=False)
+
+    class Evaluated(Message):
+        """An evaluation finished (results include an error form if one failed)."""
+
+        def __init__(
+            self,
+            source: str,
+            results: list[FormResult],
+            snapshot: Snapshot,
+            seconds: float,
+            eval_seq: int,
+        ) -> None:
+            super().__init__()
+            self.source = source
+            self.results = results
+            self.snapshot = snapshot
+            self.seconds = seconds
+            self.eval_seq = eval_seq
+
+    class JitDone(Message):
+        """A JIT job (generate, step, link, discard, unlink, auto) finished."""
+
+        def __init__(self, label: str, outcome: Outcome, snapshot: Snapshot) -> None:
+            super().__init__()
+            self.label = label
+            self.outcome = outcome
+            self.snapshot = snapshot
+
+    class TieredUp(Message):
+        """Auto mode linked a module in the middle of an evaluation (which is still running)."""
+
+        def __init__(
+            self, event: TierUp, module: ModuleSnap, functions: tuple[FunctionInfo, ...]
+        ) -> None:
+            super().__init__()
+            self.event = event
+            self.module = module
+            self.functions = functions
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        history_path: Path | None | object = _UNSET,
+        deterministic: bool = False,
+        auto_threshold: int = DEFAULT_AUTO_THRESHOLD,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.session = session
+        self.deterministic = deterministic
+        self.auto_threshold = auto_threshold
+        path = default_history_path() if history_path is _UNSET else history_path
+        self.history = History(path if isinstance(path, Path) else None)
+        self._lock = threading.Lock()  # held by whichever thread is using the session
+        self._busy = ""  # kind of the running job, "" when idle
+        self._seq = 0
+        self._eval_seq = 0
+        self._eval_started = 0.0
+        self._eval_before: dict[int, int] = {}
+        self._history_warned = False
+        self.set_reactive(JitscopeApp.state, UiState(deterministic=deterministic))
+        session.on_tier_up = self._on_tier_up
+
+    # ----------------------------------------------------------------------------- layout
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield ReplPane(
+                self.history,
+                module_name=self.session.path.name,
+                deterministic=self.deterministic,
+                id="repl",
+            )
+            with Workspace(id="workspace"):
+                yield PipelineStrip(id="pipeline").data_bind(JitscopeApp.state)
+                yield PaneTabs(
+                    *(Tab(f"{cls.TITLE} {cls.KEY}", id=f"tab-{name}") for name, cls in PANES),
+                    id="pane-tabs",
+                )
+                with Container(id="panes"):
+                    for name, cls in PANES:
+                        yield cls(id=name).data_bind(JitscopeApp.state)
+        yield Footer(id="footer")
+
+    def on_mount(self) -> None:
+        self.history.load()
+        repl = self.query_one(ReplPane)
+        if self.history.warning:
+            repl.add(LogEntry("warning", self.history.warning))
+            self.notify(self.history.warning, severity="warning", timeout=8)
+        # Nothing else runs yet, so the UI thread may read the session for the first screen.
+        self._apply_snapshot(self._take_snapshot(), select=None)
+        self._show_active_pane()
+        repl.input.focus()
+
+    def on_resize(self) -> None:
+        # Tighter key spacing where width is short, so the step keys stay in view.
+        self.query_one(Footer).compact = self.size.width < 120
+        self._show_active_pane()
+
+    @property
+    def grid_mode(self) -> bool:
+        """All five panes on screen at once (the -wide -tall layout in jitscope.tcss)."""
+        return self.size.width >= 140 and self.size.height >= 36
+
+    def activate_pane(self, name: str) -> None:
+        """Bring ``name`` forward (it matters when the panes are tabbed)."""
+        self._active_pane = name
+        # In the grid every pane shows anyway; restyling two pane subtrees on each focus
+        # change would cost more than the rest of the switch, so wait for a resize.
+        if not self.grid_mode:
+            self._show_active_pane()
+
+    _active_pane = "candidates"
+
+    def _show_active_pane(self) -> None:
+        name = self._active_pane
+        for pane_name, _ in PANES:
+            self.query_one(f"#{pane_name}").set_class(pane_name == name, "-active")
+        tabs = self.query_one(PaneTabs)
+        if tabs.active != f"tab-{name}":
+            with tabs.prevent(Tabs.TabActivated):
+                tabs.active = f"tab-{name}"
+
+    @on(Tabs.TabActivated, "#pane-tabs")
+    def _tab_activated(self, event: Tabs.TabActivated) -> None:
+        if event.tab.id:
+            self.activate_pane(event.tab.id.removeprefix("tab-"))
+
+    @property
+    def busy(self) -> str:
+        """What the session worker is doing ("eval", "jit"), "" when idle."""
+        return self._busy
+
+    def pane(self, name: str) -> Pane:
+        return self.query_one(f"#{name}", Pane)
+
+    # ----------------------------------------------------------------------------- state
+
+    def _take_snapshot(self) -> Snapshot:
+        self._seq += 1
+        return take_snapshot(self.session, self._seq)
+
+    def _apply_snapshot(
+        self,
+        snapshot: Snapshot,
+        *,
+        select: int | None,
+        history_counts: bool = False,
+        eval_seq: int = 0,
+        seconds: float = 0.0,
+    ) -> None:
+        old = self.state
+        selected = select if select is not None else old.selected_module
+        if snapshot.module(selected) is None:
+            selected = snapshot.modules[-1].id if snapshot.modules else None
+        history = old.history
+        if history_counts:
+            history = record_history(history, eval_seq, snapshot.last_counts, seconds)
+        self.state = replace(
+            old,
+            snapshot=snapshot,
+            changes=diff(old.snapshot, snapshot),
+            selected_module=selected,
+            history=history,
+            running=self._busy,
+            auto_threshold=self.auto_threshold if self._auto_on else None,
+        )
+        self._refresh_keys()
+
+    _auto_on = False
+
+    def _refresh_keys(self) -> None:
+        """Refresh the footer, but only when what check_action answers can have changed:
+        the footer rebuilds all its keys, which costs more than the rest of a step."""
+        snap = self.state.snapshot
+        target = self._step_target()
+        # A JIT job lasts milliseconds: not worth two footer rebuilds; an evaluation shows esc.
+        signature = (
+            self._busy == "eval",
+            target is not None,
+            bool(snap.functions),
+            bool(snap.modules),
+        )
+        if signature != self._keys_signature:
+            self._keys_signature = signature
+            self.refresh_bindings()
+
+    _keys_signature: tuple[object, ...] = ()
+
+    def _set_busy(self, kind: str, label: str = "") -> None:
+        self._busy = kind
+        self.query_one(ReplPane).set_running(label or None)
+        self._refresh_keys()
+
+    # ----------------------------------------------------------------------------- jobs
+
+    def _start(self, job: Job) -> bool:
+        if self._busy:
+            self.notify(
+                f"Busy: {self._busy_label}. Wait, or press esc to interrupt an evaluation.",
+                severity="warning",
+            )
+            return False
+        self._busy_label = job.label
+        self._set_busy(job.kind, job.label)
+        self._session_job(job)
+        return True
+
+    _busy_label = ""
+
+    @work(thread=True, exclusive=True, group="session", exit_on_error=False)
+    def _session_job(self, job: Job) -> None:
+        started = time.perf_counter()
+        with self._lock:
+            try:
+                if job.kind == "eval":
+                    self._eval_before = {f.id: f.interp_calls for f in self.session.functions()}
+                    self._eval_started = time.perf_counter()  # tier-up times count from here
+                outcome = job.run(self.session)
+            except Exception as e:  # noqa: BLE001 -- a bug below us: report it, keep the session
+                outcome = Outcome([LogEntry("error", f"internal error in {job.label}: {e!r}")])
+            try:
+                snapshot = self._take_snapshot()
+            except Exception as e:  # noqa: BLE001 -- as above: the app must not die of it
+                outcome.entries.append(LogEntry("error", f"internal error reading state: {e!r}"))
+                snapshot = self.state.snapshot
+        seconds = time.perf_counter() - started
+        if job.kind == "eval":
+            self.post_message(
+                self.Evaluated(job.source, outcome.results or [], snapshot, seconds, job.eval_seq)
+            )
+        else:
+            self.post_message(self.JitDone(job.label, outcome, snapshot))
+
+    def _on_tier_up(self, mod: JitModule) -> None:
+        """Runs on the evaluating thread (which owns the session) right after a tier-up."""
+        functions = tuple(self.session.functions())
+        fid = mod.function_ids[0] if mod.function_ids else -1
+        now = next((f.interp_calls for f in functions if f.id == fid), 0)
+        event = TierUp(
+            at=time.perf_counter() - self._eval_started,
+            name=mod.names[0] if mod.names else "?",
+            module_id=mod.id,
+            interp_calls=now - self._eval_before.get(fid, 0),
+            eval_seq=self._eval_seq,
+            function_id=fid,
+        )
+        self.post_message(self.TieredUp(event, snapshot_module(mod, auto=True), functions))
+
+    def on_jitscope_app_evaluated(self, message: Evaluated) -> None:
+        self._busy = ""
+        self.query_one(ReplPane).set_running(None)
+        self.query_one(ReplPane).log_results(message.results)
+        select = None
+        current = message.snapshot.module(self.state.selected_module)
+        tiered = [t.module_id for t in self.state.tier_ups if t.eval_seq == message.eval_seq]
+        if tiered and (current is None or not current.in_flight):
+            select = tiered[-1]
+        self._apply_snapshot(
+            message.snapshot,
+            select=select,
+            history_counts=True,
+            eval_seq=message.eval_seq,
+            seconds=message.seconds,
+        )
+
+    def on_jitscope_app_jit_done(self, message: JitDone) -> None:
+        self._busy = ""
+        repl = self.query_one(ReplPane)
+        repl.set_running(None)
+        for entry in message.outcome.entries:
+            repl.add(entry)
+        if message.outcome.auto is not None:
+            self._auto_on = message.outcome.auto
+        self._apply_snapshot(message.snapshot, select=message.outcome.select)
+
+    def on_jitscope_app_tiered_up(self, message: TieredUp) -> None:
+        old = self.state
+        modules = tuple(m for m in old.snapshot.modules if m.id != message.module.id)
+        snapshot = replace(
+            old.snapshot, functions=message.functions, modules=(*modules, message.module)
+        )
+        t = message.event
+        self.state = replace(
+            old,
+            snapshot=snapshot,
+            changes=diff(old.snapshot, snapshot),
+            tier_ups=(*old.tier_ups, t)[-50:],
+            running=self._busy,
+        )
+        self.query_one(ReplPane).add(
+            LogEntry(
+                "tierup",
+                f"auto tier-up: {t.name} linked as module {t.module_id} after "
+                f"{fmt_count(t.interp_calls)} interpreted calls",
+                t.at,
+            )
+        )
+
+    # ----------------------------------------------------------------------------- REPL
+
+    @on(ReplInput.Submitted)
+    def _submitted(self, event: ReplInput.Submitted) -> None:
+        if not self._evaluate(event.text):
+            repl = self.query_one(ReplPane)
+            repl.input.load_text(event.text)  # keep what was typed
+            repl.input.move_cursor(repl.input.document.end)
+
+    def _evaluate(self, source: str) -> bool:
+        if self._busy:
+            self.notify(f"Busy: {self._busy_label}. Press esc to interrupt.", severity="warning")
+            return False
+        self._save_history()
+        self.query_one(ReplPane).log_input(source)
+        self._eval_seq += 1
+
+        def run(session: Session) -> Outcome:
+            return Outcome(results=session.eval(source))
+
+        return self._start(Job("eval", "evaluating", run, self._eval_seq, source))
+
+    def _save_history(self) -> None:
+        try:
+            self.history.save()
+        except OSError as e:
+            if not self._history_warned:
+                self._history_warned = True
+                self.notify(f"History not saved: {e}", severity="warning")
+
+    def evaluate(self, source: str) -> bool:
+        """Evaluate ``source`` as if typed into the REPL (tests, scripts and the palette)."""
+        if self._busy:
+            return False
+        self.history.add(source)
+        return self._evaluate(source)
+
+    # ----------------------------------------------------------------------------- JIT jobs
+
+    def _step_target(self) -> ModuleSnap | None:
+        """The module the stepping keys act on: the selected one if unlinked, else the newest
+        unlinked one."""
+        snap = self.state.snapshot
+        mod = snap.module(self.state.selected_module)
+        if mod is not None and mod.in_flight:
+            return mod
+        flying = snap.in_flight
+        return flying[-1] if flying else None
+
+    def generate(self, functions: tuple[int, ...] | None) -> bool:
+        """Generate a JIT module for these function ids (None: every candidate)."""
+        if not self.state.snapshot.debugger:
+            return self._seed_jit()
+
+        def run(session: Session) -> Outcome:
+            try:
+                mod = session.generate(list(functions) if functions is not None else None)
+            except (EvalError, KeyError, ValueError) as e:
+                return Outcome([LogEntry("error", f"generate: {_message(e)}")])
+            if mod is None:
+                return Outcome(
+                    [
+                        LogEntry(
+                            "warning",
+                            "nothing to compile: run a function first, so that it becomes a candidate"
+                            if functions is None
+                            else "nothing to compile: those functions are already compiled or linked",
+                        )
+                    ]
+                )
+            names = ", ".join(mod.names)
+            return Outcome(
+                [
+                    LogEntry(
+                        "jit",
+                        f"module {mod.id} generated for {names} ({fmt_count(mod.size)}"
+                        f" bytes) — next: {mod.next_step()}",
+                        mod.timings.get("generate"),
+                    )
+                ],
+                select=mod.id,
+            )
+
+        return self._start(Job("jit", "generating", run))
+
+    def _seed_jit(self) -> bool:
+        def run(session: Session) -> Outcome:
+            try:
+                mod = session.jit()
+            except Exception as e:  # noqa: BLE001 -- the seed path has no structured errors
+                return Outcome([LogEntry("error", f"JIT: {_message(e)}")])
+            if mod is None:
+                return Outcome([LogEntry("warning", "nothing to compile")])
+            return Outcome([LogEntry("jit", f"module {mod.id} compiled and linked")], mod.id)
+
+        return self._start(Job("jit", "JIT-linking", run))
+
+    def step(self, *, to_end: bool = False) -> bool:
+        target = self._step_target()
+        if target is None:
+            self.notify(
+                "No JIT module in flight: JIT something first (j or a).", severity="warning"
+            )
+            return False
+        mid = target.id
+
+        def run(session: Session) -> Outcome:
+            mod = session.module(mid)
+            out = Outcome(select=mid)
+            while mod.next_step() is not None:
+                start = time.perf_counter()
+                try:
+                    what = session.step(mod)
+                except EvalError as e:
+                    out.entries.append(
+                        LogEntry(
+                            "error", f"module {mid}: {e.message} — discarded, back to interpreted"
+                        )
+                    )
+                    break
+                out.entries.append(
+                    LogEntry("jit", f"module {mid}: {what}", time.perf_counter() - start)
+                )
+                if mod.stage is Stage.LINKED:
+                    out.entries.append(
+                        LogEntry(
+                            "jit",
+                            f"module {mid} linked: calls to {', '.join(mod.names)} now enter "
+                            "JIT code",
+                        )
+                    )
+                if not to_end:
+                    break
+            return out
+
+        return self._start(Job("jit", "linking" if to_end else "stepping", run))
+
+    def back_to_interpreted(self) -> bool:
+        target = self._step_target()
+        if target is None:
+            self.notify("No unlinked module to discard.", severity="warning")
+            return False
+        mid = target.id
+
+        def run(session: Session) -> Outcome:
+            mod = session.module(mid)
+            session.discard(mod)
+            return Outcome(
+                [
+                    LogEntry(
+                        "jit", f"module {mid} discarded: {', '.join(mod.names)} back to interpreted"
+                    )
+                ],
+                select=mid,
+            )
+
+        return self._start(Job("jit", "discarding", run))
+
+    def unlink(self, function_id: int) -> bool:
+        f = self.state.snapshot.function(function_id)
+        if f is None or f.state != "linked":
+            self.notify(f"{f.name if f else 'That function'} is not linked.", severity="warning")
+            return False
+
+        def run(session: Session) -> Outcome:
+            try:
+                session.unlink(function_id)
+            except (EvalError, KeyError, ValueError) as e:
+                return Outcome([LogEntry("error", f"unlink {f.name}: {_message(e)}")])
+            return Outcome(
+                [LogEntry("jit", f"{f.name} unlinked: its calls go through the interpreter again")]
+            )
+
+        return self._start(Job("jit", "unlinking", run))
+
+    def set_auto(self, threshold: int | None) -> bool:
+        if not self.state.snapshot.debugger:
+            self.notify("Auto tier-up needs the debugger interface.", severity="warning")
+            return False
+
+        def run(session: Session) -> Outcome:
+            session.set_auto_jit(threshold)
+            text = (
+                f"auto tier-up on: functions are JIT-linked after {fmt_count(threshold)} "
+                "interpreted calls, mid-evaluation"
+                if threshold is not None
+                else "auto tier-up off"
+            )
+            return Outcome([LogEntry("jit", text)], auto=threshold is not None)
+
+        if threshold is not None:
+            self.auto_threshold = threshold
+        return self._start(Job("jit", "setting auto mode", run))
+
+    # ----------------------------------------------------------------------------- actions
+
+    def action_step(self) -> None:
+        self.step()
+
+    def action_link(self) -> None:
+        self.step(to_end=True)
+
+    def action_back(self) -> None:
+        self.back_to_interpreted()
+
+    def action_jit_all(self) -> None:
+        self.generate(None)
+
+    def action_toggle_auto(self) -> None:
+        self.set_auto(None if self._auto_on else self.auto_threshold)
+
+    def action_interrupt(self) -> None:
+        if self._busy == "eval":
+            self.session.interrupt()  # thread-safe: bumps the engine epoch
+            self.query_one(ReplPane).add(LogEntry("info", "interrupting…"))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_focus_pane(self, name: str) -> None:
+        if name == "repl":
+            self.query_one(ReplInput).focus()
+            return
+        self.activate_pane(name)
+        self.call_after_refresh(self.pane(name).focus_body)
+
+    async def action_quit(self) -> None:
+        if self._busy == "eval":
+            self.session.interrupt()  # or exit would wait for the evaluation's time limit
+        self.exit()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "interrupt":
+            return self._busy == "eval"
+        if action in ("step", "link", "back"):
+            return (not self._busy and self._step_target() is not None) or None
+        if action == "jit_all":
+            return not self._busy or None
+        if action == "toggle_auto":
+            return (not self._busy and self.state.snapshot.debugger) or None
+        return True
+
+    # ----------------------------------------------------------------------------- pane messages
+
+    @on(CandidatesTable.Selected)
+    def _jit_selected(self, event: CandidatesTable.Selected) -> None:
+        self.generate(event.function_ids)
+
+    @on(CandidatesTable.UnlinkRequested)
+    def _unlink(self, event: CandidatesTable.UnlinkRequested) -> None:
+        self.unlink(event.function_id)
+
+    @on(CandidatesTable.ShowRequested)
+    def _show(self, event: CandidatesTable.ShowRequested) -> None:
+        f = self.state.snapshot.function(event.function_id)
+        if f is None or not f.module_id or self.state.snapshot.module(f.module_id) is None:
+            self.notify("Not compiled yet: j JITs it.", severity="information")
+            return
+        self.show_module(f.module_id, f.name)
+
+    def show_module(self, module_id: int, function: str | None = None) -> None:
+        """Select ``module_id`` in the module view (and step target), optionally jump."""
+        self.state = replace(self.state, selected_module=module_id)
+        self._refresh_keys()
+        self.action_focus_pane("module")
+        if function:
+            self.query_one(ModuleView).jump_to(function)
+
+    @on(ModuleView.ModuleChosen)
+    def _module_chosen(self, event: ModuleView.ModuleChosen) -> None:
+        self.state = replace(self.state, selected_module=event.module_id)
+        self._refresh_keys()
+
+    @on(ModuleView.Exported)
+    def _exported(self, event: ModuleView.Exported) -> None:
+        if event.error:
+            self.notify(f"Could not write {event.path}: {event.error}", severity="error")
+        else:
+            self.notify(f"WAT written to {event.path}")
+            self.query_one(ReplPane).add(LogEntry("info", f"WAT written to {event.path}"))
+
+    # ----------------------------------------------------------------------------- palette
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        """Every action, named for the command palette; only those that apply now."""
+        c: list[PaletteCommand] = []
+        snap = self.state.snapshot
+        target = self._step_target()
+        if target is not None and not self._busy:
+            c += [
+                PaletteCommand(
+                    f"Step module {target.id}: {target.next_step}",
+                    "take the next real step in wasmtime",
+                    self.step,
+                ),
+                PaletteCommand(
+                    f"Link module {target.id} (run to the end)",
+                    "run every remaining step",
+                    lambda: self.step(to_end=True),
+                ),
+                PaletteCommand(
+                    f"Back to interpreted (discard module {target.id})",
+                    "drop the unlinked module; its functions become candidates",
+                    self.back_to_interpreted,
+                ),
+            ]
+        if not self._busy:
+            c.append(
+                PaletteCommand(
+                    "JIT all candidates",
+                    "generate one module for every candidate",
+                    lambda: self.generate(None),
+                )
+            )
+            for f in snap.functions:
+                if f.state == "candidate":
+                    c.append(
+                        PaletteCommand(
+                            f"JIT {f.name}",
+                            f"generate a module for {f.name} alone",
+                            lambda fid=f.id: self.generate((fid,)),
+                        )
+                    )
+                if f.state == "linked":
+                    c.append(
+                        PaletteCommand(
+                            f"Unlink {f.name}",
+                            "send its calls back to the interpreter",
+                            lambda fid=f.id: self.unlink(fid),
+                        )
+                    )
+            if snap.debugger:
+                for threshold in (100, 1000, 10000):
+                    c.append(
+                        PaletteCommand(
+                            f"Auto tier-up on at {threshold:,} calls",
+                            "hot functions are JIT-linked mid-evaluation",
+                            lambda t=threshold: self.set_auto(t),
+                        )
+                    )
+                if self._auto_on:
+                    c.append(
+                        PaletteCommand(
+                            "Auto tier-up off", "stay interpreted", lambda: self.set_auto(None)
+                        )
+                    )
+        if self._busy == "eval":
+            c.append(PaletteCommand("Interrupt evaluation", "esc", self.action_interrupt))
+        for m in snap.modules:
+            c.append(
+                PaletteCommand(
+                    f"View {m.title}",
+                    f"{m.state}, {fmt_count(m.size)} bytes",
+                    lambda mid=m.id: self.show_module(mid),
+                )
+            )
+        view = self.query_one(ModuleView)
+        for name in view.function_names():
+            c.append(
+                PaletteCommand(
+                    f"Go to func ${name}",
+                    "in the module view",
+                    lambda n=name: self.show_module(self.state.selected_module or 0, n),
+                )
+            )
+        if snap.modules:
+            c.append(
+                PaletteCommand(
+                    "Export WAT to a file", "atomic write of the shown module", view.action_export
+                )
+            )
+        c.append(PaletteCommand("Focus REPL", "F2", lambda: self.action_focus_pane("repl")))
+        for i, (name, cls) in enumerate(PANES):
+            c.append(
+                PaletteCommand(
+                    f"Focus {cls.TITLE}", f"F{3 + i}", lambda n=name: self.action_focus_pane(n)
+                )
+            )
+        candidates = self.query_one(CandidatesTable)
+        c += [
+            PaletteCommand(
+                ("Hide" if candidates.show_prelude else "Show") + " uncalled prelude functions",
+                "the Scheme prelude's library functions in Candidates (p)",
+                candidates.action_toggle_prelude,
+            ),
+            PaletteCommand("Clear REPL log", "ctrl+l", self.query_one(ReplPane).clear),
+            PaletteCommand("Help", "F1: keys and the story", self.action_help),
+        ]
+        return c
+
+
+def _message(e: BaseException) -> str:
+    return e.message if isinstance(e, EvalError) else str(e) or type(e).__name__

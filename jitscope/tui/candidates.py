@@ -1,0 +1,196 @@
+"""JIT candidates: every function the interpreter knows, its calls and where it stands."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+
+from jitscope.runtime.session import FunctionInfo
+from jitscope.tui.model import UiState, fmt_count
+from jitscope.tui.pane import Hint, Pane, PaneTable
+from jitscope.tui.styles import Palette
+
+__all__ = ["CandidatesTable"]
+
+EMPTY = (
+    "[b]No functions yet.[/b] Define one in the REPL and call it:\n"
+    "  [i](define (fib n) (if (< n 2) 1 (+ (fib (- n 1)) (fib (- n 2)))))[/i]\n"
+    "  [i](fib 20)[/i]\n"
+    "Functions the interpreter has run become [b]candidates[/b]: [b]space[/b] marks, "
+    "[b]j[/b] JITs the marked (or highlighted) ones, [b]a[/b] JITs them all."
+)
+
+SEED_ONLY = (
+    "[b]This module has no debugger interface.[/b]\n\n"
+    "It runs the seed's interface only: evaluation works, and [b]a[/b] compiles and links "
+    "every hot function in one go (no per-function view, no stepping)."
+)
+
+
+class CandidatesTable(Pane):
+    """Functions with their call counters; mark some and JIT just those."""
+
+    TITLE = "Candidates"
+    KEY = "F3"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "toggle_mark", "Mark", id="candidates.mark"),
+        Binding("j", "jit_marked", "JIT", id="candidates.jit"),
+        Binding("u", "unlink", "Unlink", id="candidates.unlink"),
+        Binding("enter", "show", "WAT", id="candidates.show"),
+        Binding("p", "toggle_prelude", "Prelude", id="candidates.prelude", show=False),
+    ]
+
+    class Selected(Message):
+        """The user asked to JIT these functions (ids, in table order)."""
+
+        def __init__(self, function_ids: tuple[int, ...]) -> None:
+            super().__init__()
+            self.function_ids = function_ids
+
+    class UnlinkRequested(Message):
+        """Send a linked function back to the interpreter."""
+
+        def __init__(self, function_id: int) -> None:
+            super().__init__()
+            self.function_id = function_id
+
+    class ShowRequested(Message):
+        """Show this function's JIT code in the module view."""
+
+        def __init__(self, function_id: int) -> None:
+            super().__init__()
+            self.function_id = function_id
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.marked: set[int] = set()
+        #: Show the Scheme prelude's library functions even when nothing has called them.
+        self.show_prelude = False
+
+    def compose(self) -> ComposeResult:
+        yield Hint()
+        yield PaneTable(id="candidates-table")
+
+    @property
+    def table(self) -> PaneTable:
+        return self.query_one(PaneTable)
+
+    def on_mount(self) -> None:
+        table = self.table
+        for label, key in (
+            ("function", "name"),
+            ("interp", "interp"),
+            ("JIT", "jit"),
+            ("state", "state"),
+            ("span", "span"),
+        ):
+            table.add_column(label, key=key)
+        super().on_mount()
+
+    def render_state(self, state: UiState) -> None:
+        snap = state.snapshot
+        if not snap.debugger:
+            self.set_empty(SEED_ONLY)
+            return
+        if not snap.functions:
+            self.set_empty(EMPTY)
+            return
+        shown = [f for f in snap.functions if self._shown(f)]
+        hidden = len(snap.functions) - len(shown)
+        self.border_subtitle = f"{hidden} prelude functions hidden · p shows" if hidden else ""
+        if not shown:
+            self.set_empty(EMPTY)
+            return
+        self.set_empty(None)
+        live = {f.id for f in shown}
+        self.marked &= live
+        palette = self.palette
+        changed = state.changes.functions
+        rows = [(str(f.id), self._cells(f, palette)) for f in shown]
+        # The cursor stays where the user left it (j acts on it); a new table starts on the
+        # first candidate, the function most worth compiling.
+        focus = None
+        if self.table.cursor_key is None or self.table.cursor_key not in {k for k, _ in rows}:
+            focus = next((str(f.id) for f in shown if f.state == "candidate"), None)
+        self.table.rebuild(rows, focus, {str(i) for i in changed}, palette.changed)
+
+    def _shown(self, f: FunctionInfo) -> bool:
+        """User functions always; library (prelude) ones once called or compiled."""
+        return (
+            self.show_prelude
+            or not f.library
+            or bool(f.interp_calls or f.jit_calls or f.jit_code or f.pending)
+        )
+
+    def _cells(self, f: FunctionInfo, palette: Palette) -> list[object]:
+        state_style = {
+            "interpreted": palette.muted,
+            "candidate": palette.interp,
+            "linked": palette.jit,
+        }.get(f.state, palette.accent)
+        span = f"{f.line}:{f.col}-{f.end_line}:{f.end_col}"
+        name = Text("● " if f.id in self.marked else "  ", style=palette.accent)
+        name.append(f.name or "λ", style="bold")
+        cells: list[object] = [
+            name,
+            Text(fmt_count(f.interp_calls), style=palette.interp, justify="right"),
+            Text(fmt_count(f.jit_calls), style=palette.jit, justify="right"),
+            Text(f.state, style=state_style),
+            Text(f"{f.source} {span}", style=palette.muted),
+        ]
+        return cells
+
+    def _cursor_id(self) -> int | None:
+        key = self.table.cursor_key
+        return int(key) if key is not None else None
+
+    # ----------------------------------------------------------------------------- actions
+
+    def action_toggle_mark(self) -> None:
+        fid = self._cursor_id()
+        if fid is None:
+            return
+        self.marked ^= {fid}
+        self.render_state(self.state)
+        table = self.table
+        if table.cursor_row + 1 < table.row_count:  # like a file manager: mark and move on
+            table.move_cursor(row=table.cursor_row + 1, animate=False)
+
+    def action_jit_marked(self) -> None:
+        """JIT the marked functions, or the one under the cursor when none is marked."""
+        order = [f.id for f in self.state.snapshot.functions]
+        ids = tuple(i for i in order if i in self.marked)
+        if not ids and (fid := self._cursor_id()) is not None:
+            ids = (fid,)
+        if ids:
+            self.marked.clear()
+            self.post_message(self.Selected(ids))
+
+    def action_toggle_prelude(self) -> None:
+        self.show_prelude = not self.show_prelude
+        self.render_state(self.state)
+
+    def action_unlink(self) -> None:
+        if (fid := self._cursor_id()) is not None:
+            self.post_message(self.UnlinkRequested(fid))
+
+    def action_show(self) -> None:
+        if (fid := self._cursor_id()) is not None:
+            self.post_message(self.ShowRequested(fid))
+
+    def on_data_table_row_selected(self, event: PaneTable.RowSelected) -> None:
+        # DataTable turns enter (and a click on the cursor row) into RowSelected.
+        event.stop()
+        self.action_show()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_prelude":
+            return True
+        if action in ("toggle_mark", "jit_marked", "unlink", "show"):
+            return bool(self.state.snapshot.functions) or None
+        return True

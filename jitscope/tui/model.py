@@ -1,0 +1,423 @@
+"""Plain snapshots of session state, and the pure logic the panes render from.
+
+Nothing here imports Textual. A worker thread calls :func:`take_snapshot` while it owns the
+Session (wasmtime allows one thread per Store at a time); the UI thread only ever reads the
+frozen result, so a pane can render while the next evaluation runs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from jitscope.runtime.session import FunctionInfo, JitModule, Session, Stage, TableSlot
+
+__all__ = [
+    "Changes",
+    "EvalCounts",
+    "ModuleSnap",
+    "PatchSnap",
+    "PipelineStep",
+    "Snapshot",
+    "TierUp",
+    "UiState",
+    "diff",
+    "fmt_addr",
+    "fmt_count",
+    "fmt_seconds",
+    "form_depth",
+    "redact_addresses",
+    "redact_hex",
+    "snapshot_module",
+    "take_snapshot",
+]
+
+#: How many evaluations the dispatch history (sparklines) remembers.
+HISTORY_LENGTH = 24
+
+
+@dataclass(frozen=True, slots=True)
+class PatchSnap:
+    """One relocation of a JIT module: the store into a function's ``jitCode`` field."""
+
+    module_id: int
+    index: int
+    address: int
+    function: int
+    element: int
+    name: str
+    before: int | None
+    after: int | None
+
+    @property
+    def applied(self) -> bool:
+        return self.after is not None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}.jitCode"
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineStep:
+    """One box of the pipeline strip."""
+
+    key: str  # "generate", "compile", ..., "patch:0", "linked"
+    label: str
+    short: str
+    state: str  # "done", "next", "todo", "failed" or "dropped" (module discarded first)
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleSnap:
+    """A JIT module as it stood when the snapshot was taken."""
+
+    id: int
+    names: tuple[str, ...]
+    function_ids: tuple[int, ...]
+    stage: Stage
+    next_step: str | None
+    patches: tuple[PatchSnap, ...]
+    table_base: int | None
+    table_size_before: int | None
+    error: str | None
+    data: bytes = field(repr=False)
+    timings: tuple[tuple[str, float], ...] = ()
+    auto: bool = False  # linked by auto tier-up during an evaluation
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    @property
+    def in_flight(self) -> bool:
+        """Generated and not yet linked, discarded or failed: there is a next step."""
+        return self.stage < Stage.LINKED
+
+    @property
+    def patches_applied(self) -> int:
+        return sum(p.applied for p in self.patches)
+
+    @property
+    def title(self) -> str:
+        names = ", ".join(self.names[:3]) + (" …" if len(self.names) > 3 else "")
+        return f"module {self.id} ({names})" if names else f"module {self.id}"
+
+    @property
+    def state(self) -> str:
+        if self.stage is Stage.SLOTS_FILLED:
+            return f"patching {self.patches_applied}/{len(self.patches)}"
+        return self.stage.name.lower().replace("_", " ")
+
+    def pipeline(self) -> list[PipelineStep]:
+        """The stages of linking this module, each marked done / next / todo."""
+        done_keys = {k for k, _ in self.timings} | {"generate"}
+        n = len(self.names)
+        steps: list[tuple[str, str, str, bool]] = [
+            ("generate", "generate", "gen", True),
+            ("compile", "compile (validate)", "comp", "compile" in done_keys),
+            ("instantiate", "instantiate", "inst", "instantiate" in done_keys),
+            ("grow", f"grow table +{n}", "grow", "grow" in done_keys),
+            ("fill", f"fill {n} slot{'s' if n != 1 else ''}", "fill", "fill" in done_keys),
+        ]
+        for p in self.patches:
+            steps.append((f"patch:{p.index}", f"patch {p.label}", f"p{p.index + 1}", p.applied))
+        steps.append(("linked", "linked", "ok", self.stage is Stage.LINKED))
+        out: list[PipelineStep] = []
+        seen_next = False
+        for key, label, short, done in steps:
+            if done:
+                state = "done"
+            elif seen_next:
+                state = "todo"
+            else:
+                seen_next = True
+                if self.stage is Stage.FAILED:
+                    state = "failed"
+                elif self.stage is Stage.DISCARDED:
+                    state = "dropped"
+                else:
+                    state = "next" if key != "linked" else "todo"
+            if state == "todo" and self.stage is Stage.DISCARDED:
+                state = "dropped"
+            out.append(PipelineStep(key, label, short, state))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class TierUp:
+    """Auto mode linked ``name`` in module ``module_id``, ``at`` seconds into an evaluation."""
+
+    at: float
+    name: str
+    module_id: int
+    interp_calls: int  # calls the interpreter had taken by then, in this evaluation
+    eval_seq: int  # which evaluation
+    function_id: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything the panes show, copied out of the Session."""
+
+    seq: int = 0
+    debugger: bool = True
+    functions: tuple[FunctionInfo, ...] = ()
+    last_counts: Mapping[int, tuple[int, int]] = field(default_factory=dict)
+    modules: tuple[ModuleSnap, ...] = ()
+    slots: tuple[TableSlot, ...] = ()
+    initial_table_size: int = 0
+    module_path: str = ""
+
+    def module(self, module_id: int | None) -> ModuleSnap | None:
+        for m in self.modules:
+            if m.id == module_id:
+                return m
+        return None
+
+    def function(self, function_id: int) -> FunctionInfo | None:
+        for f in self.functions:
+            if f.id == function_id:
+                return f
+        return None
+
+    @property
+    def candidates(self) -> list[FunctionInfo]:
+        return [f for f in self.functions if f.state == "candidate"]
+
+    @property
+    def in_flight(self) -> list[ModuleSnap]:
+        return [m for m in self.modules if m.in_flight]
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What the last operation changed, for the panes to highlight."""
+
+    functions: frozenset[int] = frozenset()
+    slots: frozenset[int] = frozenset()
+    patches: frozenset[tuple[int, int]] = frozenset()
+    modules: frozenset[int] = frozenset()
+    counts: frozenset[int] = frozenset()  # functions whose call counters moved
+
+    def __bool__(self) -> bool:
+        return bool(self.functions or self.slots or self.patches or self.modules)
+
+
+@dataclass(frozen=True, slots=True)
+class EvalCounts:
+    """Per function id, (interpreter, JIT) entries during one evaluation."""
+
+    seq: int
+    counts: Mapping[int, tuple[int, int]]
+    seconds: float = 0.0  # wall time of the whole evaluation job
+
+
+@dataclass(frozen=True, slots=True)
+class UiState:
+    """What every pane renders from; the app replaces it after each operation."""
+
+    snapshot: Snapshot = field(default_factory=Snapshot)
+    changes: Changes = field(default_factory=Changes)
+    selected_module: int | None = None
+    history: tuple[EvalCounts, ...] = ()
+    tier_ups: tuple[TierUp, ...] = ()
+    running: str = ""  # what a worker is doing, "" when idle
+    auto_threshold: int | None = None  # auto tier-up: None when off
+    deterministic: bool = False  # snapshot tests: fixed times, redacted addresses
+
+    @property
+    def module(self) -> ModuleSnap | None:
+        return self.snapshot.module(self.selected_module)
+
+
+def snapshot_module(mod: JitModule, *, auto: bool = False) -> ModuleSnap:
+    patches = tuple(
+        PatchSnap(
+            mod.id,
+            i,
+            ps.patch.address,
+            ps.patch.function,
+            ps.patch.element,
+            ps.patch.name,
+            ps.before,
+            ps.after,
+        )
+        for i, ps in enumerate(mod.patches)
+    )
+    return ModuleSnap(
+        id=mod.id,
+        names=tuple(mod.names),
+        function_ids=tuple(mod.function_ids),
+        stage=mod.stage,
+        next_step=mod.next_step(),
+        patches=patches,
+        table_base=mod.table_base,
+        table_size_before=mod.table_size_before,
+        error=mod.error,
+        data=mod.data,
+        timings=tuple(mod.timings.items()),
+        auto=auto,
+    )
+
+
+def take_snapshot(session: Session, seq: int) -> Snapshot:
+    """Copy what the panes need out of ``session``; call only from the thread that owns it."""
+    auto = {module_id for _, _, module_id in session.tier_up_events}
+    return Snapshot(
+        seq=seq,
+        debugger=session.debugger,
+        functions=tuple(session.functions()),
+        last_counts=dict(session.last_counts),
+        modules=tuple(snapshot_module(m, auto=m.id in auto) for m in session.modules),
+        slots=tuple(session.table_slots()),
+        initial_table_size=session.initial_table_size,
+        module_path=str(session.path),
+    )
+
+
+def diff(before: Snapshot, after: Snapshot) -> Changes:
+    """Which functions, slots, patches and modules differ between two snapshots.
+
+    The first snapshot (``before.seq == 0``) changes nothing: there was nothing to compare to.
+    """
+    if before.seq == 0:
+        return Changes()
+    old_f = {f.id: f for f in before.functions}
+    functions = frozenset(
+        f.id
+        for f in after.functions
+        if (o := old_f.get(f.id)) is None
+        or (o.state, o.jit_code, o.module_id) != (f.state, f.jit_code, f.module_id)
+    )
+    counts = frozenset(
+        f.id
+        for f in after.functions
+        if (o := old_f.get(f.id)) is None
+        or (o.interp_calls, o.jit_calls) != (f.interp_calls, f.jit_calls)
+    )
+    old_s = {s.index: s for s in before.slots}
+    slots = frozenset(
+        s.index
+        for s in after.slots
+        if (o := old_s.get(s.index)) is None
+        or (o.name, o.owner, o.empty) != (s.name, s.owner, s.empty)
+    )
+    old_p = {(p.module_id, p.index): p for m in before.modules for p in m.patches}
+    patches = frozenset(
+        (p.module_id, p.index)
+        for m in after.modules
+        for p in m.patches
+        if (o := old_p.get((p.module_id, p.index))) is None or o.applied != p.applied
+    )
+    old_m = {m.id: m for m in before.modules}
+    modules = frozenset(
+        m.id
+        for m in after.modules
+        if (o := old_m.get(m.id)) is None
+        or (o.stage, o.patches_applied) != (m.stage, m.patches_applied)
+    )
+    return Changes(functions, slots, patches, modules, counts)
+
+
+# --------------------------------------------------------------------------------- formatting
+
+
+def fmt_count(n: int) -> str:
+    return f"{n:,}"
+
+
+def fmt_seconds(seconds: float, deterministic: bool = False) -> str:
+    """Elapsed time for the log; a fixed string in snapshot tests, where times vary."""
+    if deterministic:
+        return "…ms"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    if seconds < 1.0:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds:.2f} s"
+
+
+def fmt_addr(address: int | None, deterministic: bool = False) -> str:
+    if address is None:
+        return "—"
+    return "0x……" if deterministic else f"0x{address:x}"
+
+
+_BIG_NUMBER = re.compile(r"(?<![\w$.])(\d{5,})(?![\w.])")
+
+
+_HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{5,}")
+
+
+def redact_hex(text: str) -> str:
+    """``0x1130f90`` → ``0x……``: addresses in messages, for snapshot tests."""
+    return _HEX_ADDRESS.sub("0x……", text)
+
+
+def redact_addresses(wat: str) -> str:
+    """Replace numbers of 65536 and up (addresses into the main module) with ``…``.
+
+    Addresses move whenever interplib.wasm is rebuilt; snapshot tests should not."""
+    return _BIG_NUMBER.sub(lambda m: "…" if int(m.group(1)) >= 65536 else m.group(1), wat)
+
+
+# --------------------------------------------------------------------------------- REPL input
+
+
+def form_depth(text: str) -> int:
+    """How many parentheses/brackets are open at the end of ``text``, in the reader's syntax.
+
+    Strings, ``;`` comments, ``#| |#`` block comments and ``#\\(`` characters do not count.
+    A negative result means a stray closer (the reader will report it).
+    """
+    depth = 0
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == ";":
+            while i < n and text[i] != "\n":
+                i += 1
+            continue
+        if c == "#" and i + 1 < n and text[i + 1] == "|":
+            nest, i = 1, i + 2
+            while i < n and nest:
+                if text.startswith("#|", i):
+                    nest, i = nest + 1, i + 2
+                elif text.startswith("|#", i):
+                    nest, i = nest - 1, i + 2
+                else:
+                    i += 1
+            if nest:
+                return depth + 1  # an unclosed block comment: keep reading lines
+            continue
+        if c == "#" and i + 1 < n and text[i + 1] == "\\":
+            i += 3  # #\x, including #\( and #\)
+            continue
+        if c == '"':
+            i += 1
+            while i < n and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+            if i >= n:
+                return depth + 1  # an open string: keep reading lines
+            i += 1
+            continue
+        if c in "([":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+            if depth < 0:
+                return depth
+        i += 1
+    return depth
+
+
+def record_history(
+    history: tuple[EvalCounts, ...],
+    seq: int,
+    counts: Mapping[int, tuple[int, int]],
+    seconds: float = 0.0,
+) -> tuple[EvalCounts, ...]:
+    """Append one evaluation's counters, keeping the last :data:`HISTORY_LENGTH`."""
+    return (*history, EvalCounts(seq, dict(counts), seconds))[-HISTORY_LENGTH:]

@@ -1,0 +1,109 @@
+"""Memory patches: each relocation a JIT module applies, before and after."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from jitscope.runtime.session import Stage
+from jitscope.tui.model import ModuleSnap, PatchSnap, UiState, fmt_addr, redact_hex
+from jitscope.tui.pane import Hint, Pane, PaneTable, update_static
+from jitscope.tui.styles import Palette
+
+__all__ = ["PatchesView"]
+
+EMPTY = (
+    "[b]No memory patches yet.[/b] A JIT module links itself in by storing each function's "
+    "new table slot into that function's [b]jitCode[/b] field in the interpreter's memory. "
+    "Generate a module ([b]j[/b] or [b]a[/b]) to see its patches pending; [b]n[/b] applies "
+    "them one step at a time."
+)
+
+
+class PatchesView(Pane):
+    """Address, what lives there, value before and after, pending/applied."""
+
+    TITLE = "Patches"
+    KEY = "F7"
+
+    def compose(self) -> ComposeResult:
+        yield Hint()
+        yield Static(id="patches-summary", classes="summary")
+        yield PaneTable(id="patches-table")
+
+    def on_mount(self) -> None:
+        table = self.query_one(PaneTable)
+        for label, key in (
+            ("module", "module"),
+            ("address", "address"),
+            ("what lives there", "what"),
+            ("before", "before"),
+            ("after", "after"),
+            ("state", "state"),
+        ):
+            table.add_column(label, key=key)
+        super().on_mount()
+
+    def render_state(self, state: UiState) -> None:
+        modules = [m for m in state.snapshot.modules if m.patches]
+        if not modules:
+            self.set_empty(EMPTY)
+            return
+        self.set_empty(None)
+        palette = self.palette
+        changed = state.changes.patches
+        names = {s.index: s.name for s in state.snapshot.slots}
+        rows = [
+            (f"{p.module_id}:{p.index}", self._cells(m, p, palette, names, state))
+            for m in modules
+            for p in m.patches
+        ]
+        focus = None
+        if changed:
+            focus = "{}:{}".format(*min(changed))
+        elif (sel := state.module) is not None and sel.patches:
+            pending = [p for p in sel.patches if not p.applied]
+            target = pending[0] if pending else sel.patches[-1]
+            focus = f"{target.module_id}:{target.index}"
+        self.query_one(PaneTable).rebuild(
+            rows, focus, {f"{mid}:{i}" for mid, i in changed}, palette.changed
+        )
+        mod = state.module
+        summary = ""
+        if mod is not None and mod.patches:
+            summary = f"module {mod.id}: {mod.patches_applied}/{len(mod.patches)} applied" + (
+                f" · next: {mod.next_step}" if mod.next_step else ""
+            )
+            if state.deterministic:
+                summary = redact_hex(summary)
+        update_static(self.query_one("#patches-summary", Static), summary)
+
+    def _cells(
+        self,
+        m: ModuleSnap,
+        p: PatchSnap,
+        palette: Palette,
+        names: dict[int, str],
+        state: UiState,
+    ) -> list[object]:
+        def value(v: int | None) -> Text:
+            if v is None:
+                return Text("—", style=palette.muted)
+            if v == 0:
+                return Text("0 (interp)", style=palette.interp)
+            return Text(f"{v} → {names.get(v, '?')}", style=palette.jit)
+
+        cells: list[object] = [
+            Text(f"jit {m.id}"),
+            Text(fmt_addr(p.address, state.deterministic), style=palette.primary),
+            Text(p.label, style="bold"),
+            value(p.before),
+            value(p.after),
+            Text("applied", style=palette.jit)
+            if p.applied
+            else Text("pending", style=palette.interp),
+        ]
+        if m.stage in (Stage.DISCARDED, Stage.FAILED) and not p.applied:
+            cells[-1] = Text("dropped", style=palette.error)
+        return cells

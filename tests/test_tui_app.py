@@ -1,0 +1,396 @@
+"""Functional tests: drive the whole app headless with keys, assert on the runtime and widgets.
+
+Each test runs ``App.run_test()`` inside ``asyncio.run`` (no pytest-asyncio needed). After
+every key that starts a session job, ``settle`` waits for the worker and the WAT printer, so
+assertions see the state the user would see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from textual.events import Key, Paste
+from textual.message import Message
+from textual.pilot import Pilot
+from textual.widgets import Static, Tabs
+
+from jitscope.runtime.session import Session, Stage
+from jitscope.tui.app import JitscopeApp
+from jitscope.tui.candidates import CandidatesTable
+from jitscope.tui.dispatch import DispatchView
+from jitscope.tui.help import HelpScreen
+from jitscope.tui.module_view import ExportScreen, ModuleView
+from jitscope.tui.pane import PaneTable
+from jitscope.tui.patches import PatchesView
+from jitscope.tui.pipeline import PipelineStrip
+from jitscope.tui.repl import ReplInput, ReplPane
+from jitscope.tui.story import FIB, RUN, SQ, press, settle, type_line
+from jitscope.tui.table_slots import TableSlotsView
+
+Scenario = Callable[[JitscopeApp, Pilot[None], list[Message]], Awaitable[None]]
+
+
+def run_app(
+    scenario: Scenario,
+    *,
+    size: tuple[int, int] = (160, 48),
+    history: Path | None = None,
+    session: Session | None = None,
+) -> JitscopeApp:
+    """Run ``scenario`` against a fresh app and session; returns the app for after-checks."""
+    messages: list[Message] = []
+    app = JitscopeApp(session or Session(), history_path=history, deterministic=True)
+
+    async def main() -> None:
+        async with app.run_test(size=size, message_hook=messages.append) as pilot:
+            await settle(pilot)
+            await scenario(app, pilot, messages)
+
+    try:
+        asyncio.run(main())
+    finally:
+        app.session.close()
+    return app
+
+
+def log_text(app: JitscopeApp) -> str:
+    return app.query_one(ReplPane).transcript()
+
+
+def table_rows(app: JitscopeApp, pane: str) -> list[list[str]]:
+    table = app.query_one(f"#{pane} PaneTable", PaneTable)
+    return [
+        [str(getattr(c, "plain", c)) for c in table.get_row_at(i)] for i in range(table.row_count)
+    ]
+
+
+def plain(widget: Static) -> str:
+    return str(widget.render())
+
+
+def test_the_whole_story_by_keyboard(tmp_path: Path) -> None:
+    """Define fib, run it, JIT it, step every stage, run again: keys only, checks after each."""
+
+    async def story(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        session = app.session
+        # Empty session: each pane says what to do next.
+        for pane in ("candidates", "module", "dispatch", "patches"):
+            assert app.pane(pane).has_class("-empty"), pane
+        assert "No functions yet" in plain(app.query_one("#candidates .hint", Static))
+        assert "no JIT module yet" in str(app.query_one(PipelineStrip).render())
+        assert isinstance(app.focused, ReplInput)
+
+        # Define fib (typed key by key) and run it: fib becomes a candidate.
+        await type_line(pilot, "(define (fib n)", keys=True)  # unfinished: continues
+        assert app.query_one(ReplInput).text.startswith("(define (fib n)\n")
+        await type_line(pilot, "(if (< n 2) 1 (+ (fib (- n 1)) (fib (- n 2)))))")  # pasted
+        await type_line(pilot, "(fib 20)", keys=True)
+        assert "⇒ 10946" in log_text(app)
+        fib = session.function("fib")
+        assert (fib.state, fib.interp_calls, fib.jit_calls) == ("candidate", 21891, 0)
+        assert table_rows(app, "candidates")[0][:4] == ["  fib", "21,891", "0", "candidate"]
+        assert table_rows(app, "dispatch")[0][3:5] == ["21,891", "0"]
+        evaluated = [m for m in messages if isinstance(m, JitscopeApp.Evaluated)]
+        assert [r.text for m in evaluated for r in m.results] == ["fib", "10946"]
+        assert evaluated[-1].source == "(fib 20)"
+
+        # Tab to Candidates, j: one module generated for fib, its patch pending.
+        await press(pilot, "tab")
+        assert isinstance(app.focused, PaneTable) and app.focused.id == "candidates-table"
+        await press(pilot, "j")
+        (mod,) = session.modules
+        assert mod.stage is Stage.GENERATED and mod.names == ["fib"]
+        assert any(
+            isinstance(m, CandidatesTable.Selected) and m.function_ids == (fib.id,)
+            for m in messages
+        )
+        assert app.state.selected_module == mod.id
+        assert session.function("fib").state == f"compiled in module {mod.id}"
+        view = app.query_one(ModuleView)
+        wat = view.wat_text()
+        assert wat is not None and "(func $fib" in wat
+        assert [r[2] for r in table_rows(app, "patches")] == ["fib.jitCode"]
+        assert table_rows(app, "patches")[0][5] == "pending"
+        slots_before = len(session.table_slots())
+
+        # n, n, n, n, n: every stage is the real operation; each pane follows.
+        await press(pilot, "n")
+        assert mod.stage is Stage.COMPILED and mod.module is not None
+        await press(pilot, "n")
+        assert mod.stage is Stage.INSTANTIATED and mod.instance is not None
+        await press(pilot, "n")
+        assert mod.stage is Stage.TABLE_GROWN
+        new_slot = slots_before
+        assert len(session.table_slots()) == slots_before + 1 == mod.table_base + 1
+        assert app.state.changes.slots == {new_slot}
+        slot_row = table_rows(app, "table")[new_slot]
+        assert slot_row[1] == "∅ empty" and "★" in slot_row[3]
+        await press(pilot, "n")
+        assert mod.stage is Stage.SLOTS_FILLED
+        assert table_rows(app, "table")[new_slot][1:3] == ["fib", "jit 1"]
+        assert session.read_u32(fib.jit_code_address) == 0  # not patched yet
+        assert "next: patch fib.jitCode" in str(app.query_one(PipelineStrip).render())
+        await press(pilot, "n")
+        assert mod.stage is Stage.LINKED
+        assert session.read_u32(fib.jit_code_address) == new_slot
+        patch = mod.patches[0]
+        assert (patch.before, patch.after) == (0, new_slot)
+        assert table_rows(app, "patches")[0][3:] == ["0 (interp)", f"{new_slot} → fib", "applied"]
+        assert app.state.changes.patches == {(mod.id, 0)}
+        assert session.function("fib").state == "linked"
+        assert "module 1 linked" in log_text(app)
+
+        # F2, ↑ recalls (fib 20) from history, ⏎: the calls now enter JIT code.
+        await press(pilot, "f2", "up")
+        assert app.query_one(ReplInput).text == "(fib 20)"
+        await press(pilot, "enter")
+        assert session.last_counts[fib.id] == (0, 21891)
+        assert table_rows(app, "dispatch")[0][3:5] == ["0", "21,891"]
+        # JIT share per evaluation: not called (the define), none, then all.
+        assert table_rows(app, "dispatch")[0][2] == " ▁█"
+        assert "100%" in plain(app.query_one("#dispatch-summary", Static))
+        assert session.function("fib").jit_calls == 21891
+
+        # Bad input: one red line with its position; the session carries on.
+        await type_line(pilot, "(car 1)")
+        assert "✗ <input 4>:1:1: car: expected a pair, got a number 1  (type error)  …ms" in (
+            log_text(app).splitlines()
+        )
+        await type_line(pilot, "(fib 10)")
+        assert log_text(app).rstrip().endswith("⇒ 89  …ms")
+
+    history = tmp_path / "history.json"
+    run_app(story, history=history)
+    assert json.loads(history.read_text()) == [
+        "(define (fib n)\n  (if (< n 2) 1 (+ (fib (- n 1)) (fib (- n 2)))))",
+        "(fib 20)",
+        "(car 1)",
+        "(fib 10)",
+    ]
+
+
+def test_jit_marked_functions_and_back_to_interpreted() -> None:
+    async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        for line in (FIB, SQ, RUN):
+            await type_line(pilot, line)
+        await press(pilot, "f3", "space", "space", "j")  # mark fib and sq, JIT both
+        (mod,) = app.session.modules
+        assert sorted(mod.names) == ["fib", "sq"] and len(mod.patches) == 2
+        await press(pilot, "n", "n")
+        assert mod.stage is Stage.INSTANTIATED
+        await press(pilot, "b")
+        assert mod.stage is Stage.DISCARDED
+        assert {f.state for f in app.session.functions() if not f.library} == {"candidate"}
+        assert "back to interpreted" in log_text(app)
+        pipeline = str(app.query_one(PipelineStrip).render())
+        assert "candidates again" in pipeline
+        # n now has nothing to act on: disabled, and says so if pressed anyway.
+        assert app.check_action("step", ()) is None
+        # JIT all (a), link at once (l), then unlink fib from Candidates (u).
+        await press(pilot, "a", "l")
+        second = app.session.modules[-1]
+        assert second.stage is Stage.LINKED and second.id == 2
+        assert [m.id for m in app.state.snapshot.modules] == [1, 2]
+        await press(pilot, "up", "u")  # the cursor was left on sq; up to fib
+        assert app.session.function("fib").state == "candidate"
+        assert app.session.function("sq").state == "linked"
+
+    run_app(scenario)
+
+
+def test_auto_tier_up_is_shown_when_it_happens() -> None:
+    async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        await type_line(pilot, FIB)
+        await press(pilot, "f3", "t")
+        assert app.state.auto_threshold == 1000
+        await press(pilot, "f2")
+        await type_line(pilot, "(fib 18)")
+        tiered = [m for m in messages if isinstance(m, JitscopeApp.TieredUp)]
+        assert len(tiered) == 1 and tiered[0].event.name == "fib"
+        assert tiered[0].event.interp_calls == 1000
+        fib = app.session.function("fib")
+        assert fib.state == "linked" and fib.interp_calls == 1000
+        interp, jit = app.state.snapshot.last_counts[fib.id]
+        assert interp == 1000 and interp + jit >= 8361  # fib(18) makes 8361 calls
+        summary = plain(app.query_one("#dispatch-summary", Static))
+        # 1,000 of 8,362 calls interpreted: the ⚡ sits an eighth of the way along.
+        assert "⚡ fib interp ━━⚡━━━━━━━━━━━━━━━━━━━━━ JIT" in summary
+        assert "linked as module 1 after 1,000 interpreted calls" in summary
+        assert "auto tier-up: fib linked as module 1" in log_text(app)
+        assert app.query_one(ModuleView).state.module.auto  # type: ignore[union-attr]
+
+    run_app(scenario)
+
+
+def test_interrupt_a_running_evaluation() -> None:
+    async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        await type_line(pilot, "(define (spin) (spin))")
+        # Keys go in as the driver delivers them: pilot.press waits for the CPU to go idle,
+        # which it will not while (spin) runs.
+        app.post_message(Paste("(spin)"))
+        app.post_message(Key("enter", None))
+        for _ in range(400):
+            await asyncio.sleep(0.005)
+            if app.session.running:
+                break
+        assert app.busy == "eval" and app.check_action("interrupt", ()) is True
+        # The UI keeps working while the evaluation runs; a second job is refused.
+        app.post_message(Key("f5", None))
+        for _ in range(400):
+            await asyncio.sleep(0.005)
+            if app.query_one(DispatchView).contains_focus():
+                break
+        assert app.query_one(DispatchView).contains_focus()
+        assert app.generate(None) is False
+        # The key as the driver delivers it (pilot.press would wait for the busy CPU to idle).
+        app.post_message(Key("escape", None))
+        await settle(pilot)
+        assert "✗ interrupted" in log_text(app)
+        await press(pilot, "f2")
+        await type_line(pilot, "(+ 1 2)")
+        assert log_text(app).rstrip().endswith("⇒ 3  …ms")
+
+    run_app(scenario)
+
+
+BAD_INPUT = [
+    (")", "✗ <input 1>:1:1: unexpected ')'  (read error)"),
+    ("(car 1)", "✗ <input 3>:1:1: car: expected a pair, got a number 1  (type error)"),
+    ("(nope 1)", "✗ <input 5>:1:2: unbound variable nope  (unbound error)"),
+    ('(display "unterminated', "✗ <input 7>:1:10: unterminated string  (read error)"),
+    ("(define (deep n) (+ 1 (deep n))) (deep 1)", "✗ stack exhausted: recursion too deep"),
+]
+
+
+def test_bad_input_is_one_line_and_never_fatal() -> None:
+    async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        for source, expected in BAD_INPUT:
+            before = len(app.query_one(ReplPane).entries)
+            if source.count('"') % 2:
+                # An open string continues on the next line; ctrl+r sends it as it is.
+                app.post_message(Paste(source))
+                await press(pilot, "enter")
+                assert app.query_one(ReplInput).text.startswith(source + "\n")
+                await press(pilot, "ctrl+r")
+            else:
+                await type_line(pilot, source)
+            repl = app.query_one(ReplPane)
+            errors = [line for line in repl.transcript().splitlines() if line.startswith("✗")]
+            errors = errors[len([e for e in repl.entries[:before] if e.kind == "error"]) :]
+            assert len(errors) == 1 and errors[0].startswith(expected), errors
+            await type_line(pilot, "(* 6 7)")
+            assert log_text(app).rstrip().endswith("⇒ 42  …ms")
+
+    run_app(scenario, size=(80, 24))
+
+
+def test_every_pane_is_reachable_at_80x24() -> None:
+    async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        assert app.screen.has_class("-narrow")
+        tabs = app.query_one(Tabs)
+        assert tabs.display and tabs.tab_count == 5
+        assert app.query_one(ReplPane).region.height >= 8
+        for key, pane in (
+            ("f3", "candidates"),
+            ("f4", "module"),
+            ("f5", "dispatch"),
+            ("f6", "table"),
+            ("f7", "patches"),
+        ):
+            await press(pilot, key)
+            widget = app.pane(pane)
+            assert widget.display and widget.region.height >= 8, pane
+            assert tabs.active == f"tab-{pane}"
+            assert widget.contains_focus(), pane
+            others = [
+                p for p in ("candidates", "module", "dispatch", "table", "patches") if p != pane
+            ]
+            assert not any(app.pane(p).region.height for p in others)
+        # Clicking a tab switches too.
+        await pilot.click("#tab-candidates")
+        await settle(pilot)
+        assert app.pane("candidates").region.height > 0
+        # Grow to 160x48: all five panes side by side, tabs hidden.
+        await pilot.resize_terminal(160, 48)
+        await settle(pilot)
+        assert not tabs.display
+        assert all(
+            app.pane(p).region.height > 8
+            for p in ("candidates", "module", "dispatch", "table", "patches")
+        )
+
+    run_app(scenario, size=(80, 24))
+
+
+def test_help_palette_and_export(tmp_path: Path) -> None:
+    async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        await press(pilot, "f1")
+        assert isinstance(app.screen, HelpScreen)
+        await press(pilot, "escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+        await type_line(pilot, FIB)
+        await type_line(pilot, "(fib 5)")
+        names = [c.name for c in app.palette_commands()]
+        assert "JIT fib" in names and "JIT all candidates" in names
+        assert not any(n.startswith("Step") for n in names)  # nothing in flight yet
+        # The command palette runs an action by name.
+        await press(pilot, "ctrl+p")
+        app.post_message(Paste("JIT fib"))
+        await pilot.pause(0.3)
+        await press(pilot, "enter")
+        assert [m.stage for m in app.session.modules] == [Stage.GENERATED]
+        names = [c.name for c in app.palette_commands()]
+        assert "Step module 1: compile (validate)" in names
+        assert "Go to func $fib" in names and "Export WAT to a file" in names
+
+        # Export the WAT (w in the module view), atomically, to a path typed in the dialog.
+        target = tmp_path / "out" / "fib.wat"
+        await press(pilot, "f4", "w")
+        assert isinstance(app.screen, ExportScreen)
+        await press(pilot, "ctrl+u")
+        await type_line(pilot, str(target))
+        assert target.read_text() == app.query_one(ModuleView).wat_text()
+        assert [p.name for p in target.parent.iterdir()] == ["fib.wat"]
+        assert any(isinstance(m, ModuleView.Exported) and m.error is None for m in messages)
+
+        # g: jump to a function; the line is marked and scrolled into view.
+        await press(pilot, "g")
+        app.post_message(Paste("grow"))
+        await pilot.pause(0.3)
+        await press(pilot, "enter")
+        view = app.query_one(ModuleView)
+        lines = (view.wat_text() or "").split("\n")
+        assert view.marked_line is not None
+        assert lines[view.marked_line].startswith("  (func $grow_table")
+
+    run_app(scenario)
+
+
+def test_corrupt_history_warns_and_carries_on(tmp_path: Path) -> None:
+    history = tmp_path / "history.json"
+    history.write_text("[1, 2")
+
+    async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        assert "history file" in log_text(app) and "unreadable" in log_text(app)
+        await type_line(pilot, "(+ 1 1)")
+        assert "⇒ 2" in log_text(app)
+
+    run_app(scenario, history=history)
+    assert json.loads(history.read_text()) == ["(+ 1 1)"]
+    assert len(list(tmp_path.glob("history.json.corrupt-*"))) == 1
+
+
+def test_panes_render_from_snapshots_only() -> None:
+    """The panes hold frozen snapshots: nothing they show comes from the live session."""
+
+    async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        await type_line(pilot, FIB + " (fib 3)")
+        for pane in (CandidatesTable, ModuleView, DispatchView, TableSlotsView, PatchesView):
+            assert app.query_one(pane).state is app.state
+        assert app.session.function("fib").interp_calls == 5
+
+    run_app(scenario, size=(100, 30))
