@@ -394,3 +394,29 @@ def test_panes_render_from_snapshots_only() -> None:
         assert app.session.function("fib").interp_calls == 5
 
     run_app(scenario, size=(100, 30))
+
+
+def test_snapshot_action_writes_a_module_that_resumes_with_jit_code(tmp_path: Path) -> None:
+    target = tmp_path / "fib-jit.wasm"
+
+    async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        await type_line(pilot, FIB)
+        await type_line(pilot, "(fib 10)")
+        await press(pilot, "f3", "a", "l")
+        assert app.session.function("fib").state == "linked"
+        assert "Write a snapshot (static link) to a file…" in [
+            c.name for c in app.palette_commands()
+        ]
+        await press(pilot, "f8")
+        assert isinstance(app.screen, ExportScreen)
+        await press(pilot, "ctrl+u")
+        await type_line(pilot, str(target))
+        await settle(pilot)
+        assert f"wrote {target}" in log_text(app)
+
+    run_app(scenario)
+    with Session(target) as s:
+        assert s.function("fib").state == "linked"
+        [r] = s.eval("(fib 12)")
+        assert r.text == "233"
+        assert s.last_counts[s.function("fib").id][0] == 0  # no interpreted calls

@@ -50,7 +50,7 @@ from jitscope.tui.model import (
     snapshot_module,
     take_snapshot,
 )
-from jitscope.tui.module_view import ModuleView
+from jitscope.tui.module_view import ExportScreen, ModuleView
 from jitscope.tui.pane import Pane
 from jitscope.tui.patches import PatchesView
 from jitscope.tui.pipeline import PipelineStrip
@@ -133,6 +133,7 @@ class JitscopeApp(App[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help", id="app.help"),
+        Binding("f8", "snapshot", "Snapshot", show=False, id="app.snapshot"),
         Binding("escape", "interrupt", "Interrupt", id="app.interrupt"),
         Binding("f2", "focus_pane('repl')", "REPL", show=False, priority=True, id="app.repl"),
         *(
@@ -587,6 +588,34 @@ class JitscopeApp(App[None]):
 
         return self._start(Job("jit", "linking" if to_end else "stepping", run))
 
+    def action_snapshot(self) -> None:
+        """Static linking: write the live program, linked JIT code included, as one module."""
+        if self._busy:
+            self.notify(f"Busy: {self._busy_label}.", severity="warning")
+            return
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.write_snapshot(path)
+
+        self.push_screen(
+            ExportScreen(Path.cwd() / "snapshot.wasm", "Write a snapshot (static link) to"),
+            chosen,
+        )
+
+    def write_snapshot(self, path: Path) -> bool:
+        def run(session: Session) -> Outcome:
+            from jitscope.runtime.snapshot import SnapshotError, write_snapshot
+            from jitscope.snapshot_cli import report
+
+            try:
+                snap = write_snapshot(session, path)
+            except (SnapshotError, OSError) as e:
+                return Outcome([LogEntry("error", f"snapshot: {e}")])
+            return Outcome([LogEntry("jit", report(snap, path).strip())])
+
+        return self._start(Job("jit", "writing a snapshot", run))
+
     def back_to_interpreted(self) -> bool:
         target = self._step_target()
         if target is None:
@@ -757,6 +786,14 @@ class JitscopeApp(App[None]):
                     self.back_to_interpreted,
                 ),
             ]
+        if not self._busy and snap.debugger:
+            c.append(
+                PaletteCommand(
+                    "Write a snapshot (static link) to a file…",
+                    "one module with the linked JIT code baked in (F8)",
+                    self.action_snapshot,
+                )
+            )
         if not self._busy:
             c.append(
                 PaletteCommand(

@@ -41,6 +41,7 @@ under wasmtime and links each module in one real step at a time.
 | F2 … F7 | REPL · Candidates · Module · Dispatch · Table · Patches |
 | tab / shift+tab | next / previous pane |
 | esc | interrupt the running evaluation |
+| F8 | write a snapshot: the program with its linked JIT code as one module (static linking) |
 | ctrl+q | quit |
 
 ## REPL input

@@ -55,19 +55,21 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 class ExportScreen(ModalScreen[Path | None]):
-    """Ask where to write the WAT; dismisses with the path, or None when cancelled."""
+    """Ask where to write a file (the WAT, a snapshot); dismisses with the path, or None when
+    cancelled."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="export.cancel")
     ]
 
-    def __init__(self, default: Path) -> None:
+    def __init__(self, default: Path, what: str = "Export WAT to file") -> None:
         super().__init__()
         self.default = default
+        self.what = what
 
     def compose(self) -> ComposeResult:
         with Vertical(id="export-dialog"):
-            yield Label("Export WAT to file ([b]enter[/b] writes, [b]esc[/b] cancels)")
+            yield Label(f"{self.what} ([b]enter[/b] writes, [b]esc[/b] cancels)")
             yield Input(str(self.default), id="export-path")
 
     @on(Input.Submitted)
