@@ -3561,6 +3561,18 @@ struct Jit {
     a->end();
   }
 
+  // Whether `n` holds a tail call that directCall() turns into a branch to the body's loop.
+  bool selfTailCalls(Node *n) {
+    if (n->kind == N_CALL && n->tail) {
+      bool guarded;
+      if (knownCallee(n, guarded) == fn) return true;
+    }
+    if (n->kind == N_LAMBDA) return false;  // another function's body
+    for (Node *k : n->kids)
+      if (selfTailCalls(k)) return true;
+    return false;
+  }
+
   void compileFunction(Func *f) {
     wasm::Function &wf = mb.funcs[funcIndex[f]];
     fn = f;
@@ -3584,10 +3596,14 @@ struct Jit {
     frameSlots = f->nlocals + 1;
     fixSlot.assign(f->nlocals, false);
 
-    // The body runs in a loop that self tail calls branch back to; each turn counts as a
-    // call entered through JIT code.
-    a->loop(wasm::I64);
-    loopDepth = a->depth - 1;
+    // With self tail calls the body runs in a loop they branch back to; each turn counts as
+    // a call entered through JIT code.  Without, no loop: wasmtime checks the epoch at every
+    // loop header, which would cost each call a second check.
+    bool loops = selfTailCalls(f->body);
+    if (loops) {
+      a->loop(wasm::I64);
+      loopDepth = a->depth - 1;
+    }
     a->i32_const((int32_t)(uintptr_t)f);
     a->i32_const((int32_t)(uintptr_t)f);
     a->i64_load(offsetof(Func, jitCalls));
@@ -3595,7 +3611,7 @@ struct Jit {
     a->i64_add();
     a->i64_store(offsetof(Func, jitCalls));
     expr(f->body);
-    a->end();
+    if (loops) a->end();
     wasm::Bytes body = std::move(a->code);
     a->code = wasm::Bytes();
 
