@@ -3642,7 +3642,6 @@ struct Jit {
     }
     a->code.append(body);
     wf.localNames.resize(a->nparams + a->locals.size());  // temporaries stay unnamed
-    wf.localNames.resize(a->nparams + a->locals.size());  // temporaries stay unnamed
     if (hasFrame) {
       uint32_t r = a->addLocal(wasm::I64);
       wf.localNames.push_back("result");
