@@ -1,5 +1,6 @@
 ; Benchmark programs: jitscope bench runs each interpreted, JIT-compiled, and as C (bench/reference.c).
-; Each "; bench: NAME CALL" line names a program and the call that is timed.
+; Each "; bench: NAME CALL [xTIMES]" line names a program and the call that is timed (TIMES
+; times over, for a short one: the table shows the time per call).
 
 ; bench: fib (fib 30)
 (define (fib n)
@@ -7,7 +8,7 @@
       n
       (+ (fib (- n 1)) (fib (- n 2)))))
 
-; bench: tak (tak 18 12 6)
+; bench: tak (tak 18 12 6) x20
 (define (tak x y z)
   (if (not (< y x))
       z

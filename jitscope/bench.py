@@ -83,8 +83,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--wasm", type=Path, default=None, help="another build of interplib.wasm")
 
 
-def parse_programs(text: str) -> dict[str, str]:
-    return dict(re.findall(r"^; bench: (\S+) (.+)$", text, re.MULTILINE))
+def parse_programs(text: str) -> dict[str, tuple[str, int]]:
+    """NAME -> (CALL, TIMES) from "; bench: NAME CALL [xTIMES]" lines: a short program runs
+    TIMES times per measurement, so fixed costs do not swamp it; times are per call."""
+    return {
+        name: (call, int(times or 1))
+        for name, call, times in re.findall(
+            r"^; bench: (\S+) (\(.*\))(?: x(\d+))?$", text, re.MULTILINE
+        )
+    }
 
 
 def build_reference(source: Path) -> Path:
@@ -140,31 +147,36 @@ def _median_time(fn, repeat: int) -> tuple[float, object]:
     return statistics.median(times), result
 
 
-def _median_scheme(session: Session, call: str, repeat: int) -> tuple[float, str]:
+def _median_scheme(session: Session, call: str, times: int, repeat: int) -> tuple[float, str]:
     """Median of the form's own time (compiling and running it in wasm), which leaves out the
-    session's bookkeeping around it."""
-    times, value = [], ""
+    session's bookkeeping around it; per call when the form runs the call several times."""
+    form = (
+        call
+        if times == 1
+        else f"(let rep ((i {times}) (r #f)) (if (= i 0) r (rep (- i 1) {call})))"
+    )
+    durations, value = [], ""
     for _ in range(repeat):
-        [r] = session.eval(call)
+        [r] = session.eval(form)
         if r.kind != "value":
             raise RuntimeError(f"{call}: {r.text}")
-        times.append(r.seconds)
+        durations.append(r.seconds / times)
         value = r.text
-    return statistics.median(times), value
+    return statistics.median(durations), value
 
 
 def run_programs(wasm: Path | None, repeat: int, only: list[str] | None) -> list[ProgramResult]:
     source = (BENCH_DIR / "programs.scm").read_text()
     programs = parse_programs(source)
     results = []
-    for name, call in programs.items():
+    for name, (call, times) in programs.items():
         if only and name not in only:
             continue
         with Session(wasm, time_limit=None) as s:
             s.eval(source, name="bench/programs.scm")
-            interp, value = _median_scheme(s, call, repeat)
+            interp, value = _median_scheme(s, call, times, repeat)
             s.jit()
-            jit, jit_value = _median_scheme(s, call, repeat)
+            jit, jit_value = _median_scheme(s, call, times, repeat)
             c_time = None
             try:
                 ref = Reference(s, build_reference(BENCH_DIR / "reference.c"))
@@ -172,7 +184,14 @@ def run_programs(wasm: Path | None, repeat: int, only: list[str] | None) -> list
                 print(f"jitscope bench: no C reference ({e})", file=sys.stderr)
             else:
                 args = [int(a) for a in call.strip("()").split()[1:]]
-                c_time, c_value = _median_time(lambda a=args, r=ref, f=C_CALLS[name]: r.call(f, a), repeat)
+
+                def run_c(a=args, r=ref, f=C_CALLS[name], n=times):
+                    for _ in range(n):
+                        value = r.call(f, a)
+                    return value
+
+                c_time, c_value = _median_time(run_c, repeat)
+                c_time /= times
                 if str(c_value) != value:
                     raise RuntimeError(f"{name}: C computed {c_value}, Scheme {value}")
             if jit_value != value:
