@@ -1263,19 +1263,8 @@ struct Compiler {
     }
   }
 
-  // letrec* bindings (also internal defines): boxed when captured by a lambda or assigned.
-  struct Binding { const Sx *name; const Sx *init; const Sx *where; };
-
-  Node *letrec(const std::vector<Binding> &bs, const std::vector<const Sx *> &scopeForms, const Sx *x, Scope *sc, FuncScope *fs,
-               Scope *into = nullptr) {
-    Scope *inner = into ? into : new Scope{{}, sc, fs};
-    std::vector<Var *> vars;
-    for (auto &b : bs) {
-      bool boxed = false;
-      if (b.name->kind == Sx::SYMBOL)
-        for (auto *f : scopeForms) boxed = boxed || capturedIn(f, b.name->text) || assignedIn(f, b.name->text);
-      vars.push_back(declare(inner, fs, b.name, boxed, true));
-    }
+  // Nodes that make letrec-style variables "not yet assigned": a fresh box, or the marker.
+  std::vector<Node *> unassigned(const std::vector<Var *> &vars, const Sx *x, FuncScope *fs) {
     std::vector<Node *> items;
     for (Var *v : vars) {
       if (v->boxed) {
@@ -1289,6 +1278,23 @@ struct Compiler {
         items.push_back(init);
       }
     }
+    return items;
+  }
+
+  // letrec* bindings (also internal defines): boxed when captured by a lambda or assigned.
+  struct Binding { const Sx *name; const Sx *init; const Sx *where; };
+
+  Node *letrec(const std::vector<Binding> &bs, const std::vector<const Sx *> &scopeForms, const Sx *x, Scope *sc, FuncScope *fs,
+               Scope *into = nullptr) {
+    Scope *inner = into ? into : new Scope{{}, sc, fs};
+    std::vector<Var *> vars;
+    for (auto &b : bs) {
+      bool boxed = false;
+      if (b.name->kind == Sx::SYMBOL)
+        for (auto *f : scopeForms) boxed = boxed || capturedIn(f, b.name->text) || assignedIn(f, b.name->text);
+      vars.push_back(declare(inner, fs, b.name, boxed, true));
+    }
+    std::vector<Node *> items = unassigned(vars, x, fs);
     for (size_t i = 0; i < bs.size(); i++) {
       Node *val = expr(bs[i].init, inner, fs, bs[i].name->text);
       if (val->kind == N_LAMBDA) {
@@ -1341,19 +1347,7 @@ struct Compiler {
       for (auto *f : forms) boxed = boxed || capturedIn(f, b.name->text) || assignedIn(f, b.name->text);
       vars.push_back(declare(inner, fs, b.name, boxed, true));
     }
-    std::vector<Node *> items;
-    for (Var *v : vars) {
-      if (v->boxed) {
-        Node *mb = node(N_MAKE_BOX, x, fs);
-        mb->index = v->slot;
-        items.push_back(mb);
-      } else {
-        Node *init = node(N_SET_LOCAL, x, fs);
-        init->index = v->slot;
-        init->kids = {constant(UNASSIGNED_V, x, fs)};
-        items.push_back(init);
-      }
-    }
+    std::vector<Node *> items = unassigned(vars, x, fs);
     size_t d = 0;
     for (auto *f : forms) {
       if (f->kind == Sx::LIST && !f->items.empty() && isSym(f->items[0], "define")) {

@@ -697,11 +697,8 @@ class Session:
                 mod.stage = Stage.COMPILED
                 key = "compile"
             elif mod.stage is Stage.COMPILED:
-                linker = wasmtime.Linker(self.engine)
-                linker.define(self.store, "env", "memory", self.memory)
-                linker.define(self.store, "env", "__indirect_function_table", self.table)
                 try:
-                    mod.instance = linker.instantiate(self.store, mod.module)
+                    mod.instance = self._instantiate_jit(mod.module)
                 except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
                     raise EvalError(
                         "jit", f"module {mod.id} cannot be instantiated: {_first_line(e)}"
@@ -734,6 +731,14 @@ class Session:
             raise
         mod.timings[key] = mod.timings.get(key, 0.0) + time.perf_counter() - start
         return what
+
+    def _instantiate_jit(self, module: wasmtime.Module) -> wasmtime.Instance:
+        """Instantiate a JIT module against this instance's memory and table, its only
+        imports."""
+        linker = wasmtime.Linker(self.engine)
+        linker.define(self.store, "env", "memory", self.memory)
+        linker.define(self.store, "env", "__indirect_function_table", self.table)
+        return linker.instantiate(self.store, module)
 
     def _module_call(self, mod: JitModule, name: str, *args: int) -> int:
         assert mod.instance is not None
@@ -773,10 +778,7 @@ class Session:
         mod = JitModule(len(self.modules) + 1, data, [], [], [])
         before = self.table.size(self.store)
         mod.module = wasmtime.Module(self.engine, data)
-        linker = wasmtime.Linker(self.engine)
-        linker.define(self.store, "env", "memory", self.memory)
-        linker.define(self.store, "env", "__indirect_function_table", self.table)
-        mod.instance = linker.instantiate(self.store, mod.module)
+        mod.instance = self._instantiate_jit(mod.module)
         mod.table_size_before, mod.table_base = before, before
         names = function_names(data)
         for i in range(before, self.table.size(self.store)):

@@ -60,11 +60,9 @@ from __future__ import annotations
 import os
 import re
 import struct
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jitscope.runtime.binary import (
@@ -76,6 +74,7 @@ from jitscope.runtime.binary import (
     parse_patches,
     parse_snapshot_section,
 )
+from jitscope.runtime.files import write_atomic
 from jitscope.runtime.wat import section_sizes
 
 if TYPE_CHECKING:
@@ -720,19 +719,7 @@ def write_snapshot(session: Session, path: str | os.PathLike[str], *,
             validate(snap.data)
         except WasmToolsError as e:
             raise SnapshotError(f"the snapshot does not validate (a jitscope bug): {e}") from None
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                               dir=target.parent if str(target.parent) else ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(snap.data)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, snap.data)
     return snap
 
 

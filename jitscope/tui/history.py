@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from jitscope.runtime.files import write_atomic
 
 __all__ = ["History", "default_history_path"]
 
@@ -74,20 +75,8 @@ class History:
         """Write atomically: temp file beside the target, fsync, rename over it."""
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(self.entries[-MAX_ENTRIES:], f, ensure_ascii=False, indent=0)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        text = json.dumps(self.entries[-MAX_ENTRIES:], ensure_ascii=False, indent=0)
+        write_atomic(self.path, text)
 
     # ----------------------------------------------------------------------------- browsing
 

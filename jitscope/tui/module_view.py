@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import ClassVar
 
@@ -22,36 +20,19 @@ from textual.visual import Visual
 from textual.widgets import Input, Label, Select, Static
 
 from jitscope.runtime import wat
+from jitscope.runtime.files import write_atomic
 from jitscope.runtime.session import Stage
 from jitscope.tui.model import ModuleSnap, UiState, fmt_count, redact_addresses
 from jitscope.tui.pane import Hint, Pane, update_static
 from jitscope.tui.styles import function_lines, highlight_wat
 
-__all__ = ["ExportScreen", "ModuleView", "WatView", "write_atomic"]
+__all__ = ["ExportScreen", "ModuleView", "WatView"]
 
 EMPTY = (
     "[b]No JIT module yet.[/b] Run a function in the REPL, then in Candidates (F3) press "
     "[b]j[/b] to JIT the highlighted or marked functions, or [b]a[/b] to JIT all candidates. "
     "The module's WAT appears here; [b]n[/b] steps it in, [b]l[/b] links it at once."
 )
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory + rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 class ExportScreen(ModalScreen[Path | None]):

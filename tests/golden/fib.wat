@@ -53,262 +53,260 @@
     i32.const <addr>
     local.get $tmp
     i32.store
-    loop (result i64) ;; label = @1
+    i32.const <addr>
+    i32.const <addr>
+    i64.load offset=24
+    i64.const 1
+    i64.add
+    i64.store offset=24
+    local.get $n
+    i32.wrap_i64
+    i32.const 1
+    i32.and
+    if ;; label = @1
       i32.const <addr>
-      i32.const <addr>
-      i64.load offset=24
-      i64.const 1
-      i64.add
-      i64.store offset=24
+      i32.const 0
       local.get $n
-      i32.wrap_i64
-      i32.const 1
-      i32.and
+      i64.const 4
+      i32.const <slot>
+      call_indirect (type 15)
+      unreachable
+    end
+    local.get $n
+    i64.const 4
+    i64.lt_s
+    if (result i64) ;; label = @1
+      local.get $n
+    else
+      local.get $n
+      i64.const 2
+      i64.sub
+      local.set 4
+      local.get 4
+      local.get $n
+      i64.gt_s
       if ;; label = @2
         i32.const <addr>
-        i32.const 0
+        i32.const 1
+        local.get $n
+        i64.const 2
+        i32.const <slot>
+        call_indirect (type 15)
+        unreachable
+      end
+      local.get 4
+      local.set 4
+      i32.const <addr>
+      i32.load offset=8
+      i32.const <addr>
+      i32.eq
+      if (result i64) ;; label = @2
+        i64.const 0
+        local.set 5
+        local.get 5
+        local.get 4
+        call $fib
+      else
+        i32.const <addr>
+        i64.load
+        local.tee 5
+        local.tee 6
+        i64.const 35
+        i64.eq
+        if ;; label = @3
+          i32.const <addr>
+          i32.const 2
+          i64.const 0
+          i64.const 0
+          i32.const <slot>
+          call_indirect (type 15)
+          unreachable
+        end
+        local.get 6
+        drop
+        local.get 5
+        i32.wrap_i64
+        local.tee $tmp
+        i32.const 7
+        i32.and
+        i32.const 1
+        i32.eq
+        if (result i32) ;; label = @3
+          local.get $tmp
+          i32.const 1
+          i32.sub
+          i32.load
+          i32.const 2
+          i32.eq
+          if (result i32) ;; label = @4
+            local.get $tmp
+            i32.load offset=7
+            local.tee $tmp
+            i32.load offset=84
+            i32.const 1
+            i32.eq
+            if (result i32) ;; label = @5
+              local.get $tmp
+              i32.load
+            else
+              i32.const 0
+            end
+          else
+            i32.const 0
+          end
+        else
+          i32.const 0
+        end
+        local.tee $tmp
+        if (result i64) ;; label = @3
+          local.get 5
+          local.get 4
+          local.get $tmp
+          call_indirect (type 2)
+        else
+          i32.const <addr>
+          local.get 5
+          local.get 4
+          i32.const <slot>
+          call_indirect (type 3)
+        end
+      end
+      local.set 4
+      local.get $n
+      i64.const 4
+      i64.sub
+      local.set 5
+      local.get 5
+      local.get $n
+      i64.gt_s
+      if ;; label = @2
+        i32.const <addr>
+        i32.const 1
         local.get $n
         i64.const 4
         i32.const <slot>
         call_indirect (type 15)
         unreachable
       end
-      local.get $n
-      i64.const 4
-      i64.lt_s
+      local.get 5
+      local.set 5
+      local.get $fp
+      local.get 4
+      i64.store offset=16
+      i32.const <addr>
+      i32.load offset=8
+      i32.const <addr>
+      i32.eq
       if (result i64) ;; label = @2
-        local.get $n
-      else
-        local.get $n
-        i64.const 2
-        i64.sub
-        local.set 4
-        local.get 4
-        local.get $n
-        i64.gt_s
-        if ;; label = @3
-          i32.const <addr>
-          i32.const 1
-          local.get $n
-          i64.const 2
-          i32.const <slot>
-          call_indirect (type 15)
-          unreachable
-        end
-        local.get 4
-        local.set 4
-        i32.const <addr>
-        i32.load offset=8
-        i32.const <addr>
-        i32.eq
-        if (result i64) ;; label = @3
-          i64.const 0
-          local.set 5
-          local.get 5
-          local.get 4
-          call $fib
-        else
-          i32.const <addr>
-          i64.load
-          local.tee 5
-          local.tee 6
-          i64.const 35
-          i64.eq
-          if ;; label = @4
-            i32.const <addr>
-            i32.const 2
-            i64.const 0
-            i64.const 0
-            i32.const <slot>
-            call_indirect (type 15)
-            unreachable
-          end
-          local.get 6
-          drop
-          local.get 5
-          i32.wrap_i64
-          local.tee $tmp
-          i32.const 7
-          i32.and
-          i32.const 1
-          i32.eq
-          if (result i32) ;; label = @4
-            local.get $tmp
-            i32.const 1
-            i32.sub
-            i32.load
-            i32.const 2
-            i32.eq
-            if (result i32) ;; label = @5
-              local.get $tmp
-              i32.load offset=7
-              local.tee $tmp
-              i32.load offset=84
-              i32.const 1
-              i32.eq
-              if (result i32) ;; label = @6
-                local.get $tmp
-                i32.load
-              else
-                i32.const 0
-              end
-            else
-              i32.const 0
-            end
-          else
-            i32.const 0
-          end
-          local.tee $tmp
-          if (result i64) ;; label = @4
-            local.get 5
-            local.get 4
-            local.get $tmp
-            call_indirect (type 2)
-          else
-            i32.const <addr>
-            local.get 5
-            local.get 4
-            i32.const <slot>
-            call_indirect (type 3)
-          end
-        end
-        local.set 4
-        local.get $n
-        i64.const 4
-        i64.sub
-        local.set 5
-        local.get 5
-        local.get $n
-        i64.gt_s
-        if ;; label = @3
-          i32.const <addr>
-          i32.const 1
-          local.get $n
-          i64.const 4
-          i32.const <slot>
-          call_indirect (type 15)
-          unreachable
-        end
-        local.get 5
-        local.set 5
-        local.get $fp
-        local.get 4
-        i64.store offset=16
-        i32.const <addr>
-        i32.load offset=8
-        i32.const <addr>
-        i32.eq
-        if (result i64) ;; label = @3
-          i64.const 0
-          local.set 6
-          local.get 6
-          local.get 5
-          call $fib
-        else
-          i32.const <addr>
-          i64.load
-          local.tee 6
-          local.tee 7
-          i64.const 35
-          i64.eq
-          if ;; label = @4
-            i32.const <addr>
-            i32.const 2
-            i64.const 0
-            i64.const 0
-            i32.const <slot>
-            call_indirect (type 15)
-            unreachable
-          end
-          local.get 7
-          drop
-          local.get 6
-          i32.wrap_i64
-          local.tee $tmp
-          i32.const 7
-          i32.and
-          i32.const 1
-          i32.eq
-          if (result i32) ;; label = @4
-            local.get $tmp
-            i32.const 1
-            i32.sub
-            i32.load
-            i32.const 2
-            i32.eq
-            if (result i32) ;; label = @5
-              local.get $tmp
-              i32.load offset=7
-              local.tee $tmp
-              i32.load offset=84
-              i32.const 1
-              i32.eq
-              if (result i32) ;; label = @6
-                local.get $tmp
-                i32.load
-              else
-                i32.const 0
-              end
-            else
-              i32.const 0
-            end
-          else
-            i32.const 0
-          end
-          local.tee $tmp
-          if (result i64) ;; label = @4
-            local.get 6
-            local.get 5
-            local.get $tmp
-            call_indirect (type 2)
-          else
-            i32.const <addr>
-            local.get 6
-            local.get 5
-            i32.const <slot>
-            call_indirect (type 3)
-          end
-        end
-        local.set 5
-        local.get 4
-        local.get 5
-        i64.or
-        i32.wrap_i64
-        i32.const 1
-        i32.and
-        if ;; label = @3
-          i32.const <addr>
-          i32.const 0
-          local.get 4
-          local.get 5
-          i32.const <slot>
-          call_indirect (type 15)
-          unreachable
-        end
-        local.get 4
-        local.get 5
-        i64.add
-        local.set 6
-        local.get 4
-        local.get 6
-        i64.xor
-        local.get 5
-        local.get 6
-        i64.xor
-        i64.and
         i64.const 0
-        i64.lt_s
+        local.set 6
+        local.get 6
+        local.get 5
+        call $fib
+      else
+        i32.const <addr>
+        i64.load
+        local.tee 6
+        local.tee 7
+        i64.const 35
+        i64.eq
         if ;; label = @3
           i32.const <addr>
-          i32.const 1
-          local.get 4
-          local.get 5
+          i32.const 2
+          i64.const 0
+          i64.const 0
           i32.const <slot>
           call_indirect (type 15)
           unreachable
         end
+        local.get 7
+        drop
         local.get 6
+        i32.wrap_i64
+        local.tee $tmp
+        i32.const 7
+        i32.and
+        i32.const 1
+        i32.eq
+        if (result i32) ;; label = @3
+          local.get $tmp
+          i32.const 1
+          i32.sub
+          i32.load
+          i32.const 2
+          i32.eq
+          if (result i32) ;; label = @4
+            local.get $tmp
+            i32.load offset=7
+            local.tee $tmp
+            i32.load offset=84
+            i32.const 1
+            i32.eq
+            if (result i32) ;; label = @5
+              local.get $tmp
+              i32.load
+            else
+              i32.const 0
+            end
+          else
+            i32.const 0
+          end
+        else
+          i32.const 0
+        end
+        local.tee $tmp
+        if (result i64) ;; label = @3
+          local.get 6
+          local.get 5
+          local.get $tmp
+          call_indirect (type 2)
+        else
+          i32.const <addr>
+          local.get 6
+          local.get 5
+          i32.const <slot>
+          call_indirect (type 3)
+        end
       end
+      local.set 5
+      local.get 4
+      local.get 5
+      i64.or
+      i32.wrap_i64
+      i32.const 1
+      i32.and
+      if ;; label = @2
+        i32.const <addr>
+        i32.const 0
+        local.get 4
+        local.get 5
+        i32.const <slot>
+        call_indirect (type 15)
+        unreachable
+      end
+      local.get 4
+      local.get 5
+      i64.add
+      local.set 6
+      local.get 4
+      local.get 6
+      i64.xor
+      local.get 5
+      local.get 6
+      i64.xor
+      i64.and
+      i64.const 0
+      i64.lt_s
+      if ;; label = @2
+        i32.const <addr>
+        i32.const 1
+        local.get 4
+        local.get 5
+        i32.const <slot>
+        call_indirect (type 15)
+        unreachable
+      end
+      local.get 6
     end
     local.set $result
     i32.const <addr>
