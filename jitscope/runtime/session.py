@@ -391,7 +391,7 @@ class Session:
         return EvalError(
             layout.ERROR_KINDS.get(kind, "error"),
             self._read_cstring(msg),
-            source=self.source_name(src),
+            source=self.source_name(src) if line else "",  # line 0: no position known
             line=line,
             col=col,
             function=self._read_cstring(fn) if fn else "",
