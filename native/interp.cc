@@ -2972,10 +2972,9 @@ struct Jit {
     a->end();
   }
 
-  // Leaves an i32 that is non-zero when `v` (a wasm local) is a pair.
-  void testPair(uint32_t v) {
-    a->local_get(v);
-    a->i32_wrap_i64();
+  // Replaces the value's low word (an i32 on the stack) by whether it points to a heap
+  // object of `type`; the low word stays in tmp32 (the object's address + 1).
+  void testHeapType(ObjType type) {
     a->local_tee(tmp32);
     a->i32_const(7);
     a->i32_and();
@@ -2986,11 +2985,18 @@ struct Jit {
     a->i32_const(1);
     a->i32_sub();
     a->i32_load();
-    a->i32_const(T_PAIR);
+    a->i32_const(type);
     a->i32_eq();
     a->else_();
     a->i32_const(0);
     a->end();
+  }
+
+  // Leaves an i32 that is non-zero when `v` (a wasm local) is a pair.
+  void testPair(uint32_t v) {
+    a->local_get(v);
+    a->i32_wrap_i64();
+    testHeapType(T_PAIR);
   }
 
   // Compiles an inline comparison to an i32.
@@ -3254,18 +3260,7 @@ struct Jit {
     // reports errors and runs the interpreter.
     pushOperand(ops[0]);
     a->i32_wrap_i64();
-    a->local_tee(tmp32);
-    a->i32_const(7);
-    a->i32_and();
-    a->i32_const(1);
-    a->i32_eq();
-    a->if_(wasm::I32);
-    a->local_get(tmp32);
-    a->i32_const(1);
-    a->i32_sub();
-    a->i32_load();
-    a->i32_const(T_CLOSURE);
-    a->i32_eq();
+    testHeapType(T_CLOSURE);
     a->if_(wasm::I32);
     a->local_get(tmp32);
     a->i32_load(7);
@@ -3276,9 +3271,6 @@ struct Jit {
     a->if_(wasm::I32);
     a->local_get(tmp32);
     a->i32_load(offsetof(Func, jitCode));
-    a->else_();
-    a->i32_const(0);
-    a->end();
     a->else_();
     a->i32_const(0);
     a->end();

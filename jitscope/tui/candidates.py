@@ -82,14 +82,16 @@ class CandidatesTable(Pane):
 
     def on_mount(self) -> None:
         table = self.table
-        for label, key in (
-            ("function", "name"),
-            ("interp", "interp"),
-            ("JIT", "jit"),
-            ("state", "state"),
-            ("span", "span"),
+        # Counts get a fixed width (up to 99,999,999): an auto-sized column is measured only
+        # after its rows change, and a screen drawn in between showed counts cut short.
+        for label, key, width in (
+            ("function", "name", None),
+            ("interp", "interp", 10),
+            ("JIT", "jit", 10),
+            ("state", "state", None),
+            ("span", "span", None),
         ):
-            table.add_column(label, key=key)
+            table.add_column(label, key=key, width=width)
         super().on_mount()
 
     def render_state(self, state: UiState) -> None:

@@ -45,7 +45,12 @@ async def settle(pilot: Pilot[object], timeout: float = 30.0) -> None:
         if loop.time() > deadline:
             raise TimeoutError(f"app still busy ({app.busy!r}) after {timeout} s")
         await asyncio.sleep(0.002)
-    await pilot.pause()
+    # What follows a job lands a frame or two later (the WAT view scrolls to the code once
+    # printed, tables size their columns when idle): wait for it, so a screen taken now is
+    # the one a user sees.
+    for _ in range(3):
+        await pilot.pause()
+        await asyncio.sleep(0.03)
 
 
 async def type_line(

@@ -138,19 +138,19 @@
           i32.load
           i32.const 2
           i32.eq
+        else
+          i32.const 0
+        end
+        if (result i32) ;; label = @3
+          local.get $tmp
+          i32.load offset=7
+          local.tee $tmp
+          i32.load offset=84
+          i32.const 1
+          i32.eq
           if (result i32) ;; label = @4
             local.get $tmp
-            i32.load offset=7
-            local.tee $tmp
-            i32.load offset=84
-            i32.const 1
-            i32.eq
-            if (result i32) ;; label = @5
-              local.get $tmp
-              i32.load
-            else
-              i32.const 0
-            end
+            i32.load
           else
             i32.const 0
           end
@@ -235,19 +235,19 @@
           i32.load
           i32.const 2
           i32.eq
+        else
+          i32.const 0
+        end
+        if (result i32) ;; label = @3
+          local.get $tmp
+          i32.load offset=7
+          local.tee $tmp
+          i32.load offset=84
+          i32.const 1
+          i32.eq
           if (result i32) ;; label = @4
             local.get $tmp
-            i32.load offset=7
-            local.tee $tmp
-            i32.load offset=84
-            i32.const 1
-            i32.eq
-            if (result i32) ;; label = @5
-              local.get $tmp
-              i32.load
-            else
-              i32.const 0
-            end
+            i32.load
           else
             i32.const 0
           end
