@@ -420,3 +420,24 @@ def test_snapshot_action_writes_a_module_that_resumes_with_jit_code(tmp_path: Pa
         [r] = s.eval("(fib 12)")
         assert r.text == "233"
         assert s.last_counts[s.function("fib").id][0] == 0  # no interpreted calls
+
+
+def test_a_seed_only_module_works_in_every_pane_that_needs_no_debugger(tmp_path: Path) -> None:
+    from jitscope.buildwasm import build_wasm
+
+    wasm = build_wasm(out=tmp_path / "seedonly.wasm", extra_flags=["-DJITSCOPE_SEED_ONLY"])
+    program = "(letrec ((fib (lambda (n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2))))))) (fib 15))"
+
+    async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        assert "no debugger interface" in plain(app.query_one("#candidates Static", Static))
+        await type_line(pilot, program)
+        assert "⇒ 610" in log_text(app)
+        await type_line(pilot, "(car 1)")  # an error without details, and the session goes on
+        await press(pilot, "f3", "a")
+        assert [m.stage for m in app.session.modules] == [Stage.LINKED]
+        assert ["fib", "jit 1"] in [row[1:3] for row in table_rows(app, "table")]
+        await press(pilot, "f2")
+        await type_line(pilot, program)
+        assert log_text(app).count("⇒ 610") == 2
+
+    run_app(scenario, session=Session(wasm))
