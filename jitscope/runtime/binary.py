@@ -82,23 +82,34 @@ def custom_section(wasm: bytes, name: str) -> bytes | None:
     return None
 
 
+def name_subsections(payload: bytes) -> dict[int, bytes]:
+    """The subsections of a ``name`` section's payload, by id (1 functions, 2 locals, ...).
+    Raises ValueError where the framing breaks."""
+    subs: dict[int, bytes] = {}
+    c = Cursor(payload)
+    while not c.done():
+        sub = c.u8()
+        size = c.uleb()
+        end = c.pos + size
+        if end > len(payload):
+            raise ValueError(f"name subsection {sub} at offset 0x{c.pos:x} runs past the section")
+        subs[sub] = payload[c.pos : end]
+        c.pos = end
+    return subs
+
+
 def function_names(wasm: bytes) -> dict[int, str]:
     """Function index to name, from the ``name`` section (empty when there is none)."""
     payload = custom_section(wasm, "name")
     names: dict[int, str] = {}
     if payload is None:
         return names
-    c = Cursor(payload)
-    while not c.done():
-        sub = c.u8()
-        size = c.uleb()
-        end = c.pos + size
-        if sub == 1:
-            inner = Cursor(payload, c.pos, end)
-            for _ in range(inner.uleb()):
-                index = inner.uleb()
-                names[index] = inner.name()
-        c.pos = end
+    functions = name_subsections(payload).get(1)
+    if functions is not None:
+        c = Cursor(functions)
+        for _ in range(c.uleb()):
+            index = c.uleb()
+            names[index] = c.name()
     return names
 
 

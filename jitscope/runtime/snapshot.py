@@ -71,6 +71,7 @@ from jitscope.runtime.binary import (
     BakedSlot,
     Cursor,
     SnapshotRecord,
+    name_subsections,
     parse_patches,
     parse_snapshot_section,
 )
@@ -545,30 +546,28 @@ class _Module:
         return _Elem(mode, table, offset, funcs)
 
     def _names(self, payload: bytes) -> None:
-        c = Cursor(payload)
         try:
-            while not c.done():
-                sub = c.u8()
-                size = c.uleb()
-                end = c.pos + size
-                inner = Cursor(payload, c.pos, end)
-                if sub == 1:
+            subs = name_subsections(payload)
+            if 1 in subs:
+                inner = Cursor(subs[1])
+                for _ in range(inner.uleb()):
+                    index = inner.uleb()
+                    self.names[index] = inner.name()
+            if 2 in subs:
+                locals_ = subs[2]
+                inner = Cursor(locals_)
+                for _ in range(inner.uleb()):
+                    index = inner.uleb()
+                    start = inner.pos
                     for _ in range(inner.uleb()):
-                        index = inner.uleb()
-                        self.names[index] = inner.name()
-                elif sub == 2:
-                    for _ in range(inner.uleb()):
-                        index = inner.uleb()
-                        start = inner.pos
-                        for _ in range(inner.uleb()):
-                            inner.uleb()
-                            inner.name()
-                        self.local_names[index] = payload[start : inner.pos]
-                elif sub == 7:
-                    for _ in range(inner.uleb()):
-                        index = inner.uleb()
-                        self.global_names[index] = inner.name()
-                c.pos = end
+                        inner.uleb()
+                        inner.name()
+                    self.local_names[index] = locals_[start : inner.pos]
+            if 7 in subs:
+                inner = Cursor(subs[7])
+                for _ in range(inner.uleb()):
+                    index = inner.uleb()
+                    self.global_names[index] = inner.name()
         except ValueError:
             pass  # a broken name section only costs names, as in wasm-tools
 
@@ -1173,15 +1172,8 @@ def _names_section(main: _Module, new_names: dict[int, str],
     """The main module's name section with the JIT functions' (and their locals') names
     appended; data segment names are dropped, the segments are new."""
     payload = main.custom("name") or b""
-    subs: dict[int, bytes] = {}
-    c = Cursor(payload)
     try:
-        while not c.done():
-            sub = c.u8()
-            size = c.uleb()
-            end = c.pos + size
-            subs[sub] = payload[c.pos : end]
-            c.pos = end
+        subs = name_subsections(payload)
     except ValueError:
         subs = {}
     funcs = {i: _name(n) for i, n in main.names.items()}
