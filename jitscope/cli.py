@@ -386,7 +386,7 @@ class Repl:
         return self.session.module(int(args[0])) if args else mods[-1]
 
     def cmd_wat(self, args: list[str]) -> None:
-        from jitscope.runtime.wat import print_wat
+        from jitscope.wasm.tools import print_wat
 
         self.write(print_wat(self._module_arg(args).data))
 

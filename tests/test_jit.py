@@ -6,9 +6,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jitscope.runtime import wat
-from jitscope.runtime.binary import PATCH_SECTION, custom_section, function_names, parse_patches
 from jitscope.runtime.session import Session, Stage
+from jitscope.wasm import tools
+from jitscope.wasm.custom import PATCH_SECTION, parse_patches
+from jitscope.wasm.names import function_names
+from jitscope.wasm.sections import custom_section
 from tests.conftest import values
 
 CORPUS = {
@@ -123,11 +125,11 @@ def test_every_generated_module_validates_and_names_its_functions(session):
     session.eval(CORPUS["higher-order"])
     session.eval(CORPUS["tak"])
     mod = session.generate()
-    wat.validate(mod.data)
+    tools.validate(mod.data)
     names = set(function_names(mod.data).values())
     assert {"map1", "fold", "square", "tak", "patch", "grow_table", "fill_table",
             "apply_reloc"} <= names
-    text = wat.print_wat(mod.data)
+    text = tools.print_wat(mod.data)
     assert "(func $tak" in text and "return_call" in text
 
 

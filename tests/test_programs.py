@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from jitscope.cli import format_results
-from jitscope.runtime import wat
 from jitscope.runtime.session import Session
+from jitscope.wasm import tools
 
 PROGRAMS = Path(__file__).parent / "programs"
 
@@ -42,7 +42,7 @@ def test_one_module_for_every_function_of_every_program_validates():
             s.eval(path.read_text(), name=path.name)
         ids = [f.id for f in s.functions()]
         mod = s.generate(ids)
-        wat.validate(mod.data)
+        tools.validate(mod.data)
         assert {"map", "length/loop", "cpstak", "queens", "quicksort!"} <= set(mod.names)
         s.link(mod)
         [r] = s.eval("(cpstak 12 8 4)")

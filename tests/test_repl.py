@@ -95,7 +95,7 @@ def test_golden_wat_of_a_generated_module():
     # Like wasm-tools' own CLI tests: the printed module is the expectation. Addresses of the
     # main module's data and table indices of its functions are redacted (they move with
     # every build of interp.cc); everything else, instruction by instruction, is pinned.
-    from jitscope.runtime.wat import print_wat
+    from jitscope.wasm.tools import print_wat
 
     with Session() as s:
         s.eval("(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2))))) (fib 5)")

@@ -8,18 +8,13 @@ import sys
 import pytest
 
 from jitscope.buildwasm import build_wasm
-from jitscope.runtime import wat
-from jitscope.runtime.binary import SNAPSHOT_SECTION, custom_section, function_names
 from jitscope.runtime.session import ModuleLoadError, Session, Stage
-from jitscope.runtime.snapshot import (
-    _IDENTITY,
-    SnapshotError,
-    _Module,
-    _Remap,
-    snapshot,
-    translate,
-    write_snapshot,
-)
+from jitscope.runtime.snapshot import SnapshotError, snapshot, write_snapshot
+from jitscope.wasm import tools
+from jitscope.wasm.custom import SNAPSHOT_SECTION
+from jitscope.wasm.module import ParsedModule
+from jitscope.wasm.names import function_names
+from jitscope.wasm.sections import custom_section
 from tests.conftest import values
 
 FIB = "(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))"
@@ -40,7 +35,7 @@ def test_a_fresh_snapshot_instance_runs_earlier_definitions_through_jit_code(tmp
     out = tmp_path / "fib-jit.wasm"
     with fib_session() as s:
         snap = write_snapshot(s, out)
-    wat.validate(out.read_bytes())
+    tools.validate(out.read_bytes())
     assert {f.name for f in snap.new_functions} == {"fib", "deep"}
     with Session(out) as t:
         assert "_initialize" not in {e.name for e in t.main_module.exports}
@@ -68,10 +63,10 @@ def test_a_fresh_snapshot_instance_runs_earlier_definitions_through_jit_code(tmp
 
 def test_the_main_module_keeps_its_indices_bodies_and_names(tmp_path):
     with fib_session() as s:
-        main = _Module.parse(s.wasm_bytes, "in")
+        main = ParsedModule.parse(s.wasm_bytes, "in")
         snap = snapshot(s)
-    wat.validate(snap.data)
-    out = _Module.parse(snap.data, "out")
+    tools.validate(snap.data)
+    out = ParsedModule.parse(snap.data, "out")
     assert out.types[: len(main.types)] == main.types
     assert out.func_types[: len(main.func_types)] == main.func_types
     # same count width, so every original body sits at the same code-section offset
@@ -83,7 +78,7 @@ def test_the_main_module_keeps_its_indices_bodies_and_names(tmp_path):
     assert sorted(names[f.function] for f in snap.functions) == ["deep", "fib"]
     assert all(f.function >= main.n_funcs for f in snap.functions)
     assert out.elems[: len(main.elems)] == main.elems
-    text = wat.print_wat(snap.data)
+    text = tools.print_wat(snap.data)
     assert "(func $fib" in text and "(param $n i64)" in text  # local names came along
 
 
@@ -114,7 +109,7 @@ def test_round_trip_snapshot_load_jit_more_snapshot_load(tmp_path):
         snap = write_snapshot(t, tmp_path / "two.wasm")
         assert [f.name for f in snap.new_functions] == ["tak"]
     data = (tmp_path / "two.wasm").read_bytes()
-    wat.validate(data)
+    tools.validate(data)
     with Session(tmp_path / "two.wasm") as u:
         rec = u.snapshot_record
         assert rec.generation == 2
@@ -145,7 +140,7 @@ def test_heap_garbage_does_not_end_up_in_the_snapshot(tmp_path):
         # not megabytes of garbage (about 1.6 MB of memory is non-zero before dbg_scrub)
         assert snap.data_bytes < baseline + 100_000, snap.summary()
         assert snap.size < snap.input_size + baseline + 150_000
-        wat.validate(snap.data)
+        tools.validate(snap.data)
         (tmp_path / "g.wasm").write_bytes(snap.data)
         assert values(s, "(car keep) (churn 5) (car (cdr keep))") == ["1", "0", "2"]
     with Session(tmp_path / "g.wasm") as t:
@@ -205,7 +200,7 @@ def test_a_module_part_way_through_linking_is_refused(session):
     session.discard(mod)
     snap = snapshot(session)
     assert snap.new_functions == ()
-    wat.validate(snap.data)
+    tools.validate(snap.data)
 
 
 def test_a_table_that_does_not_match_the_binaries_is_an_error(session):
@@ -221,37 +216,11 @@ def test_a_table_that_does_not_match_the_binaries_is_an_error(session):
     with pytest.raises(SnapshotError, match=f"slot {fib_slot} should hold fib of its JIT module"):
         snapshot(session)
     table.set(store, fib_slot, fib_func)
-    wat.validate(snapshot(session).data)
+    tools.validate(snapshot(session).data)
     table.grow(store, 1, fib_func)  # a slot nobody accounts for
     with pytest.raises(SnapshotError, match="neither the main module nor a JIT module"):
         snapshot(session)
     assert mod.stage is Stage.LINKED
-
-
-def test_the_decoder_does_not_mistake_immediates_for_opcodes():
-    # i32.const 0x11 (the byte of call_indirect), call 0x10, i64.const with 0x10 bytes, end
-    code = bytes([0x41, 0x11, 0x10, 0x00, 0x1A, 0x42, 0x90, 0x10, 0x1A, 0x0B])
-    seen = []
-    remap = _Remap(func=lambda i: seen.append(i) or 300, type=lambda i: 1000 + i,
-                   table=lambda i: i, memory=lambda i: i, global_=lambda i: i)
-    out, end = translate(code, 0, len(code), remap, "f")
-    assert end == len(code) and seen == [0]
-    assert out == bytes([0x41, 0x11, 0x10, 0xAC, 0x02, 0x1A, 0x42, 0x90, 0x10, 0x1A, 0x0B])
-    # call_indirect's type is renumbered; its table stays
-    out, _ = translate(bytes([0x11, 0x02, 0x00, 0x0B]), 0, 4, remap, "f")
-    assert out == bytes([0x11, 0xEA, 0x07, 0x00, 0x0B])
-
-
-@pytest.mark.parametrize("code, message", [
-    (bytes([0xFD, 0x0C]), r"opcode 0xfd \(the SIMD prefix\)"),
-    (bytes([0xFC, 0x08, 0x00, 0x00]), r"0xfc 8 \(memory.init\)"),
-    (bytes([0x27]), r"unknown opcode 0x27"),
-    (bytes([0x41]), r"truncated"),
-    (bytes([0x01, 0x01]), r"run past the end"),
-])
-def test_the_decoder_names_what_it_cannot_relocate(code, message):
-    with pytest.raises(SnapshotError, match=message):
-        translate(code, 0, len(code), _IDENTITY, "JIT module 9: function 0 (f)")
 
 
 def test_corrupt_or_unsupported_inputs_give_clear_errors(tmp_path):
@@ -284,7 +253,7 @@ FOREIGN = """(module
 
 def test_a_foreign_module_with_a_hidden_mutable_global_is_refused_by_name(tmp_path):
     path = tmp_path / "foreign.wasm"
-    subprocess.run([str(wat.wasm_tools()), "parse", "-", "-o", str(path)], input=FOREIGN.encode(),
+    subprocess.run([str(tools.wasm_tools()), "parse", "-", "-o", str(path)], input=FOREIGN.encode(),
                    check=True)
     with Session(path) as s, pytest.raises(
         SnapshotError, match=r"global 0 \(counter\) is mutable and not exported"
@@ -295,12 +264,12 @@ def test_a_foreign_module_with_a_hidden_mutable_global_is_refused_by_name(tmp_pa
 def test_a_foreign_module_that_exports_its_globals_snapshots_with_their_live_values(tmp_path):
     path = tmp_path / "foreign.wasm"
     source = FOREIGN.replace("(global $counter", '(global $counter (export "counter")')
-    subprocess.run([str(wat.wasm_tools()), "parse", "-", "-o", str(path)], input=source.encode(),
+    subprocess.run([str(tools.wasm_tools()), "parse", "-", "-o", str(path)], input=source.encode(),
                    check=True)
     with Session(path) as s:
         s.eval("1")  # parse() sets the counter
         snap = write_snapshot(s, tmp_path / "out.wasm")
-    out = _Module.parse(snap.data, "out")
+    out = ParsedModule.parse(snap.data, "out")
     assert out.globals == [(0x7F, 1, b"\x41\x01\x0b")]
     assert sorted(e[0] for e in out.exports) == sorted(
         ["memory", "__indirect_function_table", "counter", "parse", "eval", "jitModule",
@@ -346,7 +315,7 @@ def test_the_snapshot_command_and_repl(tmp_path):
     assert lines[2].split() == ["fib", "0", "21,891", "21,891", "21,891"]
     assert any(line.split()[1:] == ["fib", "jit", "1", "(snapshot)"] for line in lines)
     assert lines[-1].startswith(f"wrote {tmp_path / 'again.wasm'}: ")
-    wat.validate((tmp_path / "again.wasm").read_bytes())
+    tools.validate((tmp_path / "again.wasm").read_bytes())
     p = subprocess.run([sys.executable, "-m", "jitscope", "snapshot", "-o", str(out), "--wasm",
                         str(tmp_path / "nothing.wasm")], capture_output=True, text=True,
                        timeout=120, check=False)

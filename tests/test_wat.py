@@ -15,8 +15,9 @@ import pytest
 from pygments.lexers.webassembly import WatLexer
 from pygments.token import Error
 
-from jitscope.runtime import wat
 from jitscope.tui.wat_lexer import WatPlusLexer, highlight_errors
+from jitscope.wasm import tools
+from jitscope.wasm.sections import sections as wasm_sections
 
 # Shaped like a JIT module: imports memory and table, names with odd characters, a custom
 # section, a producers section, a data segment and post-MVP instructions.
@@ -61,7 +62,7 @@ JIT_LIKE_WAT = r"""
 def parse_wat(text: str) -> bytes:
     """WAT text to a binary with the same wasm-tools the code under test runs."""
     proc = subprocess.run(
-        [str(wat.wasm_tools()), "parse", "-"],
+        [str(tools.wasm_tools()), "parse", "-"],
         input=text.encode(),
         capture_output=True,
         check=True,
@@ -83,7 +84,7 @@ _OBJDUMP_LINE = re.compile(
 def objdump_sections(wasm: bytes) -> list[tuple[str, int, int]]:
     """(name, offset, size) per section line of `wasm-tools objdump`."""
     rows = []
-    for line in wat.objdump(wasm).splitlines():
+    for line in tools.objdump(wasm).splitlines():
         m = _OBJDUMP_LINE.match(line)
         assert m, f"unexpected objdump line: {line!r}"
         name = m["custom"] if m["custom"] is not None else m["name"]
@@ -97,14 +98,14 @@ def objdump_sections(wasm: bytes) -> list[tuple[str, int, int]]:
 
 
 def test_validate_accepts_a_good_module(jit_like: bytes) -> None:
-    wat.validate(jit_like)  # no exception
+    tools.validate(jit_like)  # no exception
 
 
 def test_validate_rejects_an_ill_typed_module_with_wasm_tools_reason() -> None:
     # `wasm-tools parse` does not validate, so this makes a well-formed but invalid binary.
     bad = parse_wat("(module (func $f (result i32) i64.const 1))")
-    with pytest.raises(wat.WasmToolsError) as info:
-        wat.validate(bad)
+    with pytest.raises(tools.WasmToolsError) as info:
+        tools.validate(bad)
     message = str(info.value)
     assert "type mismatch" in message
     assert "offset 0x" in message
@@ -112,26 +113,26 @@ def test_validate_rejects_an_ill_typed_module_with_wasm_tools_reason() -> None:
 
 
 def test_validate_rejects_corrupt_bytes(jit_like: bytes) -> None:
-    with pytest.raises(wat.WasmToolsError, match="unexpected end-of-file"):
-        wat.validate(jit_like[:40])
+    with pytest.raises(tools.WasmToolsError, match="unexpected end-of-file"):
+        tools.validate(jit_like[:40])
     corrupt = bytearray(jit_like)
-    code = next(s for s in wat.section_sizes(jit_like) if s.name == "code")
+    code = next(s for s in wasm_sections(jit_like) if s.name == "code")
     corrupt[code.end - 2] = 0xFF  # an opcode byte that no proposal defines on its own
-    with pytest.raises(wat.WasmToolsError, match="failed to validate|illegal opcode|unknown"):
-        wat.validate(bytes(corrupt))
+    with pytest.raises(tools.WasmToolsError, match="failed to validate|illegal opcode|unknown"):
+        tools.validate(bytes(corrupt))
 
 
 def test_text_input_is_refused_not_parsed_as_wat() -> None:
     # wasm-tools would happily read WAT text; a debugger must say the bytes are not a module.
-    with pytest.raises(wat.WasmToolsError, match="not a wasm binary"):
-        wat.validate(b"(module)")
+    with pytest.raises(tools.WasmToolsError, match="not a wasm binary"):
+        tools.validate(b"(module)")
 
 
 # --- print and objdump --------------------------------------------------------------------
 
 
 def test_print_wat_uses_the_name_section(jit_like: bytes) -> None:
-    text = wat.print_wat(jit_like)
+    text = tools.print_wat(jit_like)
     assert text.startswith('(module $"jit module 1"')
     assert '(func $"fib jit"' in text
     assert "call $fib" in text
@@ -142,8 +143,8 @@ def test_print_wat_uses_the_name_section(jit_like: bytes) -> None:
 
 def test_print_wat_name_unnamed_synthesizes_names() -> None:
     module = parse_wat("(module (func (param i32)) (func call 0))")
-    assert "$" not in wat.print_wat(module)
-    assert "call $#func0" in wat.print_wat(module, name_unnamed=True)
+    assert "$" not in tools.print_wat(module)
+    assert "call $#func0" in tools.print_wat(module, name_unnamed=True)
 
 
 def test_objdump_lists_custom_sections(jit_like: bytes) -> None:
@@ -155,19 +156,19 @@ def test_objdump_lists_custom_sections(jit_like: bytes) -> None:
 
 
 def test_section_sizes_agrees_with_objdump(jit_like: bytes) -> None:
-    ours = [(s.name, s.offset, s.size) for s in wat.section_sizes(jit_like)]
+    ours = [(s.name, s.offset, s.size) for s in wasm_sections(jit_like)]
     assert ours == objdump_sections(jit_like)
 
 
 @pytest.mark.parametrize("seed", range(6))
 def test_section_sizes_agrees_with_objdump_on_random_modules(seed: int) -> None:
     module = _smith(seed, "--generate-custom-sections", "true", "--min-uleb-size", "2")
-    ours = [(s.name, s.offset, s.size) for s in wat.section_sizes(module)]
+    ours = [(s.name, s.offset, s.size) for s in wasm_sections(module)]
     assert ours == objdump_sections(module)
 
 
 def test_section_framing_covers_the_file(jit_like: bytes) -> None:
-    sections = wat.section_sizes(jit_like)
+    sections = wasm_sections(jit_like)
     assert sections[0].header_offset == 8
     for before, after in itertools.pairwise(sections):
         assert before.end == after.header_offset
@@ -180,7 +181,7 @@ def test_section_sizes_reads_padded_lebs() -> None:
     # A type section whose size (1) is spelled in five LEB bytes; legal, and emitted by
     # module builders that patch lengths in place.
     module = b"\0asm\x01\0\0\0" + b"\x01\x81\x80\x80\x80\x00" + b"\x00"
-    [section] = wat.section_sizes(module)
+    [section] = wasm_sections(module)
     assert (section.id, section.name, section.offset, section.size) == (1, "types", 14, 1)
     assert objdump_sections(module) == [("types", 14, 1)]
 
@@ -200,7 +201,7 @@ def test_section_sizes_reads_padded_lebs() -> None:
 )
 def test_section_sizes_rejects_malformed_framing(data: bytes, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        wat.section_sizes(data)
+        wasm_sections(data)
 
 
 # --- the WAT lexer ------------------------------------------------------------------------
@@ -208,19 +209,19 @@ def test_section_sizes_rejects_malformed_framing(data: bytes, message: str) -> N
 
 def test_stock_lexer_marks_wasm_tools_output_as_errors(jit_like: bytes) -> None:
     # Guards the premise: if pygments ever learns all this, WatPlusLexer can shrink.
-    text = wat.print_wat(jit_like)
+    text = tools.print_wat(jit_like)
     stock = [v for _, t, v in WatLexer().get_tokens_unprocessed(text) if t in Error]
     assert stock
 
 
 @pytest.mark.parametrize("options", [{}, {"name_unnamed": True}])
 def test_lexer_has_no_errors_on_wasm_tools_output(jit_like: bytes, options: dict) -> None:
-    text = wat.print_wat(jit_like, **options)
+    text = tools.print_wat(jit_like, **options)
     assert highlight_errors(text) == []
 
 
 def test_lexer_token_kinds(jit_like: bytes) -> None:
-    text = wat.print_wat(jit_like)
+    text = tools.print_wat(jit_like)
     tokens = {(str(t), v) for _, t, v in WatPlusLexer().get_tokens_unprocessed(text)}
     assert ("Token.Name.Variable", '$"fib jit"') in tokens
     assert ("Token.Name.Variable", '$"a b"') in tokens
@@ -245,7 +246,7 @@ def test_lexer_has_no_errors_on_random_modules(seed: int) -> None:
         "--generate-custom-sections", "true",
     )  # fmt: skip
     module = _smith(seed, *features)
-    for text in (wat.print_wat(module), wat.print_wat(module, name_unnamed=True)):
+    for text in (tools.print_wat(module), tools.print_wat(module, name_unnamed=True)):
         assert highlight_errors(text) == []
 
 
@@ -257,7 +258,7 @@ def _smith(seed: int, *options: str) -> bytes:
     """A random valid module from `wasm-tools smith`, deterministic for a given seed."""
     entropy = random.Random(seed).randbytes(4096)
     proc = subprocess.run(
-        [str(wat.wasm_tools()), "smith", *options],
+        [str(tools.wasm_tools()), "smith", *options],
         input=entropy,
         capture_output=True,
         check=True,

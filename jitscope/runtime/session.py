@@ -22,17 +22,17 @@ from typing import Self
 import wasmtime
 
 from jitscope.runtime import layout
-from jitscope.runtime.binary import (
+from jitscope.wasm.custom import (
     PATCH_SECTION,
     SNAPSHOT_SECTION,
     Patch,
     SnapshotRecord,
-    custom_section,
-    element_slots,
-    function_names,
     parse_patches,
-    parse_snapshot_section,
+    parse_snapshot_record,
 )
+from jitscope.wasm.elements import element_slots
+from jitscope.wasm.names import function_names
+from jitscope.wasm.sections import custom_section, header_problem
 
 __all__ = [
     "BUNDLED_WASM",
@@ -930,7 +930,7 @@ def _snapshot_record(path: Path, data: bytes) -> SnapshotRecord | None:
     if section is None:
         return None
     try:
-        return parse_snapshot_section(section)
+        return parse_snapshot_record(section)
     except ValueError as e:
         raise ModuleLoadError(path, f"corrupt {SNAPSHOT_SECTION} section: {e}") from None
 
@@ -949,12 +949,7 @@ def _read_module_file(path: Path) -> bytes:
         raise ModuleLoadError(path, "is a directory, not a wasm module") from None
     except OSError as e:
         raise ModuleLoadError(path, f"cannot be read: {e.strerror}") from None
-    if not data.startswith(b"\0asm"):
-        raise ModuleLoadError(path, "not a wasm binary (no \\0asm magic)")
-    if len(data) < 8:
-        raise ModuleLoadError(path, "truncated wasm binary (shorter than its header)")
-    if data[4:8] != b"\x01\x00\x00\x00":
-        if data[6:8] == b"\x01\x00":
-            raise ModuleLoadError(path, "is a wasm component; jitscope needs a core module")
-        raise ModuleLoadError(path, f"unsupported wasm version {data[4:8].hex()}")
+    problem = header_problem(data)
+    if problem is not None:
+        raise ModuleLoadError(path, problem)
     return data

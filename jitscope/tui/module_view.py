@@ -19,12 +19,13 @@ from textual.theme import Theme
 from textual.visual import Visual
 from textual.widgets import Input, Label, Select, Static
 
-from jitscope.runtime import wat
 from jitscope.runtime.files import write_atomic
 from jitscope.runtime.session import Stage
 from jitscope.tui.model import ModuleSnap, UiState, fmt_count, redact_addresses
 from jitscope.tui.pane import Hint, Pane, update_static
 from jitscope.tui.styles import function_lines, highlight_wat
+from jitscope.wasm import tools
+from jitscope.wasm.sections import sections as wasm_sections
 
 __all__ = ["ExportScreen", "ModuleView", "WatView"]
 
@@ -195,7 +196,7 @@ class ModuleView(Pane):
 
     def _sections(self, mod: ModuleSnap) -> Content:
         try:
-            sections = wat.section_sizes(mod.data)
+            sections = wasm_sections(mod.data)
         except ValueError as e:
             return Content.styled(f"sections: {e}", "$text-error")
         parts: list[str | tuple[str, str]] = [(f"{fmt_count(mod.size)} bytes:", "bold")]
@@ -235,7 +236,7 @@ class ModuleView(Pane):
         # wasm-tools runs as a subprocess and pygments is slow-ish: both off the UI thread.
         # Neither touches the Session, so this may overlap a session worker.
         try:
-            text = wat.print_wat(data)
+            text = tools.print_wat(data)
         except Exception as e:  # noqa: BLE001 -- WasmToolsError, OSError, a missing binary: show it
             result: tuple[str, list[Content], dict[str, int]] | str = str(e)
         else:
