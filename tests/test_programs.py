@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from jitscope.cli import format_results
+from jitscope.cli.run import format_results
 from jitscope.runtime.session import Session
 from jitscope.wasm import tools
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from jitscope.cli import Repl, paren_depth
+from jitscope.cli.repl import Repl
+from jitscope.debugger import open_depth
 from jitscope.runtime.session import Session
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -37,12 +38,12 @@ def test_golden_transcript(name):
     assert got == expected_file.read_text()
 
 
-def test_paren_depth_ignores_strings_comments_and_characters():
-    assert paren_depth("(define (f x)") == 1
-    assert paren_depth('(display "unclosed)') > 0
-    assert paren_depth('(display ")(")') == 0
-    assert paren_depth("(f #\\( ; )\n") == 1
-    assert paren_depth("#| ( |# (") == 1
+def test_open_depth_ignores_strings_comments_and_characters():
+    assert open_depth("(define (f x)") == 1
+    assert open_depth('(display "unclosed)') > 0
+    assert open_depth('(display ")(")') == 0
+    assert open_depth("(f #\\( ; )\n") == 1
+    assert open_depth("#| ( |# (") == 1
 
 
 def jitscope(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

@@ -63,9 +63,13 @@ def test_ctrl_c_in_the_repl_ends_the_evaluation_not_the_process():
     p = subprocess.Popen([sys.executable, "-m", "jitscope", "repl"], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert p.stdin is not None
-    p.stdin.write("(define (spin) (spin))\n(spin)\n")
+    assert p.stdin is not None and p.stdout is not None
+    p.stdin.write("(define (spin) (spin))\n(+ 1 1)\n")
     p.stdin.flush()
-    time.sleep(1.5)
+    assert p.stdout.readline() == "2\n"  # the REPL is up and evaluating
+    p.stdin.write("(spin)\n")
+    p.stdin.flush()
+    time.sleep(0.3)
     p.send_signal(signal.SIGINT)
     out, _ = p.communicate("(+ 40 2)\n", timeout=60)
     assert out == "error: interrupted\n42\n"

@@ -1,4 +1,4 @@
-"""The TUI's pure parts: REPL form reading, snapshots and their diff, history on disk, WAT text."""
+"""The TUI's pure parts: snapshots and their diff, history on disk, WAT text."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from jitscope.runtime.session import Session, Stage
 from jitscope.tui.history import History
 from jitscope.tui.model import (
     diff,
-    form_depth,
     record_history,
     redact_addresses,
     redact_hex,
@@ -20,29 +19,6 @@ from jitscope.tui.model import (
 from jitscope.tui.styles import function_lines, highlight_wat
 
 FIB = "(define (fib n) (if (< n 2) 1 (+ (fib (- n 1)) (fib (- n 2)))))"
-
-
-@pytest.mark.parametrize(
-    ("text", "depth"),
-    [
-        ("", 0),
-        ("(fib 20)", 0),
-        ("(define (f x)", 1),
-        ("(define (f x)\n  (* x 2))", 0),
-        ("(f [1 2)", 1),
-        ('(display "(((")', 0),
-        ('(display "a\\"(")', 0),
-        ('(display "open', 2),  # an open string keeps the form open
-        ("(f 1) ; (((", 0),
-        ("#| ((( |# (f", 1),
-        ("#| open", 1),
-        ("(list #\\( #\\))", 0),
-        ("(f))", -1),
-        (")", -1),
-    ],
-)
-def test_form_depth(text: str, depth: int) -> None:
-    assert form_depth(text) == depth
 
 
 def test_snapshot_and_diff_follow_each_step(session: Session) -> None:

@@ -26,13 +26,12 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Footer, Tab, Tabs
 
+from jitscope.debugger import DEFAULT_AUTO_THRESHOLD, Debugger, Report
 from jitscope.runtime.session import (
-    EvalError,
     FormResult,
     FunctionInfo,
     JitModule,
     Session,
-    Stage,
 )
 from jitscope.tui.candidates import CandidatesTable
 from jitscope.tui.commands import JitscopeCommands, PaletteCommand
@@ -58,9 +57,6 @@ from jitscope.tui.repl import LogEntry, ReplInput, ReplPane
 from jitscope.tui.table_slots import TableSlotsView
 
 __all__ = ["JitscopeApp"]
-
-#: Interpreted calls after which auto mode tiers a function up.
-DEFAULT_AUTO_THRESHOLD = 1000
 
 #: Right-hand panes in tab (and grid) order: (id, class).
 PANES: tuple[tuple[str, type[Pane]], ...] = (
@@ -103,7 +99,7 @@ class Workspace(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "app.step", "Step", id="jit.step"),
         Binding("l", "app.link", "Link", id="jit.link"),
-        Binding("b", "app.back", "Back", id="jit.back"),
+        Binding("b", "app.discard", "Back", id="jit.discard"),
         Binding("a", "app.jit_all", "JIT all", id="jit.all"),
         Binding("t", "app.toggle_auto", "Auto", id="jit.auto"),
     ]
@@ -200,6 +196,7 @@ class JitscopeApp(App[None]):
     ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.session = session
+        self.debugger = Debugger(session)
         self.deterministic = deterministic
         self.auto_threshold = auto_threshold
         path = default_history_path() if history_path is _UNSET else history_path
@@ -500,53 +497,18 @@ class JitscopeApp(App[None]):
         flying = snap.in_flight
         return flying[-1] if flying else None
 
+    def _act(self, label: str, act: Callable[[Debugger], Report]) -> bool:
+        """Run one debugger act as a session job; its report goes to the log."""
+
+        def run(session: Session) -> Outcome:
+            return _outcome(act(self.debugger))
+
+        return self._start(Job("jit", label, run))
+
     def generate(self, functions: tuple[int, ...] | None) -> bool:
         """Generate a JIT module for these function ids (None: every candidate)."""
-        if not self.state.snapshot.debugger:
-            return self._seed_jit()
-
-        def run(session: Session) -> Outcome:
-            try:
-                mod = session.generate(list(functions) if functions is not None else None)
-            except (EvalError, KeyError, ValueError) as e:
-                return Outcome([LogEntry("error", f"generate: {_message(e)}")])
-            if mod is None:
-                return Outcome(
-                    [
-                        LogEntry(
-                            "warning",
-                            "nothing to compile: run a function first, so that it becomes a candidate"
-                            if functions is None
-                            else "nothing to compile: those functions are already compiled or linked",
-                        )
-                    ]
-                )
-            names = ", ".join(mod.names)
-            return Outcome(
-                [
-                    LogEntry(
-                        "jit",
-                        f"module {mod.id} generated for {names} ({fmt_count(mod.size)}"
-                        f" bytes) — next: {mod.next_step()}",
-                        mod.timings.get("generate"),
-                    )
-                ],
-                select=mod.id,
-            )
-
-        return self._start(Job("jit", "generating", run))
-
-    def _seed_jit(self) -> bool:
-        def run(session: Session) -> Outcome:
-            try:
-                mod = session.jit()
-            except Exception as e:  # noqa: BLE001 -- the seed path has no structured errors
-                return Outcome([LogEntry("error", f"JIT: {_message(e)}")])
-            if mod is None:
-                return Outcome([LogEntry("warning", "nothing to compile")])
-            return Outcome([LogEntry("jit", f"module {mod.id} compiled and linked")], mod.id)
-
-        return self._start(Job("jit", "JIT-linking", run))
+        ids: list[int | str] | None = list(functions) if functions is not None else None
+        return self._act("generating", lambda d: d.generate(ids))
 
     def step(self, *, to_end: bool = False) -> bool:
         target = self._step_target()
@@ -556,37 +518,9 @@ class JitscopeApp(App[None]):
             )
             return False
         mid = target.id
-
-        def run(session: Session) -> Outcome:
-            mod = session.module(mid)
-            out = Outcome(select=mid)
-            while mod.next_step() is not None:
-                start = time.perf_counter()
-                try:
-                    what = session.step(mod)
-                except EvalError as e:
-                    out.entries.append(
-                        LogEntry(
-                            "error", f"module {mid}: {e.message} — discarded, back to interpreted"
-                        )
-                    )
-                    break
-                out.entries.append(
-                    LogEntry("jit", f"module {mid}: {what}", time.perf_counter() - start)
-                )
-                if mod.stage is Stage.LINKED:
-                    out.entries.append(
-                        LogEntry(
-                            "jit",
-                            f"module {mid} linked: calls to {', '.join(mod.names)} now enter "
-                            "JIT code",
-                        )
-                    )
-                if not to_end:
-                    break
-            return out
-
-        return self._start(Job("jit", "linking" if to_end else "stepping", run))
+        return self._act(
+            "linking" if to_end else "stepping", lambda d: d.step(mid, to_end=to_end)
+        )
 
     def action_snapshot(self) -> None:
         """Static linking: write the live program, linked JIT code included, as one module."""
@@ -604,74 +538,30 @@ class JitscopeApp(App[None]):
         )
 
     def write_snapshot(self, path: Path) -> bool:
-        def run(session: Session) -> Outcome:
-            from jitscope.runtime.snapshot import SnapshotError, write_snapshot
-            from jitscope.snapshot_cli import report
+        return self._act("writing a snapshot", lambda d: d.snapshot(path)[0])
 
-            try:
-                snap = write_snapshot(session, path)
-            except (SnapshotError, OSError) as e:
-                return Outcome([LogEntry("error", f"snapshot: {e}")])
-            return Outcome([LogEntry("jit", report(snap, path).strip())])
-
-        return self._start(Job("jit", "writing a snapshot", run))
-
-    def back_to_interpreted(self) -> bool:
+    def discard_module(self) -> bool:
         target = self._step_target()
         if target is None:
             self.notify("No unlinked module to discard.", severity="warning")
             return False
         mid = target.id
-
-        def run(session: Session) -> Outcome:
-            mod = session.module(mid)
-            session.discard(mod)
-            return Outcome(
-                [
-                    LogEntry(
-                        "jit", f"module {mid} discarded: {', '.join(mod.names)} back to interpreted"
-                    )
-                ],
-                select=mid,
-            )
-
-        return self._start(Job("jit", "discarding", run))
+        return self._act("discarding", lambda d: d.discard(mid))
 
     def unlink(self, function_id: int) -> bool:
         f = self.state.snapshot.function(function_id)
         if f is None or f.state != "linked":
             self.notify(f"{f.name if f else 'That function'} is not linked.", severity="warning")
             return False
-
-        def run(session: Session) -> Outcome:
-            try:
-                session.unlink(function_id)
-            except (EvalError, KeyError, ValueError) as e:
-                return Outcome([LogEntry("error", f"unlink {f.name}: {_message(e)}")])
-            return Outcome(
-                [LogEntry("jit", f"{f.name} unlinked: its calls go through the interpreter again")]
-            )
-
-        return self._start(Job("jit", "unlinking", run))
+        return self._act("unlinking", lambda d: d.unlink(function_id))
 
     def set_auto(self, threshold: int | None) -> bool:
         if not self.state.snapshot.debugger:
             self.notify("Auto tier-up needs the debugger interface.", severity="warning")
             return False
-
-        def run(session: Session) -> Outcome:
-            session.set_auto_jit(threshold)
-            text = (
-                f"auto tier-up on: functions are JIT-linked after {fmt_count(threshold)} "
-                "interpreted calls, mid-evaluation"
-                if threshold is not None
-                else "auto tier-up off"
-            )
-            return Outcome([LogEntry("jit", text)], auto=threshold is not None)
-
         if threshold is not None:
             self.auto_threshold = threshold
-        return self._start(Job("jit", "setting auto mode", run))
+        return self._act("setting auto mode", lambda d: d.set_auto(threshold))
 
     # ----------------------------------------------------------------------------- actions
 
@@ -681,8 +571,8 @@ class JitscopeApp(App[None]):
     def action_link(self) -> None:
         self.step(to_end=True)
 
-    def action_back(self) -> None:
-        self.back_to_interpreted()
+    def action_discard(self) -> None:
+        self.discard_module()
 
     def action_jit_all(self) -> None:
         self.generate(None)
@@ -714,7 +604,7 @@ class JitscopeApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "interrupt":
             return self._busy == "eval"
-        if action in ("step", "link", "back"):
+        if action in ("step", "link", "discard"):
             return (not self._busy and self._step_target() is not None) or None
         if action == "jit_all":
             return not self._busy or None
@@ -783,7 +673,7 @@ class JitscopeApp(App[None]):
                 PaletteCommand(
                     f"Back to interpreted (discard module {target.id})",
                     "drop the unlinked module; its functions become candidates",
-                    self.back_to_interpreted,
+                    self.discard_module,
                 ),
             ]
         if not self._busy and snap.debugger:
@@ -879,5 +769,10 @@ class JitscopeApp(App[None]):
         return c
 
 
-def _message(e: BaseException) -> str:
-    return e.message if isinstance(e, EvalError) else str(e) or type(e).__name__
+def _outcome(report: Report) -> Outcome:
+    """A debugger report as the log and the panes take it."""
+    return Outcome(
+        [LogEntry(line.kind, line.text, line.seconds) for line in report.lines],
+        select=report.module.id if report.module is not None else None,
+        auto=report.auto,
+    )

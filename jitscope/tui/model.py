@@ -26,7 +26,6 @@ __all__ = [
     "fmt_addr",
     "fmt_count",
     "fmt_seconds",
-    "form_depth",
     "redact_addresses",
     "redact_hex",
     "snapshot_module",
@@ -361,56 +360,6 @@ def redact_addresses(wat: str) -> str:
 
     Addresses move whenever interplib.wasm is rebuilt; snapshot tests should not."""
     return _BIG_NUMBER.sub(lambda m: "…" if int(m.group(1)) >= 65536 else m.group(1), wat)
-
-
-# --------------------------------------------------------------------------------- REPL input
-
-
-def form_depth(text: str) -> int:
-    """How many parentheses/brackets are open at the end of ``text``, in the reader's syntax.
-
-    Strings, ``;`` comments, ``#| |#`` block comments and ``#\\(`` characters do not count.
-    A negative result means a stray closer (the reader will report it).
-    """
-    depth = 0
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c == ";":
-            while i < n and text[i] != "\n":
-                i += 1
-            continue
-        if c == "#" and i + 1 < n and text[i + 1] == "|":
-            nest, i = 1, i + 2
-            while i < n and nest:
-                if text.startswith("#|", i):
-                    nest, i = nest + 1, i + 2
-                elif text.startswith("|#", i):
-                    nest, i = nest - 1, i + 2
-                else:
-                    i += 1
-            if nest:
-                return depth + 1  # an unclosed block comment: keep reading lines
-            continue
-        if c == "#" and i + 1 < n and text[i + 1] == "\\":
-            i += 3  # #\x, including #\( and #\)
-            continue
-        if c == '"':
-            i += 1
-            while i < n and text[i] != '"':
-                i += 2 if text[i] == "\\" else 1
-            if i >= n:
-                return depth + 1  # an open string: keep reading lines
-            i += 1
-            continue
-        if c in "([":
-            depth += 1
-        elif c in ")]":
-            depth -= 1
-            if depth < 0:
-                return depth
-        i += 1
-    return depth
 
 
 def record_history(

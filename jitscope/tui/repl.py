@@ -16,9 +16,10 @@ from textual.theme import Theme
 from textual.timer import Timer
 from textual.widgets import RichLog, Static, TextArea
 
+from jitscope.debugger import open_depth
 from jitscope.runtime.session import FormResult
 from jitscope.tui.history import History
-from jitscope.tui.model import fmt_seconds, form_depth, redact_hex
+from jitscope.tui.model import fmt_seconds, redact_hex
 from jitscope.tui.styles import Palette
 
 __all__ = ["LogEntry", "ReplInput", "ReplPane"]
@@ -84,7 +85,7 @@ class ReplInput(TextArea):
         text = self.text
         if not text.strip():
             return
-        depth = form_depth(text)
+        depth = open_depth(text)
         if depth > 0 and not force:
             # An open form: continue it on a new, indented line rather than evaluate.
             self.insert("\n" + "  " * min(depth, 8))

@@ -14,8 +14,10 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from jitscope.cli import add_threshold_argument
+from jitscope.cli.run import format_results, interruptible
+from jitscope.debugger import Debugger
 from jitscope.runtime.session import DEFAULT_TIME_LIMIT, ModuleLoadError, Session
-from jitscope.runtime.snapshot import Snapshot, SnapshotError, write_snapshot
 
 __all__ = ["add_arguments", "run"]
 
@@ -28,13 +30,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--wasm", type=Path, default=None,
                    help="the module to start from: another build of interplib.wasm, or an "
                    "earlier snapshot (linking stacks)")
-    p.add_argument("--jit", choices=("candidates", "eager", "auto", "none"), default="candidates",
+    p.add_argument("--jit", choices=("candidates", "eager", "auto", "never"),
+                   default="candidates",
                    help="candidates (default): after the files ran, compile and link every "
                    "function the interpreter called; eager: compile every function before it "
-                   "first runs; auto: tier up hot functions mid-run; none: bake only what is "
+                   "first runs; auto: tier up hot functions mid-run; never: bake only what is "
                    "linked already")
-    p.add_argument("--threshold", type=int, default=100,
-                   help="interpreted calls before auto mode compiles a function")
+    add_threshold_argument(p)
     p.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, metavar="SECONDS",
                    help=f"per evaluation (default {DEFAULT_TIME_LIMIT:g}; 0 for none)")
     p.add_argument("-q", "--quiet", action="store_true",
@@ -43,8 +45,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    from jitscope.cli import format_results
-
     sources = []
     for path in args.files:
         try:
@@ -58,34 +58,34 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"jitscope: {e.path}: {e.problem}", file=sys.stderr)
         return 2
     with session:
+        debugger = Debugger(session)
         if args.jit == "eager":
             session.eager_jit = True
         elif args.jit == "auto":
-            session.set_auto_jit(args.threshold)
+            report = debugger.set_auto(args.threshold)
+            if report.failed:
+                print(f"jitscope: {report.lines[0].text}", file=sys.stderr)
+                return 2
         for path, source in sources:
-            results = session.eval(source, name=str(path))
+            results = interruptible(
+                session, lambda p=path, s=source: session.eval(s, name=str(p))
+            )
             if not args.quiet:
                 out.write(format_results(results))
             if results and results[-1].kind == "error":
                 print(f"jitscope: {path}: evaluation failed; no snapshot written", file=sys.stderr)
                 return 1
         if args.jit == "candidates" and session.debugger:
-            mod = session.jit()
-            if mod is not None and not args.quiet:
-                out.write(f"module {mod.id}: {', '.join(mod.names)} linked\n")
-        try:
-            snap = write_snapshot(session, args.output)
-        except SnapshotError as e:
-            print(f"jitscope: snapshot: {e}", file=sys.stderr)
+            report = debugger.jit()
+            if report.failed:
+                print(f"jitscope: {report.lines[0].text}", file=sys.stderr)
+                return 1
+            if report.module is not None and not args.quiet:
+                out.write(report.lines[0].text + "\n")
+        report, snap = debugger.snapshot(args.output)
+        if snap is None:
+            print(f"jitscope: {report.lines[0].text}", file=sys.stderr)
             return 1
-        except OSError as e:
-            print(f"jitscope: {args.output}: {e.strerror}", file=sys.stderr)
-            return 2
-        out.write(report(snap, args.output))
+        out.write(report.lines[0].text + "\n")
         out.flush()
     return 0
-
-
-def report(snap: Snapshot, path: Path | str) -> str:
-    """What the CLI, the REPL and the TUI say after writing a snapshot."""
-    return f"wrote {path}: {snap.summary()}\n"

@@ -1,0 +1,126 @@
+"""Command line: the TUI by default, and headless commands for scripts, tests and pipes.
+
+    jitscope [PATH | --wasm PATH]          open the TUI on a module (the bundled build by default)
+    jitscope repl [--wasm PATH]            a REPL on stdin/stdout with , meta-commands
+    jitscope run FILE [--jit MODE]         evaluate a file, print each expression's value
+    jitscope bench [...]                   interpreter vs JIT vs C, side by side
+    jitscope snapshot -o OUT [FILE ...]    bake linked JIT code into one module (resume with
+                                           `jitscope OUT`)
+
+Nothing below imports this package: it depends on the front ends and layers it starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from jitscope import __version__
+from jitscope.debugger import DEFAULT_AUTO_THRESHOLD, parse_auto_threshold
+from jitscope.runtime.session import DEFAULT_TIME_LIMIT, ModuleLoadError, Session
+
+__all__ = ["main"]
+
+SUBCOMMANDS = ("repl", "run", "bench", "snapshot")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        command, rest = argv[0], argv[1:]
+    else:
+        command, rest = "tui", argv
+    parser = _parser(command)
+    args = parser.parse_args(rest)
+    if command == "tui" and args.path is not None:  # `jitscope PATH` is `jitscope --wasm PATH`
+        if args.wasm is not None:
+            parser.error("give the module either as PATH or with --wasm, not both")
+        args.wasm = args.path
+    try:
+        if command == "bench":
+            from jitscope.bench import run_bench
+
+            return run_bench(args)
+        if command == "snapshot":
+            from jitscope.cli.snapshot import run
+
+            return run(args)
+        session = Session(args.wasm, time_limit=args.time_limit or None)
+    except ModuleLoadError as e:
+        print(f"jitscope: {e.path}: {e.problem}", file=sys.stderr)
+        return 2
+    with session:
+        if command == "repl":
+            from jitscope.cli.repl import Repl
+
+            return Repl(session, sys.stdout).run(sys.stdin)
+        if command == "run":
+            from jitscope.cli.run import run_file
+
+            return run_file(session, args.file, args.jit, args.threshold, sys.stdout)
+        from jitscope.tui.app import JitscopeApp
+
+        JitscopeApp(session).run()
+        return 0
+
+
+def threshold_argument(text: str) -> int:
+    """``--threshold N`` as argparse wants it: a usage error names the range."""
+    try:
+        return parse_auto_threshold(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix("usage: ,auto N | off ")) from None
+
+
+def add_threshold_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threshold", type=threshold_argument, default=DEFAULT_AUTO_THRESHOLD,
+                   help="interpreted calls before auto mode compiles a function "
+                   f"(default {DEFAULT_AUTO_THRESHOLD:,})")
+
+
+def _parser(command: str) -> argparse.ArgumentParser:
+    if command == "tui":
+        p = argparse.ArgumentParser(
+            prog="jitscope",
+            description="A terminal debugger for run-time wasm code generation. "
+            "Without a subcommand, opens the TUI. Subcommands: repl, run, bench, snapshot "
+            "(see jitscope SUBCOMMAND --help).",
+        )
+        p.add_argument("path", nargs="?", type=Path, help="interplib.wasm to open "
+                       "(default: the bundled build)")
+        p.add_argument("--version", action="version", version=f"jitscope {__version__}")
+    elif command == "bench":
+        from jitscope.bench import add_arguments
+
+        p = argparse.ArgumentParser(prog="jitscope bench",
+                                    description="Interpreter vs JIT vs C reference.")
+        add_arguments(p)
+        return p
+    elif command == "snapshot":
+        from jitscope.cli.snapshot import add_arguments as add_snapshot_arguments
+
+        p = argparse.ArgumentParser(
+            prog="jitscope snapshot",
+            description="Evaluate FILEs, JIT and link, then write one module with the linked "
+            "JIT code, table, memory and globals baked in (static late linking).")
+        add_snapshot_arguments(p)
+        return p
+    elif command == "repl":
+        p = argparse.ArgumentParser(
+            prog="jitscope repl",
+            description="A Scheme REPL on stdin/stdout with , meta-commands (,help); works "
+            "in a pipe.")
+    else:
+        p = argparse.ArgumentParser(
+            prog="jitscope run",
+            description="Evaluate a Scheme file and print each expression's value.")
+        p.add_argument("file", type=Path, help="Scheme source to evaluate")
+        p.add_argument("--jit", choices=("never", "eager", "auto"), default="never",
+                       help="never: interpret; eager: compile every function before it "
+                       "first runs; auto: tier up hot functions mid-run")
+        add_threshold_argument(p)
+    p.add_argument("--wasm", type=Path, default=None, help="another build of interplib.wasm")
+    p.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, metavar="SECONDS",
+                   help=f"per evaluation (default {DEFAULT_TIME_LIMIT:g}; 0 for none)")
+    return p

@@ -1,0 +1,218 @@
+"""``jitscope repl``: lines in, results out; prompts only on a terminal."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from jitscope.cli.run import format_results, interruptible, write_report
+from jitscope.debugger import Debugger, Report, open_depth, parse_auto_threshold
+from jitscope.runtime.session import JitModule, Session, Unsupported
+from jitscope.wasm.tools import WasmToolsError, print_wat
+
+__all__ = ["HELP", "Repl"]
+
+HELP = """\
+Type Scheme forms; a form may span lines. Meta-commands:
+  ,candidates          functions the interpreter has run, with call counts
+  ,functions [all]     every function: state, span, counters (prelude ones once used,
+                       or all of them)
+  ,jit [NAME ...]      generate, instantiate and patch a JIT module (all candidates by default)
+  ,gen [NAME ...]      generate a module only; then ,step or ,link
+  ,step                take the module in flight one step further
+  ,link                run the remaining steps of the module in flight
+  ,discard             drop the module in flight: its functions stay interpreted
+  ,unlink NAME         send a linked function back to the interpreter
+  ,auto N | off        tier up functions after N interpreted calls, mid-evaluation
+  ,stats               calls entered via the interpreter vs via JIT code (last eval, total)
+  ,wat [N]             WAT of JIT module N (default: the latest)
+  ,table [all]         the indirect function table (grown slots; 'all' for every slot)
+  ,patches [N]         memory patches of module N: address, before, after
+  ,heap                heap size, live data, collections
+  ,snapshot FILE       write a module with the linked JIT code baked in (jitscope FILE resumes)
+  ,help                this text
+  ,quit                leave (so does end of input)"""
+
+
+class Repl:
+    """The headless REPL over a :class:`~jitscope.debugger.Debugger`."""
+
+    def __init__(self, session: Session, out: TextIO, *, prompt: bool | None = None) -> None:
+        self.session = session
+        self.debugger = Debugger(session)
+        self.out = out
+        self.prompt = sys.stdin.isatty() if prompt is None else prompt
+        self.inputs = 0
+
+    def write(self, text: str) -> None:
+        self.out.write(text)
+        self.out.flush()
+
+    def report(self, report: Report) -> None:
+        write_report(report, self.out)
+
+    def run(self, lines: TextIO) -> int:
+        buffer = ""
+        while True:
+            if self.prompt:
+                self.write("... " if buffer else "> ")
+            try:
+                line = lines.readline()
+            except KeyboardInterrupt:
+                self.write("\n")
+                buffer = ""
+                continue
+            if not line:
+                break
+            if not buffer and line.strip().startswith(","):
+                if not self.meta(line.strip()[1:].split()):
+                    break
+                continue
+            buffer += line
+            if not buffer.strip():
+                buffer = ""
+                continue
+            if open_depth(buffer) > 0:
+                continue
+            self.evaluate(buffer)
+            buffer = ""
+        if buffer.strip():
+            self.evaluate(buffer)
+        return 0
+
+    def evaluate(self, source: str) -> None:
+        self.inputs += 1
+        results = interruptible(
+            self.session, lambda: self.session.eval(source, name=f"<repl {self.inputs}>")
+        )
+        self.write(format_results(results))
+
+    def meta(self, words: list[str]) -> bool:
+        """Run a meta-command; False to quit."""
+        if not words:
+            return True
+        cmd, args = words[0], words[1:]
+        if cmd in ("quit", "q", "exit"):
+            return False
+        handler = getattr(self, f"cmd_{cmd.replace('-', '_')}", None)
+        if handler is None:
+            self.write(f"error: unknown meta-command ,{cmd} (,help lists them)\n")
+            return True
+        try:
+            handler(args)
+        except (ValueError, Unsupported) as e:  # usage, or what this module cannot do
+            self.write(f"error: {e}\n")
+        return True
+
+    # ------------------------------------------------------------------------- acts
+
+    def cmd_jit(self, args: list[str]) -> None:
+        self.report(self.debugger.jit(list(args) or None))
+
+    def cmd_gen(self, args: list[str]) -> None:
+        self.report(self.debugger.generate(list(args) or None))
+
+    def cmd_step(self, args: list[str]) -> None:
+        self.report(self.debugger.step())
+
+    def cmd_link(self, args: list[str]) -> None:
+        self.report(self.debugger.link())
+
+    def cmd_discard(self, args: list[str]) -> None:
+        self.report(self.debugger.discard())
+
+    def cmd_unlink(self, args: list[str]) -> None:
+        if not args:
+            raise ValueError("usage: ,unlink NAME ...")
+        for name in args:
+            self.report(self.debugger.unlink(name))
+
+    def cmd_auto(self, args: list[str]) -> None:
+        if len(args) != 1:
+            raise ValueError("usage: ,auto N | off")
+        threshold = None if args[0] == "off" else parse_auto_threshold(args[0])
+        self.report(self.debugger.set_auto(threshold))
+
+    def cmd_snapshot(self, args: list[str]) -> None:
+        if len(args) != 1:
+            raise ValueError("usage: ,snapshot FILE")
+        report, _ = self.debugger.snapshot(args[0])
+        self.report(report)
+
+    # ------------------------------------------------------------------------- views
+
+    def cmd_help(self, args: list[str]) -> None:
+        self.write(HELP + "\n")
+
+    def cmd_candidates(self, args: list[str]) -> None:
+        fs = self.session.candidates()
+        if not fs:
+            self.write("no candidates: run some code first (functions the interpreter has "
+                       "called and that have no JIT code)\n")
+        for f in fs:
+            self.write(f"{f.name:<20} {f.interp_calls:>12,} calls  {f.span}\n")
+
+    def cmd_functions(self, args: list[str]) -> None:
+        everything = args[:1] == ["all"]
+        for f in self.session.functions():
+            if f.library and not (everything or f.interp_calls or f.jit_calls or f.jit_code):
+                continue  # the prelude's library functions once used, or with ,functions all
+            self.write(f"{f.id:>4} {f.name:<20} {f.state:<22} interp {f.interp_calls:>12,}  "
+                       f"jit {f.jit_calls:>12,}  {f.span}\n")
+
+    def cmd_stats(self, args: list[str]) -> None:
+        fs = [f for f in self.session.functions() if f.interp_calls or f.jit_calls]
+        if not fs:
+            self.write("no calls yet\n")
+            return
+        self.write(f"{'function':<20} {'last: interp':>14} {'jit':>12}   "
+                   f"{'total: interp':>14} {'jit':>12}\n")
+        for f in fs:
+            li, lj = self.session.last_counts.get(f.id, (0, 0))
+            self.write(f"{f.name:<20} {li:>14,} {lj:>12,}   {f.interp_calls:>14,} "
+                       f"{f.jit_calls:>12,}\n")
+
+    def _module_arg(self, args: list[str]) -> JitModule:
+        mods = self.session.modules
+        if not mods:
+            raise ValueError("no JIT modules yet: ,jit or ,gen first")
+        if not args:
+            return mods[-1]
+        try:
+            return self.session.module(int(args[0]))
+        except ValueError:
+            raise ValueError(f"no JIT module {args[0]} (modules: "
+                             f"{', '.join(str(m.id) for m in mods)})") from None
+
+    def cmd_wat(self, args: list[str]) -> None:
+        try:
+            self.write(print_wat(self._module_arg(args).data))
+        except WasmToolsError as e:
+            raise ValueError(f"wasm-tools: {e.message}") from None
+
+    def cmd_patches(self, args: list[str]) -> None:
+        mod = self._module_arg(args)
+        for p in mod.patches:
+            state = "applied" if p.applied else "pending"
+            before = "?" if p.before is None else p.before
+            after = "?" if p.after is None else p.after
+            self.write(f"0x{p.patch.address:08x} {p.patch.name + '.jitCode':<24} "
+                       f"{before!s:>6} -> {after!s:<6} {state}\n")
+
+    def cmd_table(self, args: list[str]) -> None:
+        slots = self.session.table_slots()
+        first = 0 if args[:1] == ["all"] else self.session.initial_table_size
+        baked = self.session.snapshot_record
+        if first and baked is not None and baked.slots:  # JIT code a snapshot linked in
+            first = min(first, min(b.slot for b in baked.slots))
+        if first:
+            self.write(f"slots 0-{first - 1}: main module (,table all lists them)\n")
+        for s in slots[first:]:
+            mark = "+" if s.grown else " "
+            self.write(f"{mark}{s.index:>5} {'(empty)' if s.empty else s.name:<28} {s.owner}\n")
+
+    def cmd_heap(self, args: list[str]) -> None:
+        h = self.session.heap_stats()
+        self.write(f"heap {h['heap_bytes']:,} bytes, live {h['live_bytes']:,} after "
+                   f"{h['collections']} collections, allocated {h['allocated_bytes']:,} in "
+                   f"total, limit {h['max_heap_bytes']:,}\n")

@@ -1,0 +1,88 @@
+"""``jitscope run`` and what the headless commands share: printing results, Ctrl-C."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO, TypeVar
+
+from jitscope.debugger import Debugger, Report
+from jitscope.runtime.session import FormResult, Session
+
+__all__ = ["format_results", "interruptible", "run_file", "write_report"]
+
+T = TypeVar("T")
+
+
+def format_results(results: list[FormResult]) -> str:
+    """What the headless commands print: each form's output, then its value or error, which
+    start on a line of their own."""
+    text = ""
+    for r in results:
+        text += r.output
+        if r.kind in ("value", "error"):
+            if text and not text.endswith("\n"):
+                text += "\n"
+            text += (r.text if r.kind == "value" else f"error: {r.text}") + "\n"
+    return text
+
+
+def write_report(report: Report, out: TextIO) -> None:
+    """A :class:`~jitscope.debugger.Report` as headless text: errors say so."""
+    out.writelines(f"error: {line.text}\n" if line.kind == "error" else f"{line.text}\n" for line in report.lines)
+    out.flush()
+
+
+def run_file(session: Session, path: Path, jit: str, threshold: int, out: TextIO) -> int:
+    try:
+        source = path.read_bytes()
+    except OSError as e:
+        print(f"jitscope: {path}: {e.strerror}", file=sys.stderr)
+        return 2
+    if jit == "eager":
+        session.eager_jit = True
+    elif jit == "auto":
+        report = Debugger(session).set_auto(threshold)
+        if report.failed:
+            print(f"jitscope: {report.lines[0].text}", file=sys.stderr)
+            return 2
+    results = interruptible(session, lambda: session.eval(source, name=str(path)))
+    out.write(format_results(results))
+    out.flush()
+    return 1 if results and results[-1].kind == "error" else 0
+
+
+def interruptible(session: Session, work: Callable[[], T]) -> T:
+    """Run ``work`` on a thread so Ctrl-C can interrupt the wasm it runs (signals are only
+    seen by Python between bytecodes, never inside a wasm call)."""
+    box: list[T | BaseException] = []
+    done = threading.Event()
+
+    def target() -> None:
+        try:
+            box.append(work())
+        except BaseException as e:  # noqa: BLE001 - re-raised on the caller's thread
+            box.append(e)
+        finally:
+            done.set()
+
+    threading.Thread(target=target, name="jitscope-eval", daemon=True).start()
+    # An Event, not Thread.join: a join interrupted by Ctrl-C can report a live thread dead.
+    # After a Ctrl-C the interrupt is repeated until the work ends: one that lands before the
+    # wasm call starts would otherwise be lost.
+    interrupted = False
+    while True:
+        try:
+            if done.wait(0.05):
+                break
+            if interrupted:
+                session.interrupt()
+        except KeyboardInterrupt:
+            interrupted = True
+            session.interrupt()
+    result = box[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result

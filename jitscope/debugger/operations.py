@@ -1,0 +1,249 @@
+"""The debugger's acts, said once for every front end.
+
+The TUI, ``jitscope repl``, ``run``, ``snapshot`` and the browser mode all drive a session
+through a :class:`Debugger`: each act runs the real session operation and returns a
+:class:`Report` whose lines say what happened in the same words everywhere.  Failures come back
+as error lines, never as exceptions: the session carries on.  Call it from the thread that
+owns the session (a front end's worker).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jitscope.runtime.session import EvalError, JitModule, Session, Stage, Unsupported
+from jitscope.runtime.snapshot import Snapshot, SnapshotError, write_snapshot
+
+__all__ = [
+    "DEFAULT_AUTO_THRESHOLD",
+    "MAX_AUTO_THRESHOLD",
+    "Debugger",
+    "Line",
+    "Report",
+    "parse_auto_threshold",
+]
+
+#: Interpreted calls after which auto mode tiers a function up (every front end's default).
+DEFAULT_AUTO_THRESHOLD = 1000
+
+#: The module counts calls in 64 bits but compares the threshold as a u32.
+MAX_AUTO_THRESHOLD = (1 << 31) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One thing a report says: kind is "jit", "info", "warning" or "error"."""
+
+    kind: str
+    text: str
+    seconds: float | None = None
+
+
+@dataclass(slots=True)
+class Report:
+    """What an act did: its lines, and the module it was about (to select it in a view)."""
+
+    lines: list[Line] = field(default_factory=list)
+    module: JitModule | None = None
+    auto: bool | None = None  # auto tier-up switched on (True) or off (False)
+
+    def add(self, kind: str, text: str, seconds: float | None = None) -> Report:
+        self.lines.append(Line(kind, text, seconds))
+        return self
+
+    @property
+    def failed(self) -> bool:
+        return any(line.kind == "error" for line in self.lines)
+
+
+def parse_auto_threshold(text: str) -> int:
+    """A threshold as typed (``,auto N``, ``--threshold N``); ValueError with a usage line."""
+    try:
+        n = int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise ValueError(f"usage: ,auto N | off (N a whole number of calls, not {text!r})") \
+            from None
+    if not 1 <= n <= MAX_AUTO_THRESHOLD:
+        raise ValueError(f"usage: ,auto N | off (N from 1 to {MAX_AUTO_THRESHOLD:,}, not {n:,})")
+    return n
+
+
+def _message(e: BaseException) -> str:
+    if isinstance(e, EvalError):
+        return e.one_line()
+    if isinstance(e, KeyError):
+        return f"no function named {e.args[0]}"
+    return str(e)
+
+
+_FAILURES = (EvalError, Unsupported, ValueError, KeyError)
+
+
+class Debugger:
+    """The acts of a debugger over one session: JIT, step, link, discard, unlink, auto
+    tier-up, snapshot."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.auto_threshold: int | None = None  # None while auto tier-up is off
+
+    # ------------------------------------------------------------------------- helpers
+
+    def in_flight(self) -> list[JitModule]:
+        """Modules generated and not yet linked, discarded or failed."""
+        return [m for m in self.session.modules if m.next_step() is not None]
+
+    def _target(self, module_id: int | None) -> JitModule:
+        if module_id is not None:
+            mod = self.session.module(module_id)
+            if mod.next_step() is None:
+                raise ValueError(f"module {mod.id} is {mod.stage.name.lower()}: no step left")
+            return mod
+        flying = self.in_flight()
+        if not flying:
+            raise ValueError("no JIT module in flight: generate one first")
+        return flying[-1]
+
+    def _guarded(self, verb: str, act: Callable[[Report], None]) -> Report:
+        report = Report()
+        try:
+            act(report)
+        except _FAILURES as e:
+            report.add("error", f"{verb}: {_message(e)}")
+        return report
+
+    @staticmethod
+    def _names(mod: JitModule) -> str:
+        return ", ".join(mod.names) or "its functions"
+
+    # ------------------------------------------------------------------------- acts
+
+    def generate(self, functions: list[int | str] | None = None) -> Report:
+        """Generate a module (in wasm) for these functions, or every candidate; not linked."""
+        if not self.session.debugger:
+            return self.jit(functions)
+
+        def act(report: Report) -> None:
+            mod = self.session.generate(functions)
+            if mod is None:
+                report.add("warning", _nothing_to_compile(functions))
+                return
+            report.module = mod
+            report.add("jit", f"module {mod.id} generated for {self._names(mod)} "
+                       f"({mod.size:,} bytes) — next: {mod.next_step()}",
+                       mod.timings.get("generate"))
+
+        return self._guarded("generate", act)
+
+    def step(self, module_id: int | None = None, *, to_end: bool = False) -> Report:
+        """One step of a module in flight (the newest by default), or every step left."""
+
+        def act(report: Report) -> None:
+            mod = self._target(module_id)
+            report.module = mod
+            while mod.next_step() is not None:
+                started = time.perf_counter()
+                try:
+                    what = self.session.step(mod)
+                except EvalError as e:
+                    report.add("error", f"module {mod.id}: {e.message} — discarded, "
+                               f"{self._names(mod)} stay interpreted")
+                    return
+                nxt = mod.next_step()
+                report.add("jit", f"module {mod.id}: {what}" + (f" — next: {nxt}" if nxt else ""),
+                           time.perf_counter() - started)
+                if mod.stage is Stage.LINKED:
+                    report.add("jit", f"module {mod.id} linked: calls to {self._names(mod)} now "
+                               "enter JIT code")
+                if not to_end:
+                    return
+
+        return self._guarded("step", act)
+
+    def link(self, module_id: int | None = None) -> Report:
+        """Every step left of a module in flight."""
+        return self.step(module_id, to_end=True)
+
+    def jit(self, functions: list[int | str] | None = None) -> Report:
+        """Generate, instantiate and patch in one go (a seed-only module's only way)."""
+
+        def act(report: Report) -> None:
+            started = time.perf_counter()
+            mod = self.session.jit(functions)
+            if mod is None:
+                report.add("warning", _nothing_to_compile(functions))
+                return
+            report.module = mod
+            report.add("jit", f"module {mod.id}: {self._names(mod)} ({mod.size:,} bytes) linked",
+                       time.perf_counter() - started)
+            for p in mod.patches:
+                report.add("jit", f"  {p.patch.name}.jitCode @ 0x{p.patch.address:x}: "
+                           f"{p.before} -> {p.after} (table slot {p.after})")
+
+        return self._guarded("jit", act)
+
+    def discard(self, module_id: int | None = None) -> Report:
+        """Give up on a module in flight: its functions become candidates again."""
+
+        def act(report: Report) -> None:
+            mod = self._target(module_id)
+            report.module = mod
+            self.session.discard(mod)
+            report.add("jit", f"module {mod.id} discarded: {self._names(mod)} back to "
+                       "interpreted")
+
+        return self._guarded("discard", act)
+
+    def unlink(self, function: int | str) -> Report:
+        """Send a linked function's calls back to the interpreter."""
+
+        def act(report: Report) -> None:
+            f = self.session.function(function)
+            if f.state != "linked":
+                raise ValueError(f"{f.name} is not linked ({f.state})")
+            self.session.unlink(f.id)
+            report.add("jit", f"{f.name} unlinked: its calls go through the interpreter again")
+
+        return self._guarded("unlink", act)
+
+    def set_auto(self, threshold: int | None) -> Report:
+        """Auto tier-up after ``threshold`` interpreted calls, or off (None)."""
+
+        def act(report: Report) -> None:
+            if threshold is not None and not 1 <= threshold <= MAX_AUTO_THRESHOLD:
+                raise ValueError(f"the threshold must be from 1 to {MAX_AUTO_THRESHOLD:,}")
+            self.session.set_auto_jit(threshold)
+            self.auto_threshold = threshold
+            report.auto = threshold is not None
+            if threshold is None:
+                report.add("jit", "auto tier-up off")
+            else:
+                report.add("jit", f"auto tier-up on: functions are JIT-linked after "
+                           f"{threshold:,} interpreted calls, mid-evaluation")
+
+        return self._guarded("auto", act)
+
+    def snapshot(self, path: Path | str) -> tuple[Report, Snapshot | None]:
+        """Static linking: write the live program, linked JIT code included, as one module."""
+        written: list[Snapshot] = []
+
+        def act(report: Report) -> None:
+            try:
+                snap = write_snapshot(self.session, path)
+            except SnapshotError as e:
+                raise ValueError(str(e)) from None
+            except OSError as e:
+                raise ValueError(f"{path}: {e.strerror or e}") from None
+            written.append(snap)
+            report.add("jit", f"wrote {path}: {snap.summary()}", snap.seconds)
+
+        return self._guarded("snapshot", act), (written[0] if written else None)
+
+
+def _nothing_to_compile(functions: list[int | str] | None) -> str:
+    if functions is None:
+        return "nothing to compile: run a function first, so that it becomes a candidate"
+    return "nothing to compile: those functions are already compiled or linked"
