@@ -14,6 +14,7 @@ import os
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,6 +112,12 @@ class EvalError(Exception):
 
 class _Raised(Exception):
     """Raised by the throw_error import to unwind wasm; carries nothing, the module has it."""
+
+
+def _throw_error() -> None:
+    # A plain function, not a method: wasmtime-py keeps host functions in a process-wide slab
+    # until their Store goes, and a bound method would keep the Session (and Store) alive.
+    raise _Raised()
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +279,7 @@ class Session:
             )
         linker = wasmtime.Linker(self.engine)
         linker.define_wasi()
-        linker.define_func("env", "throw_error", wasmtime.FuncType([], []), self._throw_error)
+        linker.define_func("env", "throw_error", wasmtime.FuncType([], []), _throw_error)
         try:
             self.instance = linker.instantiate(self.store, self.main_module)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
@@ -313,9 +320,6 @@ class Session:
         self.last_counts: dict[int, tuple[int, int]] = {}
 
     # ----------------------------------------------------------------------------- plumbing
-
-    def _throw_error(self) -> None:
-        raise _Raised()
 
     def _call_guarded(self, name: str, *args: int) -> int:
         return self.exports[name](self.store, *args)
@@ -814,7 +818,8 @@ class Session:
             return
         if self._hook_slot is None:
             hook = wasmtime.Func(
-                self.store, wasmtime.FuncType([wasmtime.ValType.i32()], []), self._tier_up
+                self.store, wasmtime.FuncType([wasmtime.ValType.i32()], []),
+                _weak_tier_up(weakref.ref(self)),
             )
             self._hook_slot = self.table.grow(self.store, 1, hook)
             self._slot_owner[self._hook_slot] = ("tier-up hook", "host")
@@ -887,10 +892,17 @@ class Session:
         return self._call("dbg_stack_depth")
 
     def close(self) -> None:
+        """Free the instance, its Store and the JIT modules; the session cannot be used after."""
         try:
             os.unlink(self._out_path)
         except OSError:
             pass
+        for mod in self.modules:
+            mod.module = mod.instance = None
+        self.modules = []
+        self.on_tier_up = None
+        for name in ("exports", "instance", "memory", "table", "_stack_pointer", "store"):
+            self.__dict__.pop(name, None)
 
     def __enter__(self) -> Self:
         return self
@@ -920,6 +932,17 @@ def _compile(path: Path, data: bytes) -> tuple[wasmtime.Engine, wasmtime.Module]
             raise ModuleLoadError(path, f"not a valid wasm module: {_first_line(e)}") from e
         _compiled[key] = (engine, module)
     return _compiled[key]
+
+
+def _weak_tier_up(ref: weakref.ReferenceType[Session]) -> Callable[[int], None]:
+    """The tier-up hook, holding its Session weakly (see _throw_error)."""
+
+    def hook(func_addr: int) -> None:
+        session = ref()
+        if session is not None:
+            session._tier_up(func_addr)
+
+    return hook
 
 
 def _snapshot_record(path: Path, data: bytes) -> SnapshotRecord | None:
