@@ -30,8 +30,23 @@ def test_linking_measures_each_stage():
 
 
 def test_json_output():
-    p = subprocess.run([sys.executable, "-m", "jitscope", "bench", "--only", "tak", "--repeat",
-                        "1", "--no-link", "--json"], capture_output=True, text=True, check=True,
-                       timeout=300)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jitscope",
+            "bench",
+            "--only",
+            "tak",
+            "--repeat",
+            "1",
+            "--no-link",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
     data = json.loads(p.stdout)
     assert data["programs"][0]["name"] == "tak" and data["linking"] == []

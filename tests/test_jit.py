@@ -127,8 +127,16 @@ def test_every_generated_module_validates_and_names_its_functions(session):
     mod = session.generate()
     tools.validate(mod.data)
     names = set(function_names(mod.data).values())
-    assert {"map1", "fold", "square", "tak", "patch", "grow_table", "fill_table",
-            "apply_reloc"} <= names
+    assert {
+        "map1",
+        "fold",
+        "square",
+        "tak",
+        "patch",
+        "grow_table",
+        "fill_table",
+        "apply_reloc",
+    } <= names
     text = tools.print_wat(mod.data)
     assert "(func $tak" in text and "return_call" in text
 
@@ -155,8 +163,10 @@ def test_stepping_gives_what_patching_whole_gives():
     source = CORPUS["tak"] + CORPUS["fib"] + CORPUS["lists"]
 
     def table_and_memory(s):
-        return ([(t.name, t.owner, t.empty) for t in s.table_slots()],
-                [(f.name, f.jit_code) for f in s.functions()])
+        return (
+            [(t.name, t.owner, t.empty) for t in s.table_slots()],
+            [(f.name, f.jit_code) for f in s.functions()],
+        )
 
     with Session() as stepped, Session() as whole:
         for s in (stepped, whole):
@@ -166,8 +176,7 @@ def test_stepping_gives_what_patching_whole_gives():
         while a.next_step():
             seen.append(stepped.step(a))
         assert sorted(a.names) == ["fib", "iota", "loop", "loop#2", "rev", "sum", "tak"]
-        assert seen[:4] == ["compile (validate)", "instantiate", "grow table by 7",
-                            "fill 7 slots"]
+        assert seen[:4] == ["compile (validate)", "instantiate", "grow table by 7", "fill 7 slots"]
         assert len(seen) == 4 + 7 and all(s.startswith("patch ") for s in seen[4:])
         b = whole.generate()
         whole.step(b)
@@ -217,26 +226,37 @@ def _expr(depth: int, params: list[str]):
     sub = _expr(depth - 1, params)
     return st.one_of(
         leaves,
-        st.tuples(st.sampled_from(["+", "-", "*"]), sub, sub).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        st.tuples(st.sampled_from(["+", "-", "*"]), sub, sub).map(
+            lambda t: f"({t[0]} {t[1]} {t[2]})"
+        ),
         st.tuples(sub, sub, sub, st.sampled_from(["<", "=", ">"])).map(
-            lambda t: f"(if ({t[3]} {t[0]} {t[1]}) {t[2]} {t[0]})"),
+            lambda t: f"(if ({t[3]} {t[0]} {t[1]}) {t[2]} {t[0]})"
+        ),
         st.tuples(sub, sub).map(lambda t: f"(let ((t {t[0]})) (- t {t[1]}))"),
         st.tuples(sub, sub).map(lambda t: f"(quotient {t[0]} {t[1]})"),
         st.tuples(sub).map(lambda t: f"(car (list {t[0]}))"),
         st.tuples(sub).map(lambda t: f"(h {t[0]})"),
         # the forms of the full language, over the same fixnum expressions
         st.tuples(sub, sub, sub, sub).map(
-            lambda t: f"(case (modulo {t[0]} 3) ((0) {t[1]}) ((1) {t[2]}) (else {t[3]}))"),
+            lambda t: f"(case (modulo {t[0]} 3) ((0) {t[1]}) ((1) {t[2]}) (else {t[3]}))"
+        ),
         st.tuples(sub, sub, sub).map(
-            lambda t: f"(case {t[0]} ((1 2 3) => (lambda (k) (+ k {t[1]}))) (else {t[2]}))"),
+            lambda t: f"(case {t[0]} ((1 2 3) => (lambda (k) (+ k {t[1]}))) (else {t[2]}))"
+        ),
         st.tuples(sub, sub, sub).map(
-            lambda t: f"(cond ((< {t[0]} {t[1]}) => (lambda (c) (if c {t[2]} 0))) (else {t[1]}))"),
+            lambda t: f"(cond ((< {t[0]} {t[1]}) => (lambda (c) (if c {t[2]} 0))) (else {t[1]}))"
+        ),
         st.tuples(sub, sub).map(
-            lambda t: f"(do ((i 0 (+ i 1)) (acc {t[0]} (+ acc {t[1]}))) ((= i 3) acc))"),
+            lambda t: f"(do ((i 0 (+ i 1)) (acc {t[0]} (+ acc {t[1]}))) ((= i 3) acc))"
+        ),
         st.tuples(sub, sub).map(
-            lambda t: f"(let loop ((i 2) (acc {t[0]})) (if (= i 0) acc (loop (- i 1) (- acc {t[1]}))))"),
+            lambda t: (
+                f"(let loop ((i 2) (acc {t[0]})) (if (= i 0) acc (loop (- i 1) (- acc {t[1]}))))"
+            )
+        ),
         st.tuples(sub, sub, sub, sub).map(
-            lambda t: f"(vector-ref (vector {t[0]} {t[1]} {t[2]}) (modulo {t[3]} 3))"),
+            lambda t: f"(vector-ref (vector {t[0]} {t[1]} {t[2]}) (modulo {t[3]} 3))"
+        ),
         st.tuples(sub, sub).map(lambda t: f"(apply + {t[0]} (list {t[1]}))"),
         st.tuples(sub, sub).map(lambda t: f"(v {t[0]} {t[1]})"),
         st.tuples(sub).map(lambda t: f"(string-length (number->string {t[0]}))"),
@@ -247,7 +267,9 @@ def _expr(depth: int, params: list[str]):
     )
 
 
-programs = st.tuples(_expr(3, ["a", "b"]), _expr(3, ["x"]), st.integers(-20, 20), st.integers(-20, 20))
+programs = st.tuples(
+    _expr(3, ["a", "b"]), _expr(3, ["x"]), st.integers(-20, 20), st.integers(-20, 20)
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -256,7 +278,7 @@ def test_generated_programs_agree(program):
     body_g, body_h, x, y = program
     source = f"""
       (define (v . xs) (if (null? xs) 0 (- (car xs) (apply v (cdr xs)))))
-      (define (h x) {body_h.replace('(h ', '(abs ')})
+      (define (h x) {body_h.replace("(h ", "(abs ")})
       (define (g a b) {body_g})
       (define (loop i acc) (if (= i 0) acc (loop (- i 1) (g acc i))))
       (g {x} {y})

@@ -32,7 +32,8 @@ print((rss_mb() - before) / 40)
 
 
 def test_forty_closed_sessions_grow_rss_by_under_a_megabyte_each():
-    p = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True,
-                       timeout=300, check=True)
+    p = subprocess.run(
+        [sys.executable, "-c", CHILD], capture_output=True, text=True, timeout=300, check=True
+    )
     per_session = float(p.stdout.strip())
     assert per_session < 1.0, f"each closed session kept {per_session:.2f} MB"

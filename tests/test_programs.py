@@ -57,7 +57,7 @@ def test_library_functions_are_ordinary_functions_from_the_prelude():
         assert lib and all(f.library and f.source == "<prelude>" for f in lib.values())
         m = lib["map"]
         assert m.rest and m.nparams == 3 and not lib["length"].rest
-        assert text.splitlines()[m.line - 1][m.col - 1:].startswith("(define (map f lst . lists)")
+        assert text.splitlines()[m.line - 1][m.col - 1 :].startswith("(define (map f lst . lists)")
         s.eval("(define (mine . xs) (map - xs))")
         mine = s.function("mine")
         assert not mine.library and mine.rest and mine.source == "<input 1>"

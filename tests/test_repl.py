@@ -47,21 +47,32 @@ def test_open_depth_ignores_strings_comments_and_characters():
 
 
 def jitscope(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "jitscope", *args], input=stdin, check=False,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "jitscope", *args],
+        input=stdin,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_repl_works_in_a_pipe():
     p = jitscope("repl", stdin="(define (sq x)\n (* x x))\n(sq 12)\n,jit\n(sq 13)\n")
     assert p.returncode == 0
-    assert p.stdout == "144\nmodule 1: sq (" + p.stdout.split("(", 1)[1].split(")")[0] + \
-        ") linked\n" + p.stdout.split("linked\n", 1)[1]
+    assert (
+        p.stdout
+        == "144\nmodule 1: sq ("
+        + p.stdout.split("(", 1)[1].split(")")[0]
+        + ") linked\n"
+        + p.stdout.split("linked\n", 1)[1]
+    )
     assert p.stdout.endswith("169\n")
 
 
 def test_run_prints_values_and_fails_with_status_1(tmp_path):
     f = tmp_path / "prog.scm"
-    f.write_text("(define (sq x) (* x x))\n(display \"hi\")\n(newline)\n(sq 3)\n(car 1)\n(sq 4)\n")
+    f.write_text('(define (sq x) (* x x))\n(display "hi")\n(newline)\n(sq 3)\n(car 1)\n(sq 4)\n')
     for mode in ("never", "eager", "auto"):
         p = jitscope("run", str(f), "--jit", mode, "--threshold", "1")
         assert p.returncode == 1

@@ -60,8 +60,13 @@ def test_interrupt_from_another_thread():
 
 
 def test_ctrl_c_in_the_repl_ends_the_evaluation_not_the_process():
-    p = subprocess.Popen([sys.executable, "-m", "jitscope", "repl"], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "jitscope", "repl"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert p.stdin is not None
     assert p.stdin is not None and p.stdout is not None
     p.stdin.write("(define (spin) (spin))\n(+ 1 1)\n")
@@ -118,24 +123,32 @@ def test_a_table_that_cannot_grow_fails_the_link_and_leaves_code_interpreted(ses
 
 
 def test_a_module_whose_imports_cannot_be_satisfied(tmp_path):
-    wat = '(module (import "env" "nope" (func)) (memory (export "memory") 1) ' \
-          '(table (export "__indirect_function_table") 1 funcref) (func (export "parse")) ' \
-          '(func (export "eval")))'
+    wat = (
+        '(module (import "env" "nope" (func)) (memory (export "memory") 1) '
+        '(table (export "__indirect_function_table") 1 funcref) (func (export "parse")) '
+        '(func (export "eval")))'
+    )
     path = tmp_path / "imports.wasm"
     path.write_bytes(wasmtime.wat2wasm(wat))
     with pytest.raises(ModuleLoadError, match="cannot be instantiated"):
         Session(path)
-    path.write_bytes(wasmtime.wat2wasm('(module (memory (export "memory") 1) '
-                                       '(table (export "__indirect_function_table") 1 funcref))'))
+    path.write_bytes(
+        wasmtime.wat2wasm(
+            '(module (memory (export "memory") 1) '
+            '(table (export "__indirect_function_table") 1 funcref))'
+        )
+    )
     with pytest.raises(ModuleLoadError, match="neither the debugger interface"):
         Session(path)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(
-    st.text(alphabet="()[]'`,@#\\\";| \n\tabcx01-+.tf", max_size=60),
-    st.binary(max_size=40),
-))
+@given(
+    st.one_of(
+        st.text(alphabet="()[]'`,@#\\\";| \n\tabcx01-+.tf", max_size=60),
+        st.binary(max_size=40),
+    )
+)
 def test_the_reader_survives_anything(text):
     with Session() as s:
         results = s.eval(text)

@@ -53,12 +53,17 @@ def test_a_seed_host_runs_the_module_and_sees_jit_dispatch(tmp_path):
 
     module_ptr = ex["jitModule"](store)
     assert module_ptr != 0
-    data = memory.read(store, ex["moduleData"](store, module_ptr),
-                       ex["moduleData"](store, module_ptr) + ex["moduleSize"](store, module_ptr))
+    data = memory.read(
+        store,
+        ex["moduleData"](store, module_ptr),
+        ex["moduleData"](store, module_ptr) + ex["moduleSize"](store, module_ptr),
+    )
     ex["freeModule"](store, module_ptr)
     jit = wasmtime.Module(engine, bytes(data))
     assert [(i.module, i.name) for i in jit.imports] == [
-        ("env", "memory"), ("env", "__indirect_function_table")]
+        ("env", "memory"),
+        ("env", "__indirect_function_table"),
+    ]
     linker.define(store, "env", "memory", memory)
     linker.define(store, "env", "__indirect_function_table", ex["__indirect_function_table"])
     table_before = ex["__indirect_function_table"].size(store)
@@ -71,8 +76,9 @@ def test_a_seed_host_runs_the_module_and_sees_jit_dispatch(tmp_path):
     # The debugger interface of the same instance shows where the calls went (fib is the
     # last function: the prelude's library functions come first).
     func = ex["dbg_func"](store, ex["dbg_func_count"](store) - 1)
-    interp_calls, jit_calls = (int.from_bytes(memory.read(store, func + o, func + o + 8), "little")
-                               for o in (16, 24))
+    interp_calls, jit_calls = (
+        int.from_bytes(memory.read(store, func + o, func + o + 8), "little") for o in (16, 24)
+    )
     assert (interp_calls, jit_calls) == (2 * 21891, 21891)
 
 
@@ -90,7 +96,9 @@ def test_a_seed_host_sees_a_scheme_error_as_its_exception():
         raise SchemeError
 
     linker.define_func("env", "throw_error", wasmtime.FuncType([], []), throw_error)
-    ex = linker.instantiate(store, wasmtime.Module.from_file(engine, str(BUNDLED_WASM))).exports(store)
+    ex = linker.instantiate(store, wasmtime.Module.from_file(engine, str(BUNDLED_WASM))).exports(
+        store
+    )
     ex["_initialize"](store)
     data = b"(car 1)\0"
     ptr = ex["allocateBytes"](store, len(data))

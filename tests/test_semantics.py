@@ -17,155 +17,270 @@ def s(request):
 
 CASES = [
     # numbers and arithmetic
-    ("42 -7 (+) (+ 1 2 3) (- 5) (- 10 1 2) (* 2 3 4) (*)", ["42", "-7", "0", "6", "-5", "7", "24", "1"]),
-    ("(quotient 17 5) (remainder 17 5) (remainder -17 5) (modulo -17 5) (modulo 17 -5)",
-     ["3", "2", "-2", "3", "-3"]),
-    ("(= 1 1) (< 1 2) (> 1 2) (<= 2 2) (>= 1 2) (< 1 2 3) (< 1 3 2)",
-     ["#t", "#t", "#f", "#t", "#f", "#t", "#f"]),
-    ("(zero? 0) (positive? -1) (negative? -1) (even? 4) (odd? 4) (abs -5) (min 3 1 2) (max 3 1 2)",
-     ["#t", "#f", "#t", "#t", "#f", "5", "1", "3"]),
-    ("4611686018427387903 (- -4611686018427387903 1)", ["4611686018427387903", "-4611686018427387904"]),
+    (
+        "42 -7 (+) (+ 1 2 3) (- 5) (- 10 1 2) (* 2 3 4) (*)",
+        ["42", "-7", "0", "6", "-5", "7", "24", "1"],
+    ),
+    (
+        "(quotient 17 5) (remainder 17 5) (remainder -17 5) (modulo -17 5) (modulo 17 -5)",
+        ["3", "2", "-2", "3", "-3"],
+    ),
+    (
+        "(= 1 1) (< 1 2) (> 1 2) (<= 2 2) (>= 1 2) (< 1 2 3) (< 1 3 2)",
+        ["#t", "#t", "#f", "#t", "#f", "#t", "#f"],
+    ),
+    (
+        "(zero? 0) (positive? -1) (negative? -1) (even? 4) (odd? 4) (abs -5) (min 3 1 2) (max 3 1 2)",
+        ["#t", "#f", "#t", "#t", "#f", "5", "1", "3"],
+    ),
+    (
+        "4611686018427387903 (- -4611686018427387903 1)",
+        ["4611686018427387903", "-4611686018427387904"],
+    ),
     # booleans, not, eq?
-    ("#t #f #true (not #f) (not 0) (eq? 'a 'a) (eq? '() '()) (equal? '(1 (2)) '(1 (2)))",
-     ["#t", "#f", "#t", "#t", "#f", "#t", "#t", "#t"]),
+    (
+        "#t #f #true (not #f) (not 0) (eq? 'a 'a) (eq? '() '()) (equal? '(1 (2)) '(1 (2)))",
+        ["#t", "#f", "#t", "#t", "#f", "#t", "#t", "#t"],
+    ),
     # if, and, or, cond, when, unless
-    ("(if #f 1 2) (if 0 1 2) (and) (and 1 2) (and 1 #f 3) (or) (or #f 2) (or #f #f)",
-     ["2", "1", "#t", "2", "#f", "#f", "2", "#f"]),
+    (
+        "(if #f 1 2) (if 0 1 2) (and) (and 1 2) (and 1 #f 3) (or) (or #f 2) (or #f #f)",
+        ["2", "1", "#t", "2", "#f", "#f", "2", "#f"],
+    ),
     ("(cond (#f 1) ((= 1 1) 2) (else 3)) (cond (#f 1) (else 3)) (cond (5))", ["2", "3", "5"]),
     ("(when (= 1 1) 1 2) (unless #f 3)", ["2", "3"]),
     # let forms
-    ("(let ((x 1) (y 2)) (+ x y)) (let* ((x 1) (y (+ x 1))) y) (let ((x 1)) (let ((x 2) (y x)) y))",
-     ["3", "2", "1"]),
-    ("(letrec ((ev? (lambda (n) (if (= n 0) #t (od? (- n 1))))) (od? (lambda (n) (if (= n 0) #f (ev? (- n 1)))))) (ev? 100))",
-     ["#t"]),
+    (
+        "(let ((x 1) (y 2)) (+ x y)) (let* ((x 1) (y (+ x 1))) y) (let ((x 1)) (let ((x 2) (y x)) y))",
+        ["3", "2", "1"],
+    ),
+    (
+        "(letrec ((ev? (lambda (n) (if (= n 0) #t (od? (- n 1))))) (od? (lambda (n) (if (= n 0) #f (ev? (- n 1)))))) (ev? 100))",
+        ["#t"],
+    ),
     ("(let loop ((i 0) (acc '())) (if (= i 3) acc (loop (+ i 1) (cons i acc))))", ["(2 1 0)"]),
     # lambda, closures, higher order
     ("((lambda (a b c) (+ a (* b c))) 1 2 3) ((lambda () 7))", ["7", "7"]),
-    ("(define (adder n) (lambda (x) (+ x n))) ((adder 3) 4) (define add5 (adder 5)) (add5 1)", ["7", "6"]),
+    (
+        "(define (adder n) (lambda (x) (+ x n))) ((adder 3) 4) (define add5 (adder 5)) (add5 1)",
+        ["7", "6"],
+    ),
     ("(define (compose f g) (lambda (x) (f (g x)))) ((compose car cdr) '(1 2 3))", ["2"]),
     # define, redefinition, begin
     ("(define x 10) x (define x 20) x (begin 1 2 3)", ["10", "20", "3"]),
     ("(define (f) 1) (define (g) (f)) (g) (define (f) 2) (g)", ["1", "2"]),
     # quote and lists
-    ("'(1 2 3) '(a (b . c) #t) (quote x) '() (cons 1 2) (list 1 (list 2) 3)",
-     ["(1 2 3)", "(a (b . c) #t)", "x", "()", "(1 . 2)", "(1 (2) 3)"]),
-    ("(car '(1 2)) (cdr '(1 2)) (null? '()) (null? '(1)) (pair? '(1)) (pair? 1)",
-     ["1", "(2)", "#t", "#f", "#t", "#f"]),
-    ("\"a\\\"b\\n\" #\\a", ['"a\\"b\\n"', "#\\a"]),
+    (
+        "'(1 2 3) '(a (b . c) #t) (quote x) '() (cons 1 2) (list 1 (list 2) 3)",
+        ["(1 2 3)", "(a (b . c) #t)", "x", "()", "(1 . 2)", "(1 (2) 3)"],
+    ),
+    (
+        "(car '(1 2)) (cdr '(1 2)) (null? '()) (null? '(1)) (pair? '(1)) (pair? 1)",
+        ["1", "(2)", "#t", "#f", "#t", "#f"],
+    ),
+    ('"a\\"b\\n" #\\a', ['"a\\"b\\n"', "#\\a"]),
     # internal defines
     ("(define (f x) (define y (* x 2)) (define (g z) (+ y z)) (g 1)) (f 5)", ["11"]),
     # set!
     ("(define c 0) (define (inc!) (set! c (+ c 1)) c) (inc!) (inc!)", ["1", "2"]),
-    ("(define (counter) (let ((n 0)) (lambda () (set! n (+ n 1)) n))) (define k (counter)) (k) (k)",
-     ["1", "2"]),
+    (
+        "(define (counter) (let ((n 0)) (lambda () (set! n (+ n 1)) n))) (define k (counter)) (k) (k)",
+        ["1", "2"],
+    ),
     # procedures print by name
-    ("car (define (fib n) n) fib (lambda (x) x)",
-     ["#<procedure car>", "#<procedure fib>", "#<procedure lambda>"]),
-    ("(let loop ((i 0)) (if (= i 1) loop (loop 1))) map (define f (lambda args args)) f",
-     ["#<procedure loop>", "#<procedure map>", "#<procedure f>"]),
+    (
+        "car (define (fib n) n) fib (lambda (x) x)",
+        ["#<procedure car>", "#<procedure fib>", "#<procedure lambda>"],
+    ),
+    (
+        "(let loop ((i 0)) (if (= i 1) loop (loop 1))) map (define f (lambda args args)) f",
+        ["#<procedure loop>", "#<procedure map>", "#<procedure f>"],
+    ),
     # internal defines: in lambda, define, let, let*, letrec, named let bodies; mutual
     # recursion; interleaved with expressions; spliced from begin
-    ("((lambda (x) (define (dbl) (* 2 x)) (dbl)) 4) (let ((a 1)) (define b (+ a 1)) (* a b))",
-     ["8", "2"]),
-    ("(let* ((a 2)) (define (ev? n) (if (= n 0) #t (od? (- n 1)))) (define (od? n) (if (= n 0) #f (ev? (- n 1)))) (list (ev? a) (od? a)))",
-     ["(#t #f)"]),
+    (
+        "((lambda (x) (define (dbl) (* 2 x)) (dbl)) 4) (let ((a 1)) (define b (+ a 1)) (* a b))",
+        ["8", "2"],
+    ),
+    (
+        "(let* ((a 2)) (define (ev? n) (if (= n 0) #t (od? (- n 1)))) (define (od? n) (if (= n 0) #f (ev? (- n 1)))) (list (ev? a) (od? a)))",
+        ["(#t #f)"],
+    ),
     ("(let loop ((i 0)) (define j (+ i 1)) (if (< j 3) (loop j) j))", ["3"]),
     ("(define (f) (define a 1) (set! a (+ a 1)) (define b (* a 10)) b) (f)", ["20"]),
-    ("(define (f) (begin (define a 1) (define b 2)) (+ a b)) (f) (let () (define x 5) x)",
-     ["3", "5"]),
+    (
+        "(define (f) (begin (define a 1) (define b 2)) (+ a b)) (f) (let () (define x 5) x)",
+        ["3", "5"],
+    ),
     ("(define (f) (define (g) h) (define h 7) (g)) (f)", ["7"]),
     # named let, do
     ("(let fact ((n 10) (acc 1)) (if (= n 0) acc (fact (- n 1) (* acc n))))", ["3628800"]),
     ("(do ((i 0 (+ i 1)) (acc '() (cons i acc))) ((= i 4) acc))", ["(3 2 1 0)"]),
-    ("(do ((vec (make-vector 5)) (i 0 (+ i 1))) ((= i 5) vec) (vector-set! vec i i))",
-     ["#(0 1 2 3 4)"]),
-    ("(let ((x '(1 3 5 7 9))) (do ((x x (cdr x)) (sum 0 (+ sum (car x)))) ((null? x) sum)))",
-     ["25"]),
+    (
+        "(do ((vec (make-vector 5)) (i 0 (+ i 1))) ((= i 5) vec) (vector-set! vec i i))",
+        ["#(0 1 2 3 4)"],
+    ),
+    (
+        "(let ((x '(1 3 5 7 9))) (do ((x x (cdr x)) (sum 0 (+ sum (car x)))) ((null? x) sum)))",
+        ["25"],
+    ),
     ("(do ((i 0 (+ i 1))) ((= i 2)))", []),
-    ("(define (f n) (do ((i 0 (+ i 1)) (fs '() (cons (lambda () i) fs))) ((= i n) (map (lambda (g) (g)) fs)))) (f 3)",
-     ["(2 1 0)"]),
+    (
+        "(define (f n) (do ((i 0 (+ i 1)) (fs '() (cons (lambda () i) fs))) ((= i n) (map (lambda (g) (g)) fs)))) (f 3)",
+        ["(2 1 0)"],
+    ),
     # case, cond =>, when, unless
-    ("(case (* 2 3) ((2 3 5 7) 'prime) ((1 4 6 8 9) 'composite)) (case 'x ((a) 1) (else 2))",
-     ["composite", "2"]),
-    ("(case (car '(c d)) ((a e i o u) 'vowel) ((w y) 'semivowel) (else => (lambda (x) x)))",
-     ["c"]),
-    ("(case #\\a ((#\\a) 'a) (else 'no)) (case 5 ((1) 'one) ((5) => (lambda (k) (* k k))))",
-     ["a", "25"]),
-    ("(case 1 ((2) 'x)) (case '() ((()) 'empty) (else 'no)) (case \"s\" ((\"s\") 'eqv) (else 'no))", ["empty", "no"]),
-    ("(cond ((assv 'b '((a 1) (b 2))) => cadr) (else #f)) (cond ((memq 'z '(a)) => car) (else 'none))",
-     ["2", "none"]),
+    (
+        "(case (* 2 3) ((2 3 5 7) 'prime) ((1 4 6 8 9) 'composite)) (case 'x ((a) 1) (else 2))",
+        ["composite", "2"],
+    ),
+    ("(case (car '(c d)) ((a e i o u) 'vowel) ((w y) 'semivowel) (else => (lambda (x) x)))", ["c"]),
+    (
+        "(case #\\a ((#\\a) 'a) (else 'no)) (case 5 ((1) 'one) ((5) => (lambda (k) (* k k))))",
+        ["a", "25"],
+    ),
+    (
+        "(case 1 ((2) 'x)) (case '() ((()) 'empty) (else 'no)) (case \"s\" ((\"s\") 'eqv) (else 'no))",
+        ["empty", "no"],
+    ),
+    (
+        "(cond ((assv 'b '((a 1) (b 2))) => cadr) (else #f)) (cond ((memq 'z '(a)) => car) (else 'none))",
+        ["2", "none"],
+    ),
     ("(when #f 1) (unless #t 1) (when (< 1 2) 'yes) (unless (> 1 2) 'no)", ["yes", "no"]),
     # set! on locals, captured variables (closures share the box) and globals
     ("(let ((x 1)) (set! x (+ x 1)) x) (define g 1) (set! g 5) g", ["2", "5"]),
-    ("(define (make) (let ((n 0)) (cons (lambda () (set! n (+ n 1)) n) (lambda () n)))) (define p (make)) ((car p)) ((car p)) ((cdr p))",
-     ["1", "2", "2"]),
+    (
+        "(define (make) (let ((n 0)) (cons (lambda () (set! n (+ n 1)) n) (lambda () n)))) (define p (make)) ((car p)) ((car p)) ((cdr p))",
+        ["1", "2", "2"],
+    ),
     ("(define (f x) (let ((get (lambda () x))) (set! x (* x 10)) (get))) (f 4)", ["40"]),
     ("(define (f) (define n 0) (define (bump!) (set! n (+ n 1))) (bump!) (bump!) n) (f)", ["2"]),
     ("(define x 1) (define (get-x) x) (set! x 2) (get-x)", ["2"]),
     # variadic procedures and apply
-    ("((lambda args args)) ((lambda args args) 1 2) ((lambda (a . r) (list a r)) 1 2 3)",
-     ["()", "(1 2)", "(1 (2 3))"]),
-    ("(define (f a b . rest) (list a b rest)) (f 1 2) (f 1 2 3 4) (define (g . xs) (length xs)) (g) (g 1 2 3)",
-     ["(1 2 ())", "(1 2 (3 4))", "0", "3"]),
-    ("(define (f a b c d e g h . r) (list a h r)) (f 1 2 3 4 5 6 7) (f 1 2 3 4 5 6 7 8 9)",
-     ["(1 7 ())", "(1 7 (8 9))"]),
-    ("(apply + '()) (apply + 1 2 '(3 4)) (apply list '(1 2)) (apply (lambda (a . r) r) '(1 2 3)) (apply apply (list + '(1 2)))",
-     ["0", "10", "(1 2)", "(2 3)", "3"]),
-    ("(define (sum . xs) (if (null? xs) 0 (+ (car xs) (apply sum (cdr xs))))) (sum 1 2 3 4)", ["10"]),
-    ("(define compose (lambda fs (if (null? fs) (lambda (x) x) (lambda (x) ((car fs) ((apply compose (cdr fs)) x)))))) ((compose car cdr cdr) '(1 2 3))",
-     ["3"]),
+    (
+        "((lambda args args)) ((lambda args args) 1 2) ((lambda (a . r) (list a r)) 1 2 3)",
+        ["()", "(1 2)", "(1 (2 3))"],
+    ),
+    (
+        "(define (f a b . rest) (list a b rest)) (f 1 2) (f 1 2 3 4) (define (g . xs) (length xs)) (g) (g 1 2 3)",
+        ["(1 2 ())", "(1 2 (3 4))", "0", "3"],
+    ),
+    (
+        "(define (f a b c d e g h . r) (list a h r)) (f 1 2 3 4 5 6 7) (f 1 2 3 4 5 6 7 8 9)",
+        ["(1 7 ())", "(1 7 (8 9))"],
+    ),
+    (
+        "(apply + '()) (apply + 1 2 '(3 4)) (apply list '(1 2)) (apply (lambda (a . r) r) '(1 2 3)) (apply apply (list + '(1 2)))",
+        ["0", "10", "(1 2)", "(2 3)", "3"],
+    ),
+    (
+        "(define (sum . xs) (if (null? xs) 0 (+ (car xs) (apply sum (cdr xs))))) (sum 1 2 3 4)",
+        ["10"],
+    ),
+    (
+        "(define compose (lambda fs (if (null? fs) (lambda (x) x) (lambda (x) ((car fs) ((apply compose (cdr fs)) x)))))) ((compose car cdr cdr) '(1 2 3))",
+        ["3"],
+    ),
     # symbols and strings
-    ("'foo (eq? 'foo 'foo) (eq? 'foo 'bar) (symbol? 'a) (symbol? \"a\") (string->symbol \"hi\") (symbol->string 'abc)",
-     ["foo", "#t", "#f", "#t", "#f", "hi", '"abc"']),
-    ('"tab\\there" "q\\"uote" "back\\\\slash" "nl\\n" "hex\\x41;"',
-     ['"tab\\there"', '"q\\"uote"', '"back\\\\slash"', '"nl\\n"', '"hexA"']),
-    ('(string? "s") (string? #\\s) (string-length "hello") (string-length "") (string-append "ab" "c" "") (string-append)',
-     ["#t", "#f", "5", "0", '"abc"', '""']),
-    ('(string=? "ab" "ab") (string=? "ab" "abc") (string<? "abc" "abd") (string>? "b" "a" "c")',
-     ["#t", "#f", "#t", "#f"]),
-    ('(number->string 42) (number->string -7) (number->string 255 16) (string->number "123") (string->number "x1")',
-     ['"42"', '"-7"', '"ff"', "123", "#f"]),
-    ('(string-ref "abc" 1) (substring "hello" 1 3) (substring "hello" 2) (string #\\a #\\b) (make-string 3 #\\z)',
-     ["#\\b", '"el"', '"llo"', '"ab"', '"zzz"']),
-    ('(string->list "abc") (list->string (list #\\x #\\y)) (eq? (string->symbol "k") \'k)',
-     ["(#\\a #\\b #\\c)", '"xy"', "#t"]),
+    (
+        "'foo (eq? 'foo 'foo) (eq? 'foo 'bar) (symbol? 'a) (symbol? \"a\") (string->symbol \"hi\") (symbol->string 'abc)",
+        ["foo", "#t", "#f", "#t", "#f", "hi", '"abc"'],
+    ),
+    (
+        '"tab\\there" "q\\"uote" "back\\\\slash" "nl\\n" "hex\\x41;"',
+        ['"tab\\there"', '"q\\"uote"', '"back\\\\slash"', '"nl\\n"', '"hexA"'],
+    ),
+    (
+        '(string? "s") (string? #\\s) (string-length "hello") (string-length "") (string-append "ab" "c" "") (string-append)',
+        ["#t", "#f", "5", "0", '"abc"', '""'],
+    ),
+    (
+        '(string=? "ab" "ab") (string=? "ab" "abc") (string<? "abc" "abd") (string>? "b" "a" "c")',
+        ["#t", "#f", "#t", "#f"],
+    ),
+    (
+        '(number->string 42) (number->string -7) (number->string 255 16) (string->number "123") (string->number "x1")',
+        ['"42"', '"-7"', '"ff"', "123", "#f"],
+    ),
+    (
+        '(string-ref "abc" 1) (substring "hello" 1 3) (substring "hello" 2) (string #\\a #\\b) (make-string 3 #\\z)',
+        ["#\\b", '"el"', '"llo"', '"ab"', '"zzz"'],
+    ),
+    (
+        '(string->list "abc") (list->string (list #\\x #\\y)) (eq? (string->symbol "k") \'k)',
+        ["(#\\a #\\b #\\c)", '"xy"', "#t"],
+    ),
     # characters
-    ("#\\a #\\space #\\newline #\\tab #\\( #\\x41 (char? #\\a) (char->integer #\\A) (integer->char 97)",
-     ["#\\a", "#\\space", "#\\newline", "#\\tab", "#\\(", "#\\A", "#t", "65", "#\\a"]),
-    ("(char=? #\\a #\\a) (char<? #\\a #\\b) (char-upcase #\\a) (char-numeric? #\\5) (char-alphabetic? #\\5) (char-whitespace? #\\space)",
-     ["#t", "#t", "#\\A", "#t", "#f", "#t"]),
+    (
+        "#\\a #\\space #\\newline #\\tab #\\( #\\x41 (char? #\\a) (char->integer #\\A) (integer->char 97)",
+        ["#\\a", "#\\space", "#\\newline", "#\\tab", "#\\(", "#\\A", "#t", "65", "#\\a"],
+    ),
+    (
+        "(char=? #\\a #\\a) (char<? #\\a #\\b) (char-upcase #\\a) (char-numeric? #\\5) (char-alphabetic? #\\5) (char-whitespace? #\\space)",
+        ["#t", "#t", "#\\A", "#t", "#f", "#t"],
+    ),
     # vectors
-    ("(vector 1 'a \"s\") (make-vector 2 0) (make-vector 0) #(1 #(2) (3)) (vector? #(1)) (vector? '(1))",
-     ['#(1 a "s")', "#(0 0)", "#()", "#(1 #(2) (3))", "#t", "#f"]),
-    ("(define v (make-vector 3 0)) (vector-set! v 0 'x) v (vector-ref v 0) (vector-length v) (vector->list v) (list->vector '(1 2))",
-     ["#(x 0 0)", "x", "3", "(x 0 0)", "#(1 2)"]),
-    ("(define v (vector 5 3 1)) (vector-fill! v 7) v (vector-map (lambda (x) (* x 2)) #(1 2)) (let ((s 0)) (vector-for-each (lambda (x) (set! s (+ s x))) #(1 2 3)) s)",
-     ["#(7 7 7)", "#(2 4)", "6"]),
+    (
+        "(vector 1 'a \"s\") (make-vector 2 0) (make-vector 0) #(1 #(2) (3)) (vector? #(1)) (vector? '(1))",
+        ['#(1 a "s")', "#(0 0)", "#()", "#(1 #(2) (3))", "#t", "#f"],
+    ),
+    (
+        "(define v (make-vector 3 0)) (vector-set! v 0 'x) v (vector-ref v 0) (vector-length v) (vector->list v) (list->vector '(1 2))",
+        ["#(x 0 0)", "x", "3", "(x 0 0)", "#(1 2)"],
+    ),
+    (
+        "(define v (vector 5 3 1)) (vector-fill! v 7) v (vector-map (lambda (x) (* x 2)) #(1 2)) (let ((s 0)) (vector-for-each (lambda (x) (set! s (+ s x))) #(1 2 3)) s)",
+        ["#(7 7 7)", "#(2 4)", "6"],
+    ),
     # equal?, eqv?, quoted nested data
-    ("(equal? \"ab\" \"ab\") (eq? \"ab\" \"ab\") (equal? #(1 (2 #(3))) (vector 1 (list 2 (vector 3)))) (equal? #(1) #(2)) (eqv? 2 2) (eqv? #\\a #\\a) (equal? '(1 . 2) (cons 1 2))",
-     ["#t", "#f", "#t", "#f", "#t", "#t", "#t"]),
-    ("'(1 (2 (3 . 4)) #(5 \"six\") #\\7 sym) '(quote x) ''x", ['(1 (2 (3 . 4)) #(5 "six") #\\7 sym)', "(quote x)", "(quote x)"]),
+    (
+        '(equal? "ab" "ab") (eq? "ab" "ab") (equal? #(1 (2 #(3))) (vector 1 (list 2 (vector 3)))) (equal? #(1) #(2)) (eqv? 2 2) (eqv? #\\a #\\a) (equal? \'(1 . 2) (cons 1 2))',
+        ["#t", "#f", "#t", "#f", "#t", "#t", "#t"],
+    ),
+    (
+        "'(1 (2 (3 . 4)) #(5 \"six\") #\\7 sym) '(quote x) ''x",
+        ['(1 (2 (3 . 4)) #(5 "six") #\\7 sym)', "(quote x)", "(quote x)"],
+    ),
     # quasiquote
-    ("(let ((x 1) (l '(2 3))) `(a ,x ,@l b)) `(1 ,@'() 2) `(1 . ,(+ 1 1)) `#(1 ,(+ 1 1) ,@(list 3 4))",
-     ["(a 1 2 3 b)", "(1 2)", "(1 . 2)", "#(1 2 3 4)"]),
-    ("`(x ,@(map (lambda (i) (* i i)) '(1 2 3)) y) `(a `(b ,(c ,(+ 1 2)))) `plain `(,@'(1 2))",
-     ["(x 1 4 9 y)", "(a (quasiquote (b (unquote (c 3)))))", "plain", "(1 2)"]),
+    (
+        "(let ((x 1) (l '(2 3))) `(a ,x ,@l b)) `(1 ,@'() 2) `(1 . ,(+ 1 1)) `#(1 ,(+ 1 1) ,@(list 3 4))",
+        ["(a 1 2 3 b)", "(1 2)", "(1 . 2)", "#(1 2 3 4)"],
+    ),
+    (
+        "`(x ,@(map (lambda (i) (* i i)) '(1 2 3)) y) `(a `(b ,(c ,(+ 1 2)))) `plain `(,@'(1 2))",
+        ["(x 1 4 9 y)", "(a (quasiquote (b (unquote (c 3)))))", "plain", "(1 2)"],
+    ),
     # list library
-    ("(length '(1 2 3)) (length '()) (append '(1) '(2 3) '() '(4)) (append) (append '(1) 2) (reverse '(1 2 3))",
-     ["3", "0", "(1 2 3 4)", "()", "(1 . 2)", "(3 2 1)"]),
-    ("(list-ref '(a b c) 2) (list-tail '(a b c) 1) (memq 'c '(a b c d)) (memq 'z '(a)) (member \"b\" '(\"a\" \"b\")) (memv 2 '(1 2))",
-     ["c", "(b c)", "(c d)", "#f", '("b")', "(2)"]),
-    ("(assq 'b '((a 1) (b 2))) (assv 2 '((1 . x) (2 . y))) (assoc \"b\" '((\"a\" . 1) (\"b\" . 2))) (assq 'z '())",
-     ["(b 2)", "(2 . y)", '("b" . 2)', "#f"]),
-    ("(map (lambda (x) (* x x)) '(1 2 3)) (map + '(1 2 3) '(10 20 30)) (map list '(1 2 3) '(a b)) (map car '())",
-     ["(1 4 9)", "(11 22 33)", "((1 a) (2 b))", "()"]),
-    ("(member 2 '(1 2 3) (lambda (a b) (= a (- b 1)))) (assoc 2 '((1 . a) (3 . b)) (lambda (a b) (= a (- b 1))))",
-     ["(3)", "(3 . b)"]),
-    ("(filter odd? '(1 2 3 4 5)) (fold-left + 0 '(1 2 3)) (fold-right cons '() '(1 2 3)) (fold-left cons '() '(1 2))",
-     ["(1 3 5)", "6", "(1 2 3)", "((() . 1) . 2)"]),
+    (
+        "(length '(1 2 3)) (length '()) (append '(1) '(2 3) '() '(4)) (append) (append '(1) 2) (reverse '(1 2 3))",
+        ["3", "0", "(1 2 3 4)", "()", "(1 . 2)", "(3 2 1)"],
+    ),
+    (
+        "(list-ref '(a b c) 2) (list-tail '(a b c) 1) (memq 'c '(a b c d)) (memq 'z '(a)) (member \"b\" '(\"a\" \"b\")) (memv 2 '(1 2))",
+        ["c", "(b c)", "(c d)", "#f", '("b")', "(2)"],
+    ),
+    (
+        "(assq 'b '((a 1) (b 2))) (assv 2 '((1 . x) (2 . y))) (assoc \"b\" '((\"a\" . 1) (\"b\" . 2))) (assq 'z '())",
+        ["(b 2)", "(2 . y)", '("b" . 2)', "#f"],
+    ),
+    (
+        "(map (lambda (x) (* x x)) '(1 2 3)) (map + '(1 2 3) '(10 20 30)) (map list '(1 2 3) '(a b)) (map car '())",
+        ["(1 4 9)", "(11 22 33)", "((1 a) (2 b))", "()"],
+    ),
+    (
+        "(member 2 '(1 2 3) (lambda (a b) (= a (- b 1)))) (assoc 2 '((1 . a) (3 . b)) (lambda (a b) (= a (- b 1))))",
+        ["(3)", "(3 . b)"],
+    ),
+    (
+        "(filter odd? '(1 2 3 4 5)) (fold-left + 0 '(1 2 3)) (fold-right cons '() '(1 2 3)) (fold-left cons '() '(1 2))",
+        ["(1 3 5)", "6", "(1 2 3)", "((() . 1) . 2)"],
+    ),
     ("(define (length l) 'mine) (length '(1)) (define map 5) map", ["mine", "5"]),
-    ("(list? '(1 2)) (list? '(1 . 2)) (list? '()) (integer? 5) (error? 1)",
-     ["#t", "#f", "#t", "#t", "error: unbound: unbound variable error?"]),
+    (
+        "(list? '(1 2)) (list? '(1 . 2)) (list? '()) (integer? 5) (error? 1)",
+        ["#t", "#f", "#t", "#t", "error: unbound: unbound variable error?"],
+    ),
 ]
 
 
@@ -182,39 +297,66 @@ ERRORS = [
     ("(5 1)", "not-procedure", "not a procedure: a number 5"),
     ("((lambda (x) x))", "arity", "lambda: expects 1 argument, got 0"),
     ("(car 1 2)", "arity", "car: expects 1 argument, got 2"),
-    ("(+ 4611686018427387903 1)", "overflow", "+: fixnum overflow computing (+ 4611686018427387903 1)"),
-    ("(* 4611686018427387903 2)", "overflow", "*: fixnum overflow computing (* 4611686018427387903 2)"),
+    (
+        "(+ 4611686018427387903 1)",
+        "overflow",
+        "+: fixnum overflow computing (+ 4611686018427387903 1)",
+    ),
+    (
+        "(* 4611686018427387903 2)",
+        "overflow",
+        "*: fixnum overflow computing (* 4611686018427387903 2)",
+    ),
     ("(quotient 1 0)", "divide-by-zero", "quotient: division by zero"),
     ("(letrec ((a b) (b 1)) a)", "unbound", "b used before its definition"),
     ("(1 2", "read", "missing ')' to close '(' opened at line 1, column 1"),
     (")", "read", "unexpected ')'"),
     ("(if)", "syntax", "if: expected (if test then [else])"),
     ("(define car 1)", "syntax", "cannot redefine the builtin procedure car"),
-    ("(vector-ref (vector 1 2) 2)", "range", "vector-ref: index 2 is out of range for a vector of length 2"),
-    ("(vector-set! (make-vector 1) -1 0)", "range", "vector-set!: index -1 is out of range for a vector of length 1"),
+    (
+        "(vector-ref (vector 1 2) 2)",
+        "range",
+        "vector-ref: index 2 is out of range for a vector of length 2",
+    ),
+    (
+        "(vector-set! (make-vector 1) -1 0)",
+        "range",
+        "vector-set!: index -1 is out of range for a vector of length 1",
+    ),
     ("(vector-ref '(1) 0)", "type", "vector-ref: expected a vector, got a pair (1)"),
     ("(vector-ref (vector 1) 'a)", "type", "vector-ref: expected an index, got a symbol a"),
     ("(make-vector -1)", "range", "make-vector: length -1 is out of range (0 to 134217728)"),
     ("(string-length 'a)", "type", "string-length: expected a string, got a symbol a"),
-    ("(string-ref \"abc\" 3)", "range", "string-ref: index 3 is out of range for a string of length 3"),
-    ("(substring \"abc\" 2 1)", "range", "substring: start 2 is after end 1"),
-    ("(string-append \"a\" 1)", "type", "string-append: expected a string, got a number 1"),
+    (
+        '(string-ref "abc" 3)',
+        "range",
+        "string-ref: index 3 is out of range for a string of length 3",
+    ),
+    ('(substring "abc" 2 1)', "range", "substring: start 2 is after end 1"),
+    ('(string-append "a" 1)', "type", "string-append: expected a string, got a number 1"),
     ("(integer->char -1)", "range", "integer->char: -1 is not a Unicode scalar value"),
     ("(cadr '(1))", "type", "cadr: expected a pair, got the empty list ()"),
     ("(define (f a b . r) r) (f 1)", "arity", "f: expects at least 2 arguments, got 1"),
     ("((lambda (a . r) a))", "arity", "lambda: expects at least 1 argument, got 0"),
-    ("(define (f . r) r) (define (g) (f)) (define (h a) a) (apply h '(1 2))", "arity",
-     "h: expects 1 argument, got 2"),
+    (
+        "(define (f . r) r) (define (g) (f)) (define (h a) a) (apply h '(1 2))",
+        "arity",
+        "h: expects 1 argument, got 2",
+    ),
     ("(apply + 1)", "type", "apply: expected a list, got a number 1"),
     ("(apply car '(1 2))", "arity", "car: expects 1 argument, got 2"),
     ("(apply +)", "arity", "apply: expects at least 2 arguments, got 1"),
-    ("(error \"bad thing:\" 1 'x \"s\")", "error", 'bad thing: 1 x "s"'),
+    ('(error "bad thing:" 1 \'x "s")', "error", 'bad thing: 1 x "s"'),
     ("(length 5)", "type", "length: expected a list, got a number 5"),
     ("(list-ref '(1) 3)", "range", "list-ref: index 3 is out of range for a list of length 1"),
     ("(map car '(1))", "type", "car: expected a pair, got a number 1"),
     ("`(1 ,@2)", "type", "append: expected a list, got a number 2"),
     ("(case)", "syntax", "case: expected (case key clause ...)"),
-    ("(do ((i 0)))", "syntax", "do: expected (do ((variable init step) ...) (test result ...) command ...)"),
+    (
+        "(do ((i 0)))",
+        "syntax",
+        "do: expected (do ((variable init step) ...) (test result ...) command ...)",
+    ),
     ("(lambda (x x) x)", "syntax", "duplicate binding of x"),
     ("(unquote x)", "syntax", "unquote: not inside a quasiquote"),
     ("#(1 . 2)", "read", "a vector literal cannot have a '.'"),
@@ -239,7 +381,8 @@ def test_error_positions_point_into_the_defining_source(s):
 
 
 def test_errors_carry_the_same_position_interpreted_and_compiled(s):
-    s.eval("""(define (at v i)
+    s.eval(
+        """(define (at v i)
   (vector-ref v i))
 (define (two a b . more)
   more)
@@ -248,10 +391,14 @@ def test_errors_carry_the_same_position_interpreted_and_compiled(s):
 (define (spread f args)
   (apply f args))
 (define (kind x)
-  (case x ((1) 'one) (else (string-length x))))""", name="lib.scm")
+  (case x ((1) 'one) (else (string-length x))))""",
+        name="lib.scm",
+    )
     cases = [
-        ("(at (vector 1) 5)",
-         "lib.scm:2:3 (in at): vector-ref: index 5 is out of range for a vector of length 1"),
+        (
+            "(at (vector 1) 5)",
+            "lib.scm:2:3 (in at): vector-ref: index 5 is out of range for a vector of length 1",
+        ),
         ("(call-two)", "lib.scm:6:9 (in call-two): two: expects at least 2 arguments, got 1"),
         ("(spread two '(1))", "lib.scm:8:3 (in spread): two: expects at least 2 arguments, got 1"),
         ("(kind 2)", "lib.scm:10:28 (in kind): string-length: expected a string, got a number 2"),
@@ -270,7 +417,7 @@ def test_library_errors_name_the_procedure_and_point_into_the_prelude(s):
 
 def test_display_output_comes_with_its_form(s):
     rs = s.eval('(display "x=") (display 42) (newline) (write "q") (display \'(1 "s"))')
-    assert [r.output for r in rs] == ["x=", "42", "\n", '"q"', '(1 s)']
+    assert [r.output for r in rs] == ["x=", "42", "\n", '"q"', "(1 s)"]
     rs = s.eval("""(write (list "a\\"b" #\\c #\\space 'd #(1 "e") 1.5x))""")
     assert rs[0].kind == "error"  # 1.5x is read as a symbol: unbound
     rs = s.eval("""(write (list "a\\"b" #\\c #\\space 'd #(1 "e")))
@@ -330,9 +477,11 @@ def test_collector_traces_vectors_strings_and_closures(s):
                (equal? (vector-ref e 4) (list i i)))))""")
     assert values(s, "(garbage 30000)") == ["99"]
     assert s.heap_stats()["collections"] > 3
-    assert values(s, "(let loop ((i 0)) (cond ((= i 200) 'intact) ((check i) (loop (+ i 1))) (else i)))"
-                  " (length '(1 2 3)) (map (lambda (x) `(,x)) '(1 2))") == [
-        "intact", "3", "((1) (2))"]
+    assert values(
+        s,
+        "(let loop ((i 0)) (cond ((= i 200) 'intact) ((check i) (loop (+ i 1))) (else i)))"
+        " (length '(1 2 3)) (map (lambda (x) `(,x)) '(1 2))",
+    ) == ["intact", "3", "((1) (2))"]
 
 
 def test_deep_recursion_is_an_error_not_a_crash(s):

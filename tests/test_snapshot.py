@@ -95,8 +95,11 @@ def test_snapshot_again_after_a_second_module_stacks(tmp_path):
         assert values(t, "(tak 12 8 4) (fib 10)") == ["5", "55"]
         assert all(t.last_counts[t.function(n).id][0] == 0 for n in ("tak", "fib"))
         owners = {x.name: x.owner for x in t.table_slots() if "snapshot" in x.owner}
-        assert owners == {"fib": "jit 1 (snapshot)", "deep": "jit 1 (snapshot)",
-                          "tak": "jit 2 (snapshot)"}
+        assert owners == {
+            "fib": "jit 1 (snapshot)",
+            "deep": "jit 1 (snapshot)",
+            "tak": "jit 2 (snapshot)",
+        }
 
 
 def test_round_trip_snapshot_load_jit_more_snapshot_load(tmp_path):
@@ -115,7 +118,10 @@ def test_round_trip_snapshot_load_jit_more_snapshot_load(tmp_path):
         rec = u.snapshot_record
         assert rec.generation == 2
         assert {(b.name, b.module_id, b.generation) for b in rec.slots} == {
-            ("fib", 1, 1), ("deep", 1, 1), ("tak", 2, 2)}
+            ("fib", 1, 1),
+            ("deep", 1, 1),
+            ("tak", 2, 2),
+        }
         assert values(u, "(tak 12 8 4) (fib 20)") == ["5", "6765"]
         assert u.last_counts[u.function("tak").id][0] == 0
         assert u.last_counts[u.function("fib").id][0] == 0
@@ -128,11 +134,14 @@ def test_heap_garbage_does_not_end_up_in_the_snapshot(tmp_path):
     with Session() as fresh:
         baseline = snapshot(fresh).data_bytes  # the interpreter's statics and the prelude
     with Session() as s:
-        values(s, """
+        values(
+            s,
+            """
           (define (build n) (let go ((i n) (acc '())) (if (= i 0) acc (go (- i 1) (cons i acc)))))
           (define (churn k) (if (= k 0) 0 (begin (build 10000) (churn (- k 1)))))
           (churn 200)
-          (define keep (build 100))""")
+          (define keep (build 100))""",
+        )
         heap = s.heap_stats()
         assert heap["allocated_bytes"] > 40_000_000 and heap["heap_bytes"] >= 4 << 20
         snap = snapshot(s)
@@ -150,7 +159,9 @@ def test_heap_garbage_does_not_end_up_in_the_snapshot(tmp_path):
 
 
 def test_the_heap_stays_sound_across_scrubs(session):
-    values(session, """
+    values(
+        session,
+        """
       (define (build n) (let go ((i n) (acc '())) (if (= i 0) acc (go (- i 1) (cons i acc)))))
       (define (sum l) (let go ((l l) (a 0)) (if (null? l) a (go (cdr l) (+ a (car l))))))
       (define (mk a b c d e f g) (lambda (x) (+ x a b c d e f g)))
@@ -158,7 +169,8 @@ def test_the_heap_stays_sound_across_scrubs(session):
       (define (apply-all l) (let go ((l l) (a 0)) (if (null? l) a (go (cdr l) (+ a ((car l) 1))))))
       (define (every k l) (let go ((l l) (i 0) (acc '()))
         (if (null? l) acc (go (cdr l) (+ i 1) (if (= (remainder i k) 0) (cons (car l) acc) acc)))))
-      (define keeps '())""")
+      (define keeps '())""",
+    )
     step = """(sum (build 100000)) (apply-all (clos 10000))
               (set! keeps (cons (every 97 (build 30000)) keeps))
               (set! keeps (cons (every 13 (clos 3000)) keeps))
@@ -187,8 +199,13 @@ def test_auto_jit_host_hook_is_left_out_and_cleared(tmp_path):
         assert t.table_slots()[hook].empty
         assert t.function("fib").state == "linked"
         # a new function would tier up through the hook, which is gone: it stays interpreted
-        assert values(t, "(define (h x) x) (h 1) (h 2) (h 3) (h 4) (fib 10)") == \
-            ["1", "2", "3", "4", "55"]
+        assert values(t, "(define (h x) x) (h 1) (h 2) (h 3) (h 4) (fib 10)") == [
+            "1",
+            "2",
+            "3",
+            "4",
+            "55",
+        ]
         assert t.function("h").state == "candidate"
 
 
@@ -254,10 +271,12 @@ FOREIGN = """(module
 
 def test_a_foreign_module_with_a_hidden_mutable_global_is_refused_by_name(tmp_path):
     path = tmp_path / "foreign.wasm"
-    subprocess.run([str(tools.wasm_tools()), "parse", "-", "-o", str(path)], input=FOREIGN.encode(),
-                   check=True)
-    with Session(path) as s, pytest.raises(
-        SnapshotError, match=r"global 0 \(counter\) is mutable and not exported"
+    subprocess.run(
+        [str(tools.wasm_tools()), "parse", "-", "-o", str(path)], input=FOREIGN.encode(), check=True
+    )
+    with (
+        Session(path) as s,
+        pytest.raises(SnapshotError, match=r"global 0 \(counter\) is mutable and not exported"),
     ):
         snapshot(s)
 
@@ -265,16 +284,26 @@ def test_a_foreign_module_with_a_hidden_mutable_global_is_refused_by_name(tmp_pa
 def test_a_foreign_module_that_exports_its_globals_snapshots_with_their_live_values(tmp_path):
     path = tmp_path / "foreign.wasm"
     source = FOREIGN.replace("(global $counter", '(global $counter (export "counter")')
-    subprocess.run([str(tools.wasm_tools()), "parse", "-", "-o", str(path)], input=source.encode(),
-                   check=True)
+    subprocess.run(
+        [str(tools.wasm_tools()), "parse", "-", "-o", str(path)], input=source.encode(), check=True
+    )
     with Session(path) as s:
         s.eval("1")  # parse() sets the counter
         snap = write_snapshot(s, tmp_path / "out.wasm")
     out = ParsedModule.parse(snap.data, "out")
     assert out.globals == [(0x7F, 1, b"\x41\x01\x0b")]
     assert sorted(e[0] for e in out.exports) == sorted(
-        ["memory", "__indirect_function_table", "counter", "parse", "eval", "jitModule",
-         "allocateBytes", "freeBytes"])
+        [
+            "memory",
+            "__indirect_function_table",
+            "counter",
+            "parse",
+            "eval",
+            "jitModule",
+            "allocateBytes",
+            "freeBytes",
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -303,13 +332,23 @@ def test_the_snapshot_command_and_repl(tmp_path):
     src = tmp_path / "fib.scm"
     src.write_text(f"{FIB}\n(fib 20)\n")
     out = tmp_path / "fib-jit.wasm"
-    p = subprocess.run([sys.executable, "-m", "jitscope", "snapshot", "-o", str(out), str(src)],
-                       capture_output=True, text=True, timeout=120, check=False)
+    p = subprocess.run(
+        [sys.executable, "-m", "jitscope", "snapshot", "-o", str(out), str(src)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert p.returncode == 0, p.stderr
     assert re.match(r"6765\nmodule 1: fib \([\d,]+ bytes\) linked\nwrote ", p.stdout)
-    p = subprocess.run([sys.executable, "-m", "jitscope", "repl", "--wasm", str(out)],
-                       input=f"(fib 20)\n,stats\n,table\n,snapshot {tmp_path / 'again.wasm'}\n",
-                       capture_output=True, text=True, timeout=120, check=False)
+    p = subprocess.run(
+        [sys.executable, "-m", "jitscope", "repl", "--wasm", str(out)],
+        input=f"(fib 20)\n,stats\n,table\n,snapshot {tmp_path / 'again.wasm'}\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     assert lines[0] == "6765"
@@ -317,7 +356,20 @@ def test_the_snapshot_command_and_repl(tmp_path):
     assert any(line.split()[1:] == ["fib", "jit", "1", "(snapshot)"] for line in lines)
     assert lines[-1].startswith(f"wrote {tmp_path / 'again.wasm'}: ")
     tools.validate((tmp_path / "again.wasm").read_bytes())
-    p = subprocess.run([sys.executable, "-m", "jitscope", "snapshot", "-o", str(out), "--wasm",
-                        str(tmp_path / "nothing.wasm")], capture_output=True, text=True,
-                       timeout=120, check=False)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jitscope",
+            "snapshot",
+            "-o",
+            str(out),
+            "--wasm",
+            str(tmp_path / "nothing.wasm"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert p.returncode == 2 and "nothing.wasm: no such file" in p.stderr

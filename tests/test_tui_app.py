@@ -426,7 +426,9 @@ def test_a_seed_only_module_works_in_every_pane_that_needs_no_debugger(tmp_path:
     from jitscope.buildwasm import build_wasm
 
     wasm = build_wasm(out=tmp_path / "seedonly.wasm", extra_flags=["-DJITSCOPE_SEED_ONLY"])
-    program = "(letrec ((fib (lambda (n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2))))))) (fib 15))"
+    program = (
+        "(letrec ((fib (lambda (n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2))))))) (fib 15))"
+    )
 
     async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
         assert "no debugger interface" in plain(app.query_one("#candidates Static", Static))

@@ -41,21 +41,27 @@ def test_cursor_errors_name_the_offset():
         Cursor(b"\x80" * 12 + b"\x00").uleb()
 
 
-@pytest.mark.parametrize("data, problem", [
-    (b"\0asm\x01\0\0\0", None),
-    (b"\0as", "truncated header"),
-    (b"hello world", "not a wasm binary"),
-    (b"\0asm\x0d\0\x01\0", "is a wasm component"),
-    (b"\0asm\x02\0\0\0", "unsupported version 02000000"),
-])
+@pytest.mark.parametrize(
+    "data, problem",
+    [
+        (b"\0asm\x01\0\0\0", None),
+        (b"\0as", "truncated header"),
+        (b"hello world", "not a wasm binary"),
+        (b"\0asm\x0d\0\x01\0", "is a wasm component"),
+        (b"\0asm\x02\0\0\0", "unsupported version 02000000"),
+    ],
+)
 def test_one_header_check(data, problem):
     got = header_problem(data)
     assert got is None if problem is None else problem in got
 
 
 def test_the_snapshot_record_round_trips():
-    record = SnapshotRecord(3, (BakedSlot(40, 900, 2, 1, "fib"), BakedSlot(41, 901, 5, 3, "λ")),
-                            {1: "<repl 1>", 7: "fib.scm"})
+    record = SnapshotRecord(
+        3,
+        (BakedSlot(40, 900, 2, 1, "fib"), BakedSlot(41, 901, 5, 3, "λ")),
+        {1: "<repl 1>", 7: "fib.scm"},
+    )
     assert parse_snapshot_record(encode_snapshot_record(record)) == record
     with pytest.raises(DecodeError, match="left over"):
         parse_snapshot_record(encode_snapshot_record(record) + b"\x00")
@@ -76,8 +82,13 @@ def test_the_decoder_does_not_mistake_immediates_for_opcodes():
     # i32.const 0x11 (the byte of call_indirect), call 0x10, i64.const with 0x10 bytes, end
     code = bytes([0x41, 0x11, 0x10, 0x00, 0x1A, 0x42, 0x90, 0x10, 0x1A, 0x0B])
     seen = []
-    remap = Remap(func=lambda i: seen.append(i) or 300, type=lambda i: 1000 + i,
-                   table=lambda i: i, memory=lambda i: i, global_=lambda i: i)
+    remap = Remap(
+        func=lambda i: seen.append(i) or 300,
+        type=lambda i: 1000 + i,
+        table=lambda i: i,
+        memory=lambda i: i,
+        global_=lambda i: i,
+    )
     out, end = translate(code, 0, len(code), remap, "f")
     assert end == len(code) and seen == [0]
     assert out == bytes([0x41, 0x11, 0x10, 0xAC, 0x02, 0x1A, 0x42, 0x90, 0x10, 0x1A, 0x0B])
@@ -86,15 +97,16 @@ def test_the_decoder_does_not_mistake_immediates_for_opcodes():
     assert out == bytes([0x11, 0xEA, 0x07, 0x00, 0x0B])
 
 
-@pytest.mark.parametrize("code, message", [
-    (bytes([0xFD, 0x0C]), r"opcode 0xfd \(the SIMD prefix\)"),
-    (bytes([0xFC, 0x08, 0x00, 0x00]), r"0xfc 8 \(memory.init\)"),
-    (bytes([0x27]), r"unknown opcode 0x27"),
-    (bytes([0x41]), r"truncated"),
-    (bytes([0x01, 0x01]), r"run past the end"),
-])
+@pytest.mark.parametrize(
+    "code, message",
+    [
+        (bytes([0xFD, 0x0C]), r"opcode 0xfd \(the SIMD prefix\)"),
+        (bytes([0xFC, 0x08, 0x00, 0x00]), r"0xfc 8 \(memory.init\)"),
+        (bytes([0x27]), r"unknown opcode 0x27"),
+        (bytes([0x41]), r"truncated"),
+        (bytes([0x01, 0x01]), r"run past the end"),
+    ],
+)
 def test_the_decoder_names_what_it_cannot_relocate(code, message):
     with pytest.raises(DecodeError, match=message):
         translate(code, 0, len(code), IDENTITY, "JIT module 9: function 0 (f)")
-
-

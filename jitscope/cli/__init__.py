@@ -74,9 +74,13 @@ def threshold_argument(text: str) -> int:
 
 
 def add_threshold_argument(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--threshold", type=threshold_argument, default=DEFAULT_AUTO_THRESHOLD,
-                   help="interpreted calls before auto mode compiles a function "
-                   f"(default {DEFAULT_AUTO_THRESHOLD:,})")
+    p.add_argument(
+        "--threshold",
+        type=threshold_argument,
+        default=DEFAULT_AUTO_THRESHOLD,
+        help="interpreted calls before auto mode compiles a function "
+        f"(default {DEFAULT_AUTO_THRESHOLD:,})",
+    )
 
 
 def _parser(command: str) -> argparse.ArgumentParser:
@@ -87,14 +91,16 @@ def _parser(command: str) -> argparse.ArgumentParser:
             "Without a subcommand, opens the TUI. Subcommands: repl, run, bench, snapshot "
             "(see jitscope SUBCOMMAND --help).",
         )
-        p.add_argument("path", nargs="?", type=Path, help="interplib.wasm to open "
-                       "(default: the bundled build)")
+        p.add_argument(
+            "path", nargs="?", type=Path, help="interplib.wasm to open (default: the bundled build)"
+        )
         p.add_argument("--version", action="version", version=f"jitscope {__version__}")
     elif command == "bench":
         from jitscope.bench import add_arguments
 
-        p = argparse.ArgumentParser(prog="jitscope bench",
-                                    description="Interpreter vs JIT vs C reference.")
+        p = argparse.ArgumentParser(
+            prog="jitscope bench", description="Interpreter vs JIT vs C reference."
+        )
         add_arguments(p)
         return p
     elif command == "snapshot":
@@ -103,24 +109,36 @@ def _parser(command: str) -> argparse.ArgumentParser:
         p = argparse.ArgumentParser(
             prog="jitscope snapshot",
             description="Evaluate FILEs, JIT and link, then write one module with the linked "
-            "JIT code, table, memory and globals baked in (static late linking).")
+            "JIT code, table, memory and globals baked in (static late linking).",
+        )
         add_snapshot_arguments(p)
         return p
     elif command == "repl":
         p = argparse.ArgumentParser(
             prog="jitscope repl",
             description="A Scheme REPL on stdin/stdout with , meta-commands (,help); works "
-            "in a pipe.")
+            "in a pipe.",
+        )
     else:
         p = argparse.ArgumentParser(
             prog="jitscope run",
-            description="Evaluate a Scheme file and print each expression's value.")
+            description="Evaluate a Scheme file and print each expression's value.",
+        )
         p.add_argument("file", type=Path, help="Scheme source to evaluate")
-        p.add_argument("--jit", choices=("never", "eager", "auto"), default="never",
-                       help="never: interpret; eager: compile every function before it "
-                       "first runs; auto: tier up hot functions mid-run")
+        p.add_argument(
+            "--jit",
+            choices=("never", "eager", "auto"),
+            default="never",
+            help="never: interpret; eager: compile every function before it "
+            "first runs; auto: tier up hot functions mid-run",
+        )
         add_threshold_argument(p)
     p.add_argument("--wasm", type=Path, default=None, help="another build of interplib.wasm")
-    p.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, metavar="SECONDS",
-                   help=f"per evaluation (default {DEFAULT_TIME_LIMIT:g}; 0 for none)")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=DEFAULT_TIME_LIMIT,
+        metavar="SECONDS",
+        help=f"per evaluation (default {DEFAULT_TIME_LIMIT:g}; 0 for none)",
+    )
     return p

@@ -147,8 +147,10 @@ class Repl:
     def cmd_candidates(self, args: list[str]) -> None:
         fs = self.session.candidates()
         if not fs:
-            self.write("no candidates: run some code first (functions the interpreter has "
-                       "called and that have no JIT code)\n")
+            self.write(
+                "no candidates: run some code first (functions the interpreter has "
+                "called and that have no JIT code)\n"
+            )
         for f in fs:
             self.write(f"{f.name:<20} {f.interp_calls:>12,} calls  {f.span}\n")
 
@@ -157,20 +159,25 @@ class Repl:
         for f in self.session.functions():
             if f.library and not (everything or f.interp_calls or f.jit_calls or f.jit_code):
                 continue  # the prelude's library functions once used, or with ,functions all
-            self.write(f"{f.id:>4} {f.name:<20} {f.state:<22} interp {f.interp_calls:>12,}  "
-                       f"jit {f.jit_calls:>12,}  {f.span}\n")
+            self.write(
+                f"{f.id:>4} {f.name:<20} {f.state:<22} interp {f.interp_calls:>12,}  "
+                f"jit {f.jit_calls:>12,}  {f.span}\n"
+            )
 
     def cmd_stats(self, args: list[str]) -> None:
         fs = [f for f in self.session.functions() if f.interp_calls or f.jit_calls]
         if not fs:
             self.write("no calls yet\n")
             return
-        self.write(f"{'function':<20} {'last: interp':>14} {'jit':>12}   "
-                   f"{'total: interp':>14} {'jit':>12}\n")
+        self.write(
+            f"{'function':<20} {'last: interp':>14} {'jit':>12}   "
+            f"{'total: interp':>14} {'jit':>12}\n"
+        )
         for f in fs:
             li, lj = self.session.last_counts.get(f.id, (0, 0))
-            self.write(f"{f.name:<20} {li:>14,} {lj:>12,}   {f.interp_calls:>14,} "
-                       f"{f.jit_calls:>12,}\n")
+            self.write(
+                f"{f.name:<20} {li:>14,} {lj:>12,}   {f.interp_calls:>14,} {f.jit_calls:>12,}\n"
+            )
 
     def _module_arg(self, args: list[str]) -> JitModule:
         mods = self.session.modules
@@ -181,8 +188,9 @@ class Repl:
         try:
             return self.session.module(int(args[0]))
         except ValueError:
-            raise ValueError(f"no JIT module {args[0]} (modules: "
-                             f"{', '.join(str(m.id) for m in mods)})") from None
+            raise ValueError(
+                f"no JIT module {args[0]} (modules: {', '.join(str(m.id) for m in mods)})"
+            ) from None
 
     def cmd_wat(self, args: list[str]) -> None:
         try:
@@ -196,8 +204,10 @@ class Repl:
             state = "applied" if p.applied else "pending"
             before = "?" if p.before is None else p.before
             after = "?" if p.after is None else p.after
-            self.write(f"0x{p.patch.address:08x} {p.patch.name + '.jitCode':<24} "
-                       f"{before!s:>6} -> {after!s:<6} {state}\n")
+            self.write(
+                f"0x{p.patch.address:08x} {p.patch.name + '.jitCode':<24} "
+                f"{before!s:>6} -> {after!s:<6} {state}\n"
+            )
 
     def cmd_table(self, args: list[str]) -> None:
         slots = self.session.table_slots()
@@ -213,6 +223,8 @@ class Repl:
 
     def cmd_heap(self, args: list[str]) -> None:
         h = self.session.heap_stats()
-        self.write(f"heap {h['heap_bytes']:,} bytes, live {h['live_bytes']:,} after "
-                   f"{h['collections']} collections, allocated {h['allocated_bytes']:,} in "
-                   f"total, limit {h['max_heap_bytes']:,}\n")
+        self.write(
+            f"heap {h['heap_bytes']:,} bytes, live {h['live_bytes']:,} after "
+            f"{h['collections']} collections, allocated {h['allocated_bytes']:,} in "
+            f"total, limit {h['max_heap_bytes']:,}\n"
+        )

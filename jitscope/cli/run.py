@@ -31,7 +31,10 @@ def format_results(results: list[FormResult]) -> str:
 
 def write_report(report: Report, out: TextIO) -> None:
     """A :class:`~jitscope.debugger.Report` as headless text: errors say so."""
-    out.writelines(f"error: {line.text}\n" if line.kind == "error" else f"{line.text}\n" for line in report.lines)
+    out.writelines(
+        f"error: {line.text}\n" if line.kind == "error" else f"{line.text}\n"
+        for line in report.lines
+    )
     out.flush()
 
 

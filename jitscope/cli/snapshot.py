@@ -23,24 +23,47 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="*", type=Path, metavar="FILE.scm",
-                   help="Scheme sources to evaluate first, in order")
-    p.add_argument("-o", "--output", type=Path, required=True,
-                   help="the snapshot module to write (replaced atomically)")
-    p.add_argument("--wasm", type=Path, default=None,
-                   help="the module to start from: another build of interplib.wasm, or an "
-                   "earlier snapshot (linking stacks)")
-    p.add_argument("--jit", choices=("candidates", "eager", "auto", "never"),
-                   default="candidates",
-                   help="candidates (default): after the files ran, compile and link every "
-                   "function the interpreter called; eager: compile every function before it "
-                   "first runs; auto: tier up hot functions mid-run; never: bake only what is "
-                   "linked already")
+    p.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        metavar="FILE.scm",
+        help="Scheme sources to evaluate first, in order",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        help="the snapshot module to write (replaced atomically)",
+    )
+    p.add_argument(
+        "--wasm",
+        type=Path,
+        default=None,
+        help="the module to start from: another build of interplib.wasm, or an "
+        "earlier snapshot (linking stacks)",
+    )
+    p.add_argument(
+        "--jit",
+        choices=("candidates", "eager", "auto", "never"),
+        default="candidates",
+        help="candidates (default): after the files ran, compile and link every "
+        "function the interpreter called; eager: compile every function before it "
+        "first runs; auto: tier up hot functions mid-run; never: bake only what is "
+        "linked already",
+    )
     add_threshold_argument(p)
-    p.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, metavar="SECONDS",
-                   help=f"per evaluation (default {DEFAULT_TIME_LIMIT:g}; 0 for none)")
-    p.add_argument("-q", "--quiet", action="store_true",
-                   help="do not print the files' output and values")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=DEFAULT_TIME_LIMIT,
+        metavar="SECONDS",
+        help=f"per evaluation (default {DEFAULT_TIME_LIMIT:g}; 0 for none)",
+    )
+    p.add_argument(
+        "-q", "--quiet", action="store_true", help="do not print the files' output and values"
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -67,9 +90,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 print(f"jitscope: {report.lines[0].text}", file=sys.stderr)
                 return 2
         for path, source in sources:
-            results = interruptible(
-                session, lambda p=path, s=source: session.eval(s, name=str(p))
-            )
+            results = interruptible(session, lambda p=path, s=source: session.eval(s, name=str(p)))
             if not args.quiet:
                 out.write(format_results(results))
             if results and results[-1].kind == "error":

@@ -64,8 +64,9 @@ def parse_auto_threshold(text: str) -> int:
     try:
         n = int(text.replace(",", "").replace("_", ""))
     except ValueError:
-        raise ValueError(f"usage: ,auto N | off (N a whole number of calls, not {text!r})") \
-            from None
+        raise ValueError(
+            f"usage: ,auto N | off (N a whole number of calls, not {text!r})"
+        ) from None
     if not 1 <= n <= MAX_AUTO_THRESHOLD:
         raise ValueError(f"usage: ,auto N | off (N from 1 to {MAX_AUTO_THRESHOLD:,}, not {n:,})")
     return n
@@ -132,9 +133,12 @@ class Debugger:
                 report.add("warning", _nothing_to_compile(functions))
                 return
             report.module = mod
-            report.add("jit", f"module {mod.id} generated for {self._names(mod)} "
-                       f"({mod.size:,} bytes) — next: {mod.next_step()}",
-                       mod.timings.get("generate"))
+            report.add(
+                "jit",
+                f"module {mod.id} generated for {self._names(mod)} "
+                f"({mod.size:,} bytes) — next: {mod.next_step()}",
+                mod.timings.get("generate"),
+            )
 
         return self._guarded("generate", act)
 
@@ -149,15 +153,23 @@ class Debugger:
                 try:
                     what = self.session.step(mod)
                 except EvalError as e:
-                    report.add("error", f"module {mod.id}: {e.message} — discarded, "
-                               f"{self._names(mod)} stay interpreted")
+                    report.add(
+                        "error",
+                        f"module {mod.id}: {e.message} — discarded, "
+                        f"{self._names(mod)} stay interpreted",
+                    )
                     return
                 nxt = mod.next_step()
-                report.add("jit", f"module {mod.id}: {what}" + (f" — next: {nxt}" if nxt else ""),
-                           time.perf_counter() - started)
+                report.add(
+                    "jit",
+                    f"module {mod.id}: {what}" + (f" — next: {nxt}" if nxt else ""),
+                    time.perf_counter() - started,
+                )
                 if mod.stage is Stage.LINKED:
-                    report.add("jit", f"module {mod.id} linked: calls to {self._names(mod)} now "
-                               "enter JIT code")
+                    report.add(
+                        "jit",
+                        f"module {mod.id} linked: calls to {self._names(mod)} now enter JIT code",
+                    )
                 if not to_end:
                     return
 
@@ -177,11 +189,17 @@ class Debugger:
                 report.add("warning", _nothing_to_compile(functions))
                 return
             report.module = mod
-            report.add("jit", f"module {mod.id}: {self._names(mod)} ({mod.size:,} bytes) linked",
-                       time.perf_counter() - started)
+            report.add(
+                "jit",
+                f"module {mod.id}: {self._names(mod)} ({mod.size:,} bytes) linked",
+                time.perf_counter() - started,
+            )
             for p in mod.patches:
-                report.add("jit", f"  {p.patch.name}.jitCode @ 0x{p.patch.address:x}: "
-                           f"{p.before} -> {p.after} (table slot {p.after})")
+                report.add(
+                    "jit",
+                    f"  {p.patch.name}.jitCode @ 0x{p.patch.address:x}: "
+                    f"{p.before} -> {p.after} (table slot {p.after})",
+                )
 
         return self._guarded("jit", act)
 
@@ -192,8 +210,7 @@ class Debugger:
             mod = self._target(module_id)
             report.module = mod
             self.session.discard(mod)
-            report.add("jit", f"module {mod.id} discarded: {self._names(mod)} back to "
-                       "interpreted")
+            report.add("jit", f"module {mod.id} discarded: {self._names(mod)} back to interpreted")
 
         return self._guarded("discard", act)
 
@@ -221,8 +238,11 @@ class Debugger:
             if threshold is None:
                 report.add("jit", "auto tier-up off")
             else:
-                report.add("jit", f"auto tier-up on: functions are JIT-linked after "
-                           f"{threshold:,} interpreted calls, mid-evaluation")
+                report.add(
+                    "jit",
+                    f"auto tier-up on: functions are JIT-linked after "
+                    f"{threshold:,} interpreted calls, mid-evaluation",
+                )
 
         return self._guarded("auto", act)
 

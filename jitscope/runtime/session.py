@@ -818,7 +818,8 @@ class Session:
             return
         if self._hook_slot is None:
             hook = wasmtime.Func(
-                self.store, wasmtime.FuncType([wasmtime.ValType.i32()], []),
+                self.store,
+                wasmtime.FuncType([wasmtime.ValType.i32()], []),
                 _weak_tier_up(weakref.ref(self)),
             )
             self._hook_slot = self.table.grow(self.store, 1, hook)

@@ -162,8 +162,9 @@ def _snapshot(session: Session) -> Snapshot:
     if mem_index is None or table_index is None:
         raise SnapshotError("main module: exports no memory or no __indirect_function_table")
     if main.imports.get(1) or main.imports.get(2):
-        raise SnapshotError("main module: imports its memory or table; a snapshot needs the "
-                            "module to define both")
+        raise SnapshotError(
+            "main module: imports its memory or table; a snapshot needs the module to define both"
+        )
 
     # Which JIT function goes in which slot, from the binaries; checked against the live table.
     baked, jit_modules = _baked_slots(session, notes)
@@ -182,10 +183,14 @@ def _snapshot(session: Session) -> Snapshot:
     threshold = getattr(session, "_auto_threshold", None)
     if threshold is not None:
         session._call("dbg_set_tierup", 0, 0)
-        notes.append(f"auto JIT calls a host function (table slot {hook}), which a module "
-                     "cannot contain: the snapshot starts with auto JIT off")
+        notes.append(
+            f"auto JIT calls a host function (table slot {hook}), which a module "
+            "cannot contain: the snapshot starts with auto JIT off"
+        )
     try:
-        memory = bytes(session.memory.read(session.store, 0, session.memory.data_len(session.store)))
+        memory = bytes(
+            session.memory.read(session.store, 0, session.memory.data_len(session.store))
+        )
         pages = session.memory.size(session.store)
     finally:
         if threshold is not None:
@@ -234,19 +239,38 @@ def _snapshot(session: Session) -> Snapshot:
     new_slots = tuple(
         BakedSlot(b.slot, slot_func[b.slot], b.mod.id, generation, b.name) for b in baked
     )
-    all_slots = tuple(sorted((previous.slots if previous else ()) + new_slots,
-                             key=lambda s: s.slot))
+    all_slots = tuple(
+        sorted((previous.slots if previous else ()) + new_slots, key=lambda s: s.slot)
+    )
     sources = dict(previous.sources) if previous else {}
     sources.update(getattr(session, "_sources", {}))
 
     segments, gap = _data_segments(memory)
     if gap != MERGE_GAP:
-        notes.append(f"memory is fragmented: zero runs shorter than {gap} bytes are kept in "
-                     f"data segments to stay under {MAX_DATA_SEGMENTS:,} segments")
+        notes.append(
+            f"memory is fragmented: zero runs shorter than {gap} bytes are kept in "
+            f"data segments to stay under {MAX_DATA_SEGMENTS:,} segments"
+        )
 
-    payloads = _rebuild(main, session, types, new_funcs, new_names, new_locals, slot_func,
-                        table_index, live_size, pages, memory, segments, global_values,
-                        all_slots, sources, generation, notes)
+    payloads = _rebuild(
+        main,
+        session,
+        types,
+        new_funcs,
+        new_names,
+        new_locals,
+        slot_func,
+        table_index,
+        live_size,
+        pages,
+        memory,
+        segments,
+        global_values,
+        all_slots,
+        sources,
+        generation,
+        notes,
+    )
     data = b"\0asm\x01\x00\x00\x00" + b"".join(payloads)
     return Snapshot(
         data=data,
@@ -263,8 +287,9 @@ def _snapshot(session: Session) -> Snapshot:
     )
 
 
-def write_snapshot(session: Session, path: str | os.PathLike[str], *,
-                   check: bool = True) -> Snapshot:
+def write_snapshot(
+    session: Session, path: str | os.PathLike[str], *, check: bool = True
+) -> Snapshot:
     """:func:`snapshot`, validated with ``wasm-tools validate`` (unless ``check`` is false) and
     written atomically: a temporary file beside ``path``, then a rename.  What the TUI's
     snapshot action and ``,snapshot FILE`` call."""
@@ -289,8 +314,10 @@ def _check_main(main: ParsedModule) -> None:
     if len(main.memories) > 1:
         raise SnapshotError("main module: has several memories (multi-memory is not supported)")
     if main.passive_data:
-        raise SnapshotError("main module: has passive data segments (memory.init), which a "
-                            "snapshot of memory cannot replace")
+        raise SnapshotError(
+            "main module: has passive data segments (memory.init), which a "
+            "snapshot of memory cannot replace"
+        )
     if not main.bodies and main.func_types:
         raise SnapshotError("main module: has functions but no code section")
 
@@ -329,7 +356,8 @@ def _jit_slot_map(mod: JitModule, parsed: ParsedModule) -> dict[int, int]:
             f"{where}: cannot tell which of its functions fill which table slots (it has "
             f"{len(passive)} passive and {len(active)} active element segments; jitscope "
             "knows one passive segment copied to table_base, or active segments at constant "
-            "offsets)")
+            "offsets)"
+        )
     section = parsed.custom(PATCH_SECTION)
     if section is not None:
         try:
@@ -341,49 +369,72 @@ def _jit_slot_map(mod: JitModule, parsed: ParsedModule) -> dict[int, int]:
                 raise SnapshotError(
                     f"{where}: {PATCH_SECTION} says {p.name} (function {p.function}) goes to "
                     f"slot {base + p.element}, its element segment says function "
-                    f"{slots.get(base + p.element)}")
+                    f"{slots.get(base + p.element)}"
+                )
     if mod.table_size_before is not None and slots and min(slots) < mod.table_size_before:
-        raise SnapshotError(f"{where}: its slots start at {min(slots)}, below the table size "
-                            f"{mod.table_size_before} before it grew the table")
+        raise SnapshotError(
+            f"{where}: its slots start at {min(slots)}, below the table size "
+            f"{mod.table_size_before} before it grew the table"
+        )
     return slots
 
 
-def _baked_slots(session: Session,
-                 notes: list[str]) -> tuple[list[_Baked], list[tuple[JitModule, ParsedModule]]]:
+def _baked_slots(
+    session: Session, notes: list[str]
+) -> tuple[list[_Baked], list[tuple[JitModule, ParsedModule]]]:
     from jitscope.runtime.session import Stage
 
     baked: list[_Baked] = []
     modules: list[tuple[JitModule, ParsedModule]] = []
     for mod in session.modules:
-        if mod.stage in (Stage.COMPILED, Stage.INSTANTIATED, Stage.TABLE_GROWN,
-                         Stage.SLOTS_FILLED) or (mod.stage is Stage.GENERATED):
+        if mod.stage in (
+            Stage.COMPILED,
+            Stage.INSTANTIATED,
+            Stage.TABLE_GROWN,
+            Stage.SLOTS_FILLED,
+        ) or (mod.stage is Stage.GENERATED):
             raise SnapshotError(
                 f"JIT module {mod.id} is part-way through linking ({mod.stage.name.lower()}): "
-                "link or discard it first")
+                "link or discard it first"
+            )
         if mod.table_base is None:
             continue  # never grew the table: nothing of it is live
         parsed = ParsedModule.parse(mod.data, f"JIT module {mod.id}")
         if parsed.func_imports or parsed.imports.get(3) or parsed.imports.get(4):
-            raise SnapshotError(f"JIT module {mod.id}: imports functions, globals or tags; a "
-                                "snapshot can only link modules that import memory and table")
-        if parsed.tables or parsed.memories or parsed.imports.get(1, 0) > 1 \
-                or parsed.imports.get(2, 0) > 1:
-            raise SnapshotError(f"JIT module {mod.id}: has tables or memories of its own; a "
-                                "snapshot can only link modules that import the main module's")
+            raise SnapshotError(
+                f"JIT module {mod.id}: imports functions, globals or tags; a "
+                "snapshot can only link modules that import memory and table"
+            )
+        if (
+            parsed.tables
+            or parsed.memories
+            or parsed.imports.get(1, 0) > 1
+            or parsed.imports.get(2, 0) > 1
+        ):
+            raise SnapshotError(
+                f"JIT module {mod.id}: has tables or memories of its own; a "
+                "snapshot can only link modules that import the main module's"
+            )
         slots = _jit_slot_map(mod, parsed)
         live = {s: _slot_func(session, s) is not None for s in slots}
         if not any(live.values()):
             if mod.stage is Stage.LINKED:
-                raise SnapshotError(f"JIT module {mod.id} is linked but its table slots "
-                                    f"{min(slots)}-{max(slots)} are empty")
+                raise SnapshotError(
+                    f"JIT module {mod.id} is linked but its table slots "
+                    f"{min(slots)}-{max(slots)} are empty"
+                )
             continue  # discarded or failed before its slots were filled
         if not all(live.values()):
             empty = [s for s, v in live.items() if not v]
-            raise SnapshotError(f"JIT module {mod.id}: slots {empty} are empty, the others of "
-                                "its slots are filled: the live table does not match the module")
+            raise SnapshotError(
+                f"JIT module {mod.id}: slots {empty} are empty, the others of "
+                "its slots are filled: the live table does not match the module"
+            )
         if mod.stage is not Stage.LINKED:
-            notes.append(f"JIT module {mod.id} ({mod.stage.name.lower()}) filled table slots: "
-                         "its functions are kept where they are")
+            notes.append(
+                f"JIT module {mod.id} ({mod.stage.name.lower()}) filled table slots: "
+                "its functions are kept where they are"
+            )
         for slot, f in sorted(slots.items()):
             name = parsed.names.get(f, f"jit{mod.id}_{f}")
             baked.append(_Baked(slot, mod, parsed, f, name))
@@ -418,8 +469,14 @@ def _live_type(session: Session, func: object) -> tuple[list[str], list[str]]:
     return [str(p) for p in ft.params], [str(r) for r in ft.results]
 
 
-def _check_table(session: Session, main: ParsedModule, table_index: int, baked: list[_Baked],
-                 live_size: int, notes: list[str]) -> None:
+def _check_table(
+    session: Session,
+    main: ParsedModule,
+    table_index: int,
+    baked: list[_Baked],
+    live_size: int,
+    notes: list[str],
+) -> None:
     """Every non-empty live slot is accounted for, and holds a function of the expected type
     (the very same Func, where the JIT instance exports it)."""
     store = session.store
@@ -428,8 +485,10 @@ def _check_table(session: Session, main: ParsedModule, table_index: int, baked: 
         if e.mode != "active" or e.table != table_index:
             continue
         if e.offset is None:
-            raise SnapshotError("main module: an element segment has a non-constant offset; "
-                                "its slots cannot be checked")
+            raise SnapshotError(
+                "main module: an element segment has a non-constant offset; "
+                "its slots cannot be checked"
+            )
         for i, f in enumerate(e.funcs):
             if f is not None:
                 name = main.names.get(f, f"function {f}")
@@ -443,8 +502,9 @@ def _check_table(session: Session, main: ParsedModule, table_index: int, baked: 
                     export = b.mod.instance.exports(store).get(n)
                     break
         if b.slot in expected:
-            raise SnapshotError(f"slot {b.slot}: both the main module and JIT module {b.mod.id} "
-                                "fill it")
+            raise SnapshotError(
+                f"slot {b.slot}: both the main module and JIT module {b.mod.id} fill it"
+            )
         expected[b.slot] = (b.name, parsed.types[parsed.func_type(b.jit_index)], export)
     host = {i for i, (_, owner) in getattr(session, "_slot_owner", {}).items() if owner == "host"}
     for slot in range(live_size):
@@ -453,22 +513,29 @@ def _check_table(session: Session, main: ParsedModule, table_index: int, baked: 
             if func is None:
                 continue
             if slot in host:
-                notes.append(f"table slot {slot} holds a host function; the snapshot leaves it "
-                             "empty")
+                notes.append(
+                    f"table slot {slot} holds a host function; the snapshot leaves it empty"
+                )
                 continue
-            raise SnapshotError(f"table slot {slot} holds a function that neither the main "
-                                "module nor a JIT module put there")
+            raise SnapshotError(
+                f"table slot {slot} holds a function that neither the main "
+                "module nor a JIT module put there"
+            )
         name, t, export = expected[slot]
         if func is None:
             raise SnapshotError(f"table slot {slot} should hold {name} but is empty")
         if _live_type(session, func) != _functype_names(t):
-            raise SnapshotError(f"table slot {slot} should hold {name} {_functype_names(t)} but "
-                                f"holds a function of type {_live_type(session, func)}")
+            raise SnapshotError(
+                f"table slot {slot} should hold {name} {_functype_names(t)} but "
+                f"holds a function of type {_live_type(session, func)}"
+            )
         if export is not None:
             mine, theirs = _func_identity(func), _func_identity(export)
             if mine is not None and theirs is not None and mine != theirs:
-                raise SnapshotError(f"table slot {slot} should hold {name} of its JIT module "
-                                    "but holds another function of the same type")
+                raise SnapshotError(
+                    f"table slot {slot} should hold {name} of its JIT module "
+                    "but holds another function of the same type"
+                )
 
 
 def _live_globals(session: Session, main: ParsedModule) -> dict[int, bytes]:
@@ -484,7 +551,8 @@ def _live_globals(session: Session, main: ParsedModule) -> dict[int, bytes]:
         if name is None:
             raise SnapshotError(
                 f"main module: global {index}{label} is mutable and not exported, so its live "
-                "value cannot be read (export it, e.g. -Wl,--export=NAME)")
+                "value cannot be read (export it, e.g. -Wl,--export=NAME)"
+            )
         value = session.exports[name].value(session.store)
         if t == 0x7F:
             v = int(value) & 0xFFFFFFFF
@@ -499,13 +567,16 @@ def _live_globals(session: Session, main: ParsedModule) -> dict[int, bytes]:
         elif value is None:
             values[index] = bytes([0xD0, t, 0x0B])
         else:
-            raise SnapshotError(f"main module: global {index}{label} holds a reference, which "
-                                "cannot be written into a module")
+            raise SnapshotError(
+                f"main module: global {index}{label} holds a reference, which "
+                "cannot be written into a module"
+            )
     return values
 
 
-def _place_functions(mod: JitModule, parsed: ParsedModule, baked: list[_Baked],
-                     first: int) -> dict[int, int]:
+def _place_functions(
+    mod: JitModule, parsed: ParsedModule, baked: list[_Baked], first: int
+) -> dict[int, int]:
     """JIT function index -> index in the snapshot, for the functions in the table and the
     functions they call, in the JIT module's order."""
     wanted = {b.jit_index for b in baked if b.mod is mod}
@@ -540,8 +611,10 @@ def _only_zero(i: int, what: str, main_index: int) -> int:
 
 def _no_global(mod: JitModule) -> Callable[[int], int]:
     def refuse(i: int) -> int:
-        raise SnapshotError(f"uses global {i} of JIT module {mod.id}; only its patch code may "
-                            "use globals, and the patch is not carried over")
+        raise SnapshotError(
+            f"uses global {i} of JIT module {mod.id}; only its patch code may "
+            "use globals, and the patch is not carried over"
+        )
 
     return refuse
 
@@ -563,18 +636,34 @@ def _data_segments(memory: bytes) -> tuple[list[tuple[int, int]], int]:
         gap *= 2
 
 
-def _rebuild(main: ParsedModule, session: Session, types: list[bytes],
-             new_funcs: list[tuple[int, bytes]], new_names: dict[int, str],
-             new_locals: dict[int, bytes], slot_func: dict[int, int], table_index: int,
-             live_size: int, pages: int, memory: bytes, segments: list[tuple[int, int]],
-             global_values: dict[int, bytes], all_slots: tuple[BakedSlot, ...],
-             sources: dict[int, str], generation: int, notes: list[str]) -> list[bytes]:
+def _rebuild(
+    main: ParsedModule,
+    session: Session,
+    types: list[bytes],
+    new_funcs: list[tuple[int, bytes]],
+    new_names: dict[int, str],
+    new_locals: dict[int, bytes],
+    slot_func: dict[int, int],
+    table_index: int,
+    live_size: int,
+    pages: int,
+    memory: bytes,
+    segments: list[tuple[int, int]],
+    global_values: dict[int, bytes],
+    all_slots: tuple[BakedSlot, ...],
+    sources: dict[int, str],
+    generation: int,
+    notes: list[str],
+) -> list[bytes]:
     """The snapshot's sections, in the main module's order, new ones where they belong."""
     out: dict[int, bytes | None] = {}
 
     out[1] = encode_vec(types)
-    out[3] = uleb(len(main.func_types) + len(new_funcs)) + b"".join(
-        uleb(t) for t in main.func_types) + b"".join(uleb(t) for t, _ in new_funcs)
+    out[3] = (
+        uleb(len(main.func_types) + len(new_funcs))
+        + b"".join(uleb(t) for t in main.func_types)
+        + b"".join(uleb(t) for t, _ in new_funcs)
+    )
 
     tables = []
     for k, (t, _lo, hi) in enumerate(main.tables):
@@ -582,13 +671,15 @@ def _rebuild(main: ParsedModule, session: Session, types: list[bytes],
             _lo = live_size
             if hi is not None and hi < live_size:
                 raise SnapshotError(f"table {k}: live size {live_size} exceeds its maximum {hi}")
-        tables.append(bytes([t]) + (b"\x01" + uleb(_lo) + uleb(hi) if hi is not None
-                                    else b"\x00" + uleb(_lo)))
+        tables.append(
+            bytes([t]) + (b"\x01" + uleb(_lo) + uleb(hi) if hi is not None else b"\x00" + uleb(_lo))
+        )
     out[4] = encode_vec(tables)
 
     _, hi = main.memories[0]
-    out[5] = b"\x01" + (b"\x01" + uleb(pages) + uleb(hi) if hi is not None
-                        else b"\x00" + uleb(pages))
+    out[5] = b"\x01" + (
+        b"\x01" + uleb(pages) + uleb(hi) if hi is not None else b"\x00" + uleb(pages)
+    )
 
     globals_ = []
     first = main.imports.get(3, 0)
@@ -596,7 +687,9 @@ def _rebuild(main: ParsedModule, session: Session, types: list[bytes],
         globals_.append(bytes([t, mut]) + global_values.get(first + k, init))
     out[6] = encode_vec(globals_) if main.globals else None
 
-    exports = [encode_name(n) + bytes([k]) + uleb(i) for n, k, i in main.exports if n != "_initialize"]
+    exports = [
+        encode_name(n) + bytes([k]) + uleb(i) for n, k, i in main.exports if n != "_initialize"
+    ]
     if len(exports) != len(main.exports):
         notes.append("the _initialize export is removed: the snapshot is initialised already")
     out[7] = encode_vec(exports)
@@ -621,8 +714,14 @@ def _rebuild(main: ParsedModule, session: Session, types: list[bytes],
     else:
         out[9] = encode_vec(new_elems) if new_elems else None
 
-    data = [b"\x00\x41" + sleb(s if s < 1 << 31 else s - (1 << 32)) + b"\x0b"
-            + uleb(e - s) + memory[s:e] for s, e in segments]
+    data = [
+        b"\x00\x41"
+        + sleb(s if s < 1 << 31 else s - (1 << 32))
+        + b"\x0b"
+        + uleb(e - s)
+        + memory[s:e]
+        for s, e in segments
+    ]
     # Keep any data.drop of an original segment index valid.
     while len(data) < main.data_count:
         data.append(b"\x00\x41\x00\x0b\x00")
@@ -633,9 +732,11 @@ def _rebuild(main: ParsedModule, session: Session, types: list[bytes],
     width = main.code_count_width
     count = uleb(total, width)
     if len(count) != width:
-        notes.append(f"the code section's function count grew from {width} to {len(count)} "
-                     "bytes: offsets in the code section of the main module's functions moved "
-                     f"by {len(count) - width}")
+        notes.append(
+            f"the code section's function count grew from {width} to {len(count)} "
+            "bytes: offsets in the code section of the main module's functions moved "
+            f"by {len(count) - width}"
+        )
     out[10] = count + main.code[width:] + b"".join(body for _, body in new_funcs)
 
     record = encode_snapshot_record(SnapshotRecord(generation, all_slots, sources))
@@ -686,8 +787,9 @@ def _elem_segment(run: list[int], slot_func: dict[int, int], table_index: int) -
     return b"\x02" + uleb(table_index) + offset + b"\x00" + funcs
 
 
-def _names_section(main: ParsedModule, new_names: dict[int, str],
-                   new_locals: dict[int, bytes]) -> bytes:
+def _names_section(
+    main: ParsedModule, new_names: dict[int, str], new_locals: dict[int, bytes]
+) -> bytes:
     """The main module's name section with the JIT functions' (and their locals') names
     appended; data segment names are dropped, the segments are new."""
     payload = main.custom("name") or b""

@@ -518,9 +518,7 @@ class JitscopeApp(App[None]):
             )
             return False
         mid = target.id
-        return self._act(
-            "linking" if to_end else "stepping", lambda d: d.step(mid, to_end=to_end)
-        )
+        return self._act("linking" if to_end else "stepping", lambda d: d.step(mid, to_end=to_end))
 
     def action_snapshot(self) -> None:
         """Static linking: write the live program, linked JIT code included, as one module."""

@@ -101,7 +101,10 @@ def parse_snapshot_record(payload: bytes) -> SnapshotRecord:
 def encode_snapshot_record(record: SnapshotRecord) -> bytes:
     """The payload :func:`parse_snapshot_record` reads back as ``record``."""
     slots = [
-        uleb(s.slot) + uleb(s.function) + uleb(s.module_id) + uleb(s.generation)
+        uleb(s.slot)
+        + uleb(s.function)
+        + uleb(s.module_id)
+        + uleb(s.generation)
         + encode_name(s.name)
         for s in record.slots
     ]

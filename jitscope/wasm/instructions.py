@@ -19,10 +19,22 @@ __all__ = ["IDENTITY", "Remap", "callees", "limits", "translate", "translate_bod
 #: Opcodes the decoder knows by name but cannot relocate.
 #: Opcodes the decoder knows by name but cannot relocate.
 _UNSUPPORTED = {
-    0x06: "try", 0x07: "catch", 0x08: "throw", 0x09: "rethrow", 0x0A: "throw_ref",
-    0x14: "call_ref", 0x15: "return_call_ref", 0x18: "delegate", 0x19: "catch_all",
-    0x1F: "try_table", 0xD3: "ref.as_non_null", 0xD4: "br_on_null", 0xD5: "ref.eq",
-    0xD6: "br_on_non_null", 0xFB: "the GC prefix", 0xFD: "the SIMD prefix",
+    0x06: "try",
+    0x07: "catch",
+    0x08: "throw",
+    0x09: "rethrow",
+    0x0A: "throw_ref",
+    0x14: "call_ref",
+    0x15: "return_call_ref",
+    0x18: "delegate",
+    0x19: "catch_all",
+    0x1F: "try_table",
+    0xD3: "ref.as_non_null",
+    0xD4: "br_on_null",
+    0xD5: "ref.eq",
+    0xD6: "br_on_non_null",
+    0xFB: "the GC prefix",
+    0xFD: "the SIMD prefix",
     0xFE: "the threads prefix",
 }
 
@@ -31,8 +43,10 @@ def valtype(c: Cursor, where: str) -> int:
     at = c.pos
     t = c.u8()
     if t not in VALTYPES:
-        raise DecodeError(f"{where}: value type 0x{t:02x} at offset 0x{at:x} is not supported "
-                            "(typed references and GC types are not)")
+        raise DecodeError(
+            f"{where}: value type 0x{t:02x} at offset 0x{at:x} is not supported "
+            "(typed references and GC types are not)"
+        )
     return t
 
 
@@ -146,8 +160,10 @@ def translate(code: bytes, pos: int, end: int, remap: Remap, where: str) -> tupl
             elif op == 0xFC:
                 out += _translate_fc(c, at, code, remap)
             elif op in _UNSUPPORTED:
-                raise DecodeError(f"opcode 0x{op:02x} ({_UNSUPPORTED[op]}), which the "
-                                    "snapshot's decoder does not relocate")
+                raise DecodeError(
+                    f"opcode 0x{op:02x} ({_UNSUPPORTED[op]}), which the "
+                    "snapshot's decoder does not relocate"
+                )
             else:
                 raise DecodeError(f"unknown opcode 0x{op:02x}")
         except DecodeError as e:
@@ -159,11 +175,15 @@ def _translate_fc(c: Cursor, at: int, code: bytes, remap: Remap) -> bytes:
     if sub <= 7:  # saturating truncations
         return code[at : c.pos]
     if sub in (8, 9):
-        raise DecodeError(f"opcode 0xfc {sub} ({'memory.init' if sub == 8 else 'data.drop'}): "
-                            "data segments are replaced by the snapshot")
+        raise DecodeError(
+            f"opcode 0xfc {sub} ({'memory.init' if sub == 8 else 'data.drop'}): "
+            "data segments are replaced by the snapshot"
+        )
     if sub in (12, 13):
-        raise DecodeError(f"opcode 0xfc {sub} ({'table.init' if sub == 12 else 'elem.drop'}): "
-                            "element segments of a JIT module are not carried over")
+        raise DecodeError(
+            f"opcode 0xfc {sub} ({'table.init' if sub == 12 else 'elem.drop'}): "
+            "element segments of a JIT module are not carried over"
+        )
     head = bytes([0xFC]) + uleb(sub)
     if sub == 10:  # memory.copy
         return head + uleb(remap.memory(c.uleb())) + uleb(remap.memory(c.uleb()))
@@ -174,8 +194,6 @@ def _translate_fc(c: Cursor, at: int, code: bytes, remap: Remap) -> bytes:
     if sub in (15, 16, 17):  # table.grow, table.size, table.fill
         return head + uleb(remap.table(c.uleb()))
     raise DecodeError(f"unknown opcode 0xfc {sub}")
-
-
 
 
 def callees(code: bytes, start: int, end: int, where: str) -> set[int]:
@@ -189,12 +207,11 @@ def callees(code: bytes, start: int, end: int, where: str) -> set[int]:
     for _ in range(c.uleb()):
         c.uleb()
         valtype(c, where)
-    remap = Remap(func=note, type=lambda i: i, table=lambda i: i, memory=lambda i: i,
-                   global_=lambda i: i)
+    remap = Remap(
+        func=note, type=lambda i: i, table=lambda i: i, memory=lambda i: i, global_=lambda i: i
+    )
     translate(code, c.pos, end, remap, where)
     return found
-
-
 
 
 def translate_body(code: bytes, start: int, end: int, remap: Remap, where: str) -> bytes:
@@ -211,5 +228,3 @@ def translate_body(code: bytes, start: int, end: int, remap: Remap, where: str) 
         raise DecodeError(f"{where}: {end - after} bytes after the function's final end")
     out = locals_ + body
     return uleb(len(out)) + out
-
-

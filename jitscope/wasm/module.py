@@ -85,8 +85,9 @@ class ParsedModule:
                 m._read(s)
         except DecodeError as e:  # the Cursor's (truncated, overlong) lack the module's name
             text = str(e)
-            raise DecodeError(text if text.startswith(what) else f"{what}: malformed: {text}") \
-                from None
+            raise DecodeError(
+                text if text.startswith(what) else f"{what}: malformed: {text}"
+            ) from None
         return m
 
     def _read(self, s: RawSection) -> None:
@@ -97,8 +98,10 @@ class ParsedModule:
                 start = c.pos
                 form = c.u8()
                 if form != 0x60:
-                    raise DecodeError(f"{where}: type {k} has form 0x{form:02x}; only function "
-                                        "types are supported (no GC or recursive types)")
+                    raise DecodeError(
+                        f"{where}: type {k} has form 0x{form:02x}; only function "
+                        "types are supported (no GC or recursive types)"
+                    )
                 for _ in range(2):
                     for _ in range(c.uleb()):
                         valtype(c, where)
@@ -129,8 +132,9 @@ class ParsedModule:
         elif s.id == 4:
             for _ in range(c.uleb()):
                 if c.data[c.pos] == 0x40:
-                    raise DecodeError(f"{where}: tables with initialiser expressions are not "
-                                        "supported")
+                    raise DecodeError(
+                        f"{where}: tables with initialiser expressions are not supported"
+                    )
                 t = valtype(c, where)
                 _, lo, hi = limits(c, where)
                 self.tables.append((t, lo, hi))
@@ -178,13 +182,16 @@ class ParsedModule:
         elif s.id == 12:
             self.data_count = c.uleb()
         elif s.id == 13:
-            raise DecodeError(f"{where}: has a tag section (exception handling), which the "
-                                "snapshot does not support")
+            raise DecodeError(
+                f"{where}: has a tag section (exception handling), which the "
+                "snapshot does not support"
+            )
         elif s.id == 0 and s.name == "name":
             self._names(s.payload)
         elif s.id == 0 and (s.name == "linking" or s.name.startswith("reloc.")):
-            raise DecodeError(f"{where}: is a relocatable object file (custom section "
-                                f"{s.name!r}); link it first")
+            raise DecodeError(
+                f"{where}: is a relocatable object file (custom section {s.name!r}); link it first"
+            )
         elif s.id != 0:
             raise DecodeError(f"{where}: unknown section id {s.id}")
 
@@ -238,5 +245,3 @@ class ParsedModule:
                 self.global_names = name_map(subs[GLOBALS])
         except DecodeError:
             pass  # a broken name section only costs names, as in wasm-tools
-
-

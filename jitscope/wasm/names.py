@@ -20,9 +20,7 @@ def name_subsections(payload: bytes) -> dict[int, bytes]:
         size = c.uleb(32)
         end = c.pos + size
         if end > len(payload):
-            raise DecodeError(
-                f"name subsection {sub} at offset 0x{c.pos:x} runs past the section"
-            )
+            raise DecodeError(f"name subsection {sub} at offset 0x{c.pos:x} runs past the section")
         subs[sub] = payload[c.pos : end]
         c.pos = end
     return subs

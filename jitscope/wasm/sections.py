@@ -43,8 +43,15 @@ SECTION_NAMES: dict[int, str] = {
 }
 
 #: Value types by their binary code.
-VALTYPES = {0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64", 0x7B: "v128",
-            0x70: "funcref", 0x6F: "externref"}
+VALTYPES = {
+    0x7F: "i32",
+    0x7E: "i64",
+    0x7D: "f32",
+    0x7C: "f64",
+    0x7B: "v128",
+    0x70: "funcref",
+    0x6F: "externref",
+}
 
 
 def header_problem(data: bytes) -> str | None:
@@ -56,8 +63,10 @@ def header_problem(data: bytes) -> str | None:
         return f"not a wasm binary: bad magic {data[:4]!r} at offset 0x0, expected {MAGIC!r}"
     if data[4:8] != MODULE_VERSION:
         kind = "this is a wasm component; " if data[6:8] == b"\x01\x00" else ""
-        return (f"unsupported version {data[4:8].hex()} at offset 0x4: {kind}jitscope reads "
-                "core modules (version 1)")
+        return (
+            f"unsupported version {data[4:8].hex()} at offset 0x4: {kind}jitscope reads "
+            "core modules (version 1)"
+        )
     return None
 
 
@@ -114,8 +123,7 @@ def sections(wasm: bytes) -> list[Section]:
             name_end = c.pos + name_len
             if name_end > end:
                 raise DecodeError(
-                    f"custom section name at offset 0x{c.pos:x} runs past its section end "
-                    f"0x{end:x}"
+                    f"custom section name at offset 0x{c.pos:x} runs past its section end 0x{end:x}"
                 )
             try:
                 name = data[c.pos : name_end].decode("utf-8")
