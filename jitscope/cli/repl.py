@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from typing import TextIO
 
 from jitscope.cli.run import format_results, interruptible, write_report
@@ -43,6 +45,7 @@ class Repl:
         self.out = out
         self.prompt = sys.stdin.isatty() if prompt is None else prompt
         self.inputs = 0
+        self._reading = False
 
     def write(self, text: str) -> None:
         self.out.write(text)
@@ -52,13 +55,38 @@ class Repl:
         write_report(report, self.out)
 
     def run(self, lines: TextIO) -> int:
+        """Read and evaluate until end of input or ,quit.  Ctrl-C while reading drops the
+        typed input; during an evaluation it interrupts it; anywhere else it is ignored, so
+        no Ctrl-C ends the session."""
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, self._on_sigint) if main else None
+        try:
+            return self._loop(lines)
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, previous)
+
+    def _on_sigint(self, signum: int, frame: object) -> None:
+        if self._reading:
+            raise KeyboardInterrupt
+
+    def _readline(self, lines: TextIO) -> str | None:
+        """The next line, or None after Ctrl-C."""
+        self._reading = True
+        try:
+            return lines.readline()
+        except KeyboardInterrupt:
+            return None
+        finally:
+            self._reading = False
+
+    def _loop(self, lines: TextIO) -> int:
         buffer = ""
         while True:
             if self.prompt:
                 self.write("... " if buffer else "> ")
-            try:
-                line = lines.readline()
-            except KeyboardInterrupt:
+            line = self._readline(lines)
+            if line is None:
                 self.write("\n")
                 buffer = ""
                 continue
@@ -74,8 +102,8 @@ class Repl:
                 continue
             if open_depth(buffer) > 0:
                 continue
-            self.evaluate(buffer)
-            buffer = ""
+            source, buffer = buffer, ""
+            self.evaluate(source)
         if buffer.strip():
             self.evaluate(buffer)
         return 0

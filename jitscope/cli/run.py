@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -59,9 +60,17 @@ def run_file(session: Session, path: Path, jit: str, threshold: int, out: TextIO
 
 def interruptible(session: Session, work: Callable[[], T]) -> T:
     """Run ``work`` on a thread so Ctrl-C can interrupt the wasm it runs (signals are only
-    seen by Python between bytecodes, never inside a wasm call)."""
+    seen by Python between bytecodes, never inside a wasm call).
+
+    While it runs, SIGINT interrupts the session instead of raising KeyboardInterrupt, so no
+    Ctrl-C can land between two lines of this function and lose the session; the interrupt is
+    repeated until the work ends, since one that lands before the wasm call starts is lost.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return work()  # signals reach only the main thread
     box: list[T | BaseException] = []
     done = threading.Event()
+    interrupted = threading.Event()
 
     def target() -> None:
         try:
@@ -71,20 +80,18 @@ def interruptible(session: Session, work: Callable[[], T]) -> T:
         finally:
             done.set()
 
-    threading.Thread(target=target, name="jitscope-eval", daemon=True).start()
-    # An Event, not Thread.join: a join interrupted by Ctrl-C can report a live thread dead.
-    # After a Ctrl-C the interrupt is repeated until the work ends: one that lands before the
-    # wasm call starts would otherwise be lost.
-    interrupted = False
-    while True:
-        try:
-            if done.wait(0.05):
-                break
-            if interrupted:
+    def on_sigint(signum: int, frame: object) -> None:
+        interrupted.set()
+        session.interrupt()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        threading.Thread(target=target, name="jitscope-eval", daemon=True).start()
+        while not done.wait(0.05):
+            if interrupted.is_set():
                 session.interrupt()
-        except KeyboardInterrupt:
-            interrupted = True
-            session.interrupt()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     result = box[0]
     if isinstance(result, BaseException):
         raise result
