@@ -132,8 +132,10 @@ def test_a_table_that_cannot_grow_fails_the_link_and_leaves_code_interpreted(ses
 def test_a_module_whose_imports_cannot_be_satisfied(tmp_path):
     wat = (
         '(module (import "env" "nope" (func)) (memory (export "memory") 1) '
-        '(table (export "__indirect_function_table") 1 funcref) (func (export "parse")) '
-        '(func (export "eval")))'
+        '(table (export "__indirect_function_table") 1 funcref) '
+        '(func (export "parse") (param i32) (result i32) i32.const 0) '
+        '(func (export "eval") (param i32 i32)) '
+        '(func (export "allocateBytes") (param i32) (result i32) i32.const 0))'
     )
     path = tmp_path / "imports.wasm"
     path.write_bytes(wasmtime.wat2wasm(wat))
@@ -146,6 +148,41 @@ def test_a_module_whose_imports_cannot_be_satisfied(tmp_path):
         )
     )
     with pytest.raises(ModuleLoadError, match="neither the debugger interface"):
+        Session(path)
+
+
+EVAL_AND_ALLOCATE = (
+    '(func (export "eval") (param i32 i32)) '
+    '(func (export "allocateBytes") (param i32) (result i32) i32.const 0)'
+)
+
+
+@pytest.mark.parametrize(
+    "exports, problem",
+    [
+        (
+            f'(func (export "parse")) {EVAL_AND_ALLOCATE}',
+            r"exports parse with type \(\) -> \(\), expected \(i32\) -> \(i32\)",
+        ),
+        (
+            f'(global (export "parse") i32 (i32.const 0)) {EVAL_AND_ALLOCATE}',
+            "exports parse as a global, not a function",
+        ),
+        (
+            '(func (export "dbg_read") (param i32 i32) (result i32) i32.const 0)',
+            "does not export dbg_source, which its interface needs",
+        ),
+    ],
+)
+def test_exports_of_the_wrong_kind_or_type_are_refused_at_load_by_name(tmp_path, exports, problem):
+    path = tmp_path / "wrong.wasm"
+    path.write_bytes(
+        wasmtime.wat2wasm(
+            '(module (memory (export "memory") 1) '
+            f'(table (export "__indirect_function_table") 1 funcref) {exports})'
+        )
+    )
+    with pytest.raises(ModuleLoadError, match=problem):
         Session(path)
 
 

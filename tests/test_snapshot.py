@@ -178,7 +178,7 @@ def test_the_heap_stays_sound_across_scrubs(session):
     first = values(session, step)
     sizes = set()
     for k in range(5):
-        session._call("dbg_scrub")  # free runs, trimmed chunks; then the mutator carves them
+        session.scrub()  # free runs, trimmed chunks; then the mutator carves them
         assert values(session, step) == first
         sizes.add(session.heap_stats()["heap_bytes"])
         if k == 1:

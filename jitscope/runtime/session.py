@@ -15,14 +15,17 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Self
+from typing import Self, TypeVar
 
 import wasmtime
 
 from jitscope.runtime import layout
+from jitscope.runtime.abi import Abi, interface_problems
 from jitscope.wasm.custom import (
     PATCH_SECTION,
     SNAPSHOT_SECTION,
@@ -47,6 +50,8 @@ __all__ = [
     "TableSlot",
     "Unsupported",
 ]
+
+T = TypeVar("T")
 
 BUNDLED_WASM = Path(__file__).resolve().parent.parent / "data" / "interplib.wasm"
 
@@ -112,6 +117,10 @@ class EvalError(Exception):
 
 class _Raised(Exception):
     """Raised by the throw_error import to unwind wasm; carries nothing, the module has it."""
+
+
+class _Interrupted(Exception):
+    """An interrupt that arrived before the wasm call it was meant for."""
 
 
 def _throw_error() -> None:
@@ -269,30 +278,28 @@ class Session:
         self.store.set_wasi(wasi)
         self.store.set_epoch_deadline(1 << 62)
 
-        exports = {e.name for e in self.main_module.exports}
-        missing = [n for n in ("memory", "__indirect_function_table") if n not in exports]
-        if missing:
-            raise ModuleLoadError(self.path, f"does not export {', '.join(missing)}")
-        if "dbg_read" not in exports and not {"parse", "eval"} <= exports:
-            raise ModuleLoadError(
-                self.path, "exports neither the debugger interface (dbg_read) nor parse/eval"
-            )
+        self.debugger, problems = interface_problems(self.main_module.exports)
+        if problems:
+            raise ModuleLoadError(self.path, "; ".join(problems))
         linker = wasmtime.Linker(self.engine)
         linker.define_wasi()
         linker.define_func("env", "throw_error", wasmtime.FuncType([], []), _throw_error)
         try:
-            self.instance = linker.instantiate(self.store, self.main_module)
+            instance = linker.instantiate(self.store, self.main_module)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
             raise ModuleLoadError(self.path, f"cannot be instantiated: {_first_line(e)}") from e
-        self.exports = self.instance.exports(self.store)
-        self._export_names = exports
-        self.memory: wasmtime.Memory = self.exports["memory"]
-        self.table: wasmtime.Table = self.exports["__indirect_function_table"]
-        self.debugger = "dbg_read" in exports
-        sp = self.exports.get("__stack_pointer") if "__stack_pointer" in exports else None
-        self._stack_pointer: wasmtime.Global | None = sp
-        if "_initialize" in exports:
-            self._call_guarded("_initialize")
+        #: Typed calls into the instance (its exports were checked above).
+        self.abi = Abi(self.store, instance)
+        self.memory: wasmtime.Memory = self.abi.memory
+        self.table: wasmtime.Table = self.abi.table
+        self._stack_pointer: wasmtime.Global | None = self.abi.stack_pointer
+        if self.abi.has("_initialize"):
+            try:
+                self.abi.initialize()
+            except (wasmtime.WasmtimeError, wasmtime.Trap, _Raised) as e:
+                raise ModuleLoadError(
+                    self.path, f"traps while initialising: {_first_line(e)}"
+                ) from None
 
         self._main_names = function_names(data)
         self._main_slots = element_slots(data)
@@ -321,14 +328,11 @@ class Session:
 
     # ----------------------------------------------------------------------------- plumbing
 
-    def _call_guarded(self, name: str, *args: int) -> int:
-        return self.exports[name](self.store, *args)
-
-    def _call(self, name: str, *args: int):
-        """Call an export outside evaluation; a Scheme error comes back as EvalError."""
+    def _call(self, call: Callable[[], T]) -> T:
+        """Call into wasm outside evaluation; a Scheme error comes back as EvalError."""
         saved = self._stack_pointer.value(self.store) if self._stack_pointer else None
         try:
-            return self.exports[name](self.store, *args)
+            return call()
         except _Raised:
             raise self._module_error() from None
         except wasmtime.Trap as e:
@@ -362,7 +366,7 @@ class Session:
         return out.decode("utf-8", "replace")
 
     def _write_bytes(self, data: bytes) -> int:
-        ptr = self._call("allocateBytes", len(data) + 1)
+        ptr = self._call(lambda: self.abi.allocate_bytes(len(data) + 1))
         self.memory.write(self.store, data + b"\0", ptr)
         return ptr
 
@@ -379,9 +383,9 @@ class Session:
 
     def prelude(self) -> str:
         """The text of the module's Scheme prelude (source 0), or "" if it has none."""
-        if "dbg_prelude" not in self._export_names:
+        if not self.abi.has("dbg_prelude"):
             return ""
-        return self._read_cstring(self.exports["dbg_prelude"](self.store), limit=1 << 20)
+        return self._read_cstring(self.abi.prelude(), limit=1 << 20)
 
     def _module_error(self) -> EvalError:
         if not self.debugger:
@@ -390,7 +394,7 @@ class Session:
                 "the program signalled an error (no details: "
                 "this module lacks the debugger interface)",
             )
-        ptr = self.exports["dbg_error"](self.store)
+        ptr = self.abi.error()
         kind, line, col, src, msg, fn = layout.ERROR.unpack(self._read(ptr, layout.ERROR.size))
         return EvalError(
             layout.ERROR_KINDS.get(kind, "error"),
@@ -418,10 +422,9 @@ class Session:
             )
         return EvalError("trap", f"wasm trap: {_first_line(trap)}", backtrace=frames)
 
-    def _run(self, name: str, *args: int):
-        """Run an evaluating export under the time limit; on failure restore the module."""
+    def _run(self, call: Callable[[], T]) -> T:
+        """Run an evaluating call under the time limit; on failure restore the module."""
         saved = self._stack_pointer.value(self.store) if self._stack_pointer else None
-        self._interrupt.clear()
         timer = None
         self.store.set_epoch_deadline(1)
         if self.time_limit:
@@ -430,7 +433,11 @@ class Session:
             timer.start()
         self._running = True
         try:
-            return self.exports[name](self.store, *args)
+            if self._interrupt.is_set():  # it came before the deadline was set: not lost
+                raise _Interrupted
+            return call()
+        except _Interrupted:
+            error = EvalError("interrupted", "interrupted")
         except _Raised:
             error = self._module_error()
         except wasmtime.Trap as e:
@@ -443,7 +450,7 @@ class Session:
         if saved is not None and self._stack_pointer is not None:
             self._stack_pointer.set_value(self.store, saved)
         if self.debugger:
-            self.exports["dbg_reset"](self.store)
+            self.abi.reset()
         raise error
 
     def interrupt(self) -> None:
@@ -461,17 +468,24 @@ class Session:
         """Evaluate every form of ``source`` in the persistent top level.
 
         Stops at the first failing form; its result has kind "error".  Definitions, linked JIT
-        code, table and heap stay as they were before that form.
+        code, table and heap stay as they were before that form.  An :meth:`interrupt` from
+        the moment it is called ends it (one that comes before its wasm runs included).
         """
+        try:
+            return self._eval(source, name)
+        finally:
+            self._interrupt.clear()
+
+    def _eval(self, source: str | bytes, name: str | None) -> list[FormResult]:
         data = source.encode("utf-8") if isinstance(source, str) else bytes(source)
         if not self.debugger:
             return self._seed_eval(data)
         ptr = self._write_bytes(data)
         start = time.perf_counter()
         try:
-            count = self._run("dbg_read", ptr, len(data))
+            count = self._run(lambda: self.abi.read(ptr, len(data)))
         except EvalError as e:
-            src = self.exports["dbg_source"](self.store)
+            src = self.abi.source()
             self._sources[src] = name or f"<input {src}>"
             e.source = self._sources[src]
             return [
@@ -486,20 +500,20 @@ class Session:
                 )
             ]
         finally:
-            self._call("freeBytes", ptr)
-        src = self.exports["dbg_source"](self.store)
+            self._call(lambda: self.abi.free_bytes(ptr))
+        src = self.abi.source()
         self._sources[src] = name or f"<input {src}>"
         results = []
         before = {f.id: (f.interp_calls, f.jit_calls) for f in self.functions()}
         for k in range(count):
-            pos = self.exports["dbg_form_pos"](self.store, k)
+            pos = self.abi.form_pos(k)
             line, col = self.read_u32(pos), self.read_u32(pos + 4)
             start = time.perf_counter()
             try:
-                top = self._run("dbg_compile_form", k)
+                top = self._run(partial(self.abi.compile_form, k))
                 if self.eager_jit:
                     self._jit_new_functions()
-                kind = self._run("dbg_run_form", top)
+                kind = self._run(partial(self.abi.run_form, top))
             except EvalError as e:
                 results.append(
                     FormResult(
@@ -514,8 +528,8 @@ class Session:
                 )
                 break
             seconds = time.perf_counter() - start
-            text_ptr = self.exports["dbg_result"](self.store)
-            length = self.exports["dbg_result_length"](self.store)
+            text_ptr = self.abi.result()
+            length = self.abi.result_length()
             text = self._read(text_ptr, length).decode("utf-8", "replace")
             kind_name = ("value", "definition", "void")[kind]
             results.append(FormResult(kind_name, text, self._take_output(), seconds, line, col))
@@ -539,8 +553,8 @@ class Session:
         ptr = self._write_bytes(data)
         start = time.perf_counter()
         try:
-            program = self._run("parse", ptr)
-            self._run("eval", program, 1 << 20)
+            program = self._run(lambda: self.abi.parse(ptr))
+            self._run(lambda: self.abi.eval(program, 1 << 20))
         except EvalError as e:
             return [
                 FormResult(
@@ -565,7 +579,7 @@ class Session:
         """Every lambda compiled so far, in definition order, with live counters."""
         if not self.debugger:
             return []
-        count = self.exports["dbg_func_count"](self.store)
+        count = self.abi.func_count()
         return [self._function(i) for i in range(count)]
 
     def _function(self, i: int) -> FunctionInfo:
@@ -573,7 +587,7 @@ class Session:
         # than the read, and the prelude makes dozens of functions).
         addr = self._func_addr.get(i)
         if addr is None:
-            addr = self._func_addr[i] = self.exports["dbg_func"](self.store, i)
+            addr = self._func_addr[i] = self.abi.func(i)
         (
             jit_code,
             nparams,
@@ -651,15 +665,15 @@ class Session:
             raise Unsupported("stepping needs the debugger interface; use jit_all()")
         start = time.perf_counter()
         if ids:
-            buf = self._call("allocateBytes", 4 * len(ids))
+            buf = self._call(lambda: self.abi.allocate_bytes(4 * len(ids)))
             self.memory.write(self.store, b"".join(i.to_bytes(4, "little") for i in ids), buf)
         else:
             buf = 0
         try:
-            ptr = self._call("dbg_jit", buf, len(ids))
+            ptr = self._call(lambda: self.abi.jit(buf, len(ids)))
         finally:
             if buf:
-                self._call("freeBytes", buf)
+                self._call(lambda: self.abi.free_bytes(buf))
         if not ptr:
             return None
         data_ptr, size, mid, nfuncs, funcs_ptr = layout.JIT_MODULE.unpack(
@@ -774,11 +788,14 @@ class Session:
 
     def _seed_jit(self) -> JitModule | None:
         """The seed's path: jitModule() and an instantiation whose start function patches."""
-        ptr = self._call("jitModule")
+        ptr = self._call(lambda: self.abi.jit_module())
         if not ptr:
             return None
-        data = self._read(self._call("moduleData", ptr), self._call("moduleSize", ptr))
-        self._call("freeModule", ptr)
+        data = self._read(
+            self._call(lambda: self.abi.module_data(ptr)),
+            self._call(lambda: self.abi.module_size(ptr)),
+        )
+        self._call(lambda: self.abi.free_module(ptr))
         mod = JitModule(len(self.modules) + 1, data, [], [], [])
         before = self.table.size(self.store)
         mod.module = wasmtime.Module(self.engine, data)
@@ -797,14 +814,14 @@ class Session:
             raise ValueError(f"module {mod.id} is linked; unlink its functions instead")
         ptr = self._module_ptrs.get(mod.id)
         if ptr and self.debugger:
-            self._call("dbg_discard", ptr)
+            self._call(lambda: self.abi.discard(ptr))
         mod.stage = Stage.DISCARDED
 
     def unlink(self, function: int | str) -> None:
         """Send calls of a linked function back to the interpreter."""
         self._need_debugger("unlinking")
         fid = function if isinstance(function, int) else self.function(function).id
-        self._call("dbg_unlink", fid)
+        self._call(lambda: self.abi.unlink(fid))
 
     # ----------------------------------------------------------------------------- tier-up
 
@@ -813,7 +830,7 @@ class Session:
         compiled and linked mid-evaluation.  None turns it off."""
         self._need_debugger("auto JIT")
         if threshold is None:
-            self._call("dbg_set_tierup", 0, 0)
+            self._call(lambda: self.abi.set_tierup(0, 0))
             self._auto_threshold = None
             return
         if self._hook_slot is None:
@@ -825,7 +842,20 @@ class Session:
             self._hook_slot = self.table.grow(self.store, 1, hook)
             self._slot_owner[self._hook_slot] = ("tier-up hook", "host")
         self._auto_threshold = threshold
-        self._call("dbg_set_tierup", self._hook_slot, threshold)
+        self._call(lambda: self.abi.set_tierup(self._hook_slot, threshold))
+
+    @contextmanager
+    def auto_jit_paused(self) -> Iterator[int | None]:
+        """Auto tier-up off for the block; yields the host hook's table slot if it was on."""
+        threshold = self._auto_threshold
+        if threshold is None:
+            yield None
+            return
+        self._call(lambda: self.abi.set_tierup(0, 0))
+        try:
+            yield self._hook_slot
+        finally:
+            self._call(lambda: self.abi.set_tierup(self._hook_slot or 0, threshold))
 
     def _tier_up(self, func_addr: int) -> None:
         fid = self.read_u32(func_addr + 12)
@@ -863,7 +893,7 @@ class Session:
 
     def heap_stats(self) -> dict[str, int]:
         self._need_debugger("heap statistics")
-        ptr = self.exports["dbg_heap"](self.store)
+        ptr = self.abi.heap()
         heap, live, allocated, collections, limit = layout.HEAP.unpack(
             self._read(ptr, layout.HEAP.size)
         )
@@ -878,19 +908,30 @@ class Session:
     def set_heap_limit(self, max_bytes: int) -> None:
         """Cap the Scheme heap; an evaluation that needs more fails with a "heap" error."""
         self._need_debugger("a heap limit")
-        self._call("dbg_set_heap_limit", max_bytes)
+        self._call(lambda: self.abi.set_heap_limit(max_bytes))
 
     def memory_bytes(self) -> int:
         """Size of the instance's linear memory."""
         return self.memory.data_len(self.store)
 
+    def global_value(self, export: str) -> object:
+        """The live value of an exported global (the static linker reads them)."""
+        g = self.abi.global_export(export)
+        return g.value(self.store)
+
+    def scrub(self) -> int:
+        """Collect and zero free heap memory and the dead shadow stack (before a snapshot of
+        linear memory); returns the bytes zeroed."""
+        self._need_debugger("scrubbing the heap")
+        return self._call(self.abi.scrub) & 0xFFFFFFFF
+
     def collect(self) -> None:
         self._need_debugger("collecting")
-        self._call("dbg_collect")
+        self._call(lambda: self.abi.collect())
 
     def stack_depth(self) -> int:
         self._need_debugger("the stack depth")
-        return self._call("dbg_stack_depth")
+        return self._call(lambda: self.abi.stack_depth())
 
     def close(self) -> None:
         """Free the instance, its Store and the JIT modules; the session cannot be used after."""
@@ -902,7 +943,7 @@ class Session:
             mod.module = mod.instance = None
         self.modules = []
         self.on_tier_up = None
-        for name in ("exports", "instance", "memory", "table", "_stack_pointer", "store"):
+        for name in ("abi", "memory", "table", "_stack_pointer", "store"):
             self.__dict__.pop(name, None)
 
     def __enter__(self) -> Self:

@@ -174,27 +174,20 @@ def _snapshot(session: Session) -> Snapshot:
     # Live state.  dbg_scrub collects and zeroes garbage; the tier-up hook is a host slot that
     # cannot be baked in, so the captured memory has it cleared.
     zeroed = 0
-    exports = {e.name for e in session.main_module.exports}
-    if "dbg_scrub" in exports:
-        zeroed = session._call("dbg_scrub") & 0xFFFFFFFF
-    elif "dbg_collect" in exports:
+    if session.abi.has("dbg_scrub"):
+        zeroed = session.scrub()
+    elif session.debugger:
         session.collect()
-    hook = getattr(session, "_hook_slot", None)
-    threshold = getattr(session, "_auto_threshold", None)
-    if threshold is not None:
-        session._call("dbg_set_tierup", 0, 0)
-        notes.append(
-            f"auto JIT calls a host function (table slot {hook}), which a module "
-            "cannot contain: the snapshot starts with auto JIT off"
-        )
-    try:
+    with session.auto_jit_paused() as hook:
+        if hook is not None:
+            notes.append(
+                f"auto JIT calls a host function (table slot {hook}), which a module "
+                "cannot contain: the snapshot starts with auto JIT off"
+            )
         memory = bytes(
             session.memory.read(session.store, 0, session.memory.data_len(session.store))
         )
         pages = session.memory.size(session.store)
-    finally:
-        if threshold is not None:
-            session._call("dbg_set_tierup", hook, threshold)
     global_values = _live_globals(session, main)
 
     # Assemble.
@@ -553,7 +546,7 @@ def _live_globals(session: Session, main: ParsedModule) -> dict[int, bytes]:
                 f"main module: global {index}{label} is mutable and not exported, so its live "
                 "value cannot be read (export it, e.g. -Wl,--export=NAME)"
             )
-        value = session.exports[name].value(session.store)
+        value = session.global_value(name)
         if t == 0x7F:
             v = int(value) & 0xFFFFFFFF
             values[index] = b"\x41" + sleb(v - (1 << 32) if v >= 1 << 31 else v) + b"\x0b"
