@@ -83,6 +83,16 @@ def add_threshold_argument(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_time_limit_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=DEFAULT_TIME_LIMIT,
+        metavar="SECONDS",
+        help=f"per evaluation (default {DEFAULT_TIME_LIMIT:g}; 0 for none)",
+    )
+
+
 def _parser(command: str) -> argparse.ArgumentParser:
     if command == "tui":
         p = argparse.ArgumentParser(
@@ -134,11 +144,5 @@ def _parser(command: str) -> argparse.ArgumentParser:
         )
         add_threshold_argument(p)
     p.add_argument("--wasm", type=Path, default=None, help="another build of interplib.wasm")
-    p.add_argument(
-        "--time-limit",
-        type=float,
-        default=DEFAULT_TIME_LIMIT,
-        metavar="SECONDS",
-        help=f"per evaluation (default {DEFAULT_TIME_LIMIT:g}; 0 for none)",
-    )
+    add_time_limit_argument(p)
     return p

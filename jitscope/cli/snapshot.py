@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from jitscope.cli import add_threshold_argument
+from jitscope.cli import add_threshold_argument, add_time_limit_argument
 from jitscope.cli.run import format_results, interruptible
 from jitscope.debugger import Debugger
-from jitscope.runtime.session import DEFAULT_TIME_LIMIT, ModuleLoadError, Session
+from jitscope.runtime.session import ModuleLoadError, Session
 
 __all__ = ["add_arguments", "run"]
 
@@ -54,13 +54,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "linked already",
     )
     add_threshold_argument(p)
-    p.add_argument(
-        "--time-limit",
-        type=float,
-        default=DEFAULT_TIME_LIMIT,
-        metavar="SECONDS",
-        help=f"per evaluation (default {DEFAULT_TIME_LIMIT:g}; 0 for none)",
-    )
+    add_time_limit_argument(p)
     p.add_argument(
         "-q", "--quiet", action="store_true", help="do not print the files' output and values"
     )
