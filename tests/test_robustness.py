@@ -60,6 +60,24 @@ def test_interrupt_from_another_thread():
         assert values(s, "(+ 1 2)") == ["3"]
 
 
+def wait_until_spinning(pid: int) -> None:
+    """Until the process burns CPU (user time grows by 30 ms in 100 ms): it is evaluating."""
+
+    def user_ticks() -> int:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[11])
+
+    deadline = time.monotonic() + 60
+    last = user_ticks()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = user_ticks()
+        if now - last >= 3:
+            return
+        last = now
+    raise AssertionError("the REPL never started evaluating")
+
+
 def test_ctrl_c_in_the_repl_ends_the_evaluation_not_the_process():
     p = subprocess.Popen(
         [sys.executable, "-m", "jitscope", "repl"],
@@ -74,8 +92,7 @@ def test_ctrl_c_in_the_repl_ends_the_evaluation_not_the_process():
     assert p.stdout.readline() == "2\n"  # the REPL is up and evaluating
     p.stdin.write("(spin)\n")
     p.stdin.flush()
-    # Ctrl-C until the evaluation reports: one that lands while the REPL is still reading the
-    # line only clears the (empty) input, as at a terminal, and prints a newline.
+    wait_until_spinning(p.pid)  # a Ctrl-C while the line is still being read would drop it
     line = ""
     deadline = time.monotonic() + 60
     while not line.strip() and time.monotonic() < deadline:
@@ -200,3 +217,12 @@ def test_the_reader_survives_anything(text):
         if results and results[-1].kind == "error":
             assert results[-1].error.kind != "trap", results[-1].text
         assert values(s, "(+ 1 2)") == ["3"]
+
+
+def test_an_interrupt_before_the_evaluation_starts_is_not_lost():
+    with Session(time_limit=None) as s:
+        s.eval("(define (spin) (spin))")
+        s.interrupt()  # as a Ctrl-C that lands before the wasm call does
+        [r] = s.eval("(spin)")
+        assert (r.error.kind, r.text) == ("interrupted", "interrupted")
+        assert values(s, "(+ 1 2)") == ["3"]  # and it is spent: the next evaluation runs

@@ -487,7 +487,8 @@ class Session:
         except EvalError as e:
             src = self.abi.source()
             self._sources[src] = name or f"<input {src}>"
-            e.source = self._sources[src]
+            if e.line:  # a read error has a position; an interrupt or a trap does not
+                e.source = self._sources[src]
             return [
                 FormResult(
                     "error",
