@@ -114,12 +114,12 @@ static char errorText[1024];
 }
 
 // ---------------------------------------------------------------------------------------------
-// Functions (one per lambda expression) and global variables.  The host reads both through
-// their fixed layouts; keep the offsets in jitscope/runtime/layout.py in step.
+// Functions (one per lambda expression) and global variables.  The host reads a Func through
+// the layout the module describes (dbg_layout); JIT code reads both at fixed offsets.
 
 // F_LIBRARY: defined by the prelude (source 0).  F_REST: the last parameter takes a list of the
 // arguments beyond the required ones (nparams counts it).
-enum FuncFlags : uint32_t { F_TOPLEVEL = 1, F_PENDING = 2, F_UNCOMPILABLE = 4, F_LIBRARY = 8, F_REST = 16 };
+enum FuncFlags : uint32_t { F_TOPLEVEL = 1, F_PENDING = 2, F_LIBRARY = 8, F_REST = 16 };
 
 struct Node;
 
@@ -144,9 +144,6 @@ struct Func {
   uint32_t jitArity;  // the argument count JIT code may pass straight through: nparams, or
                       // ~0u with a rest parameter (the caller must pack through rt_apply)
 };
-static_assert(offsetof(Func, interpCalls) == 16, "layout");
-static_assert(offsetof(Func, name) == 32, "layout");
-static_assert(offsetof(Func, nlocals) == 60, "layout");
 
 struct GlobalCell {
   Value value;     // 0: UNASSIGNED_V while unbound
@@ -2345,7 +2342,7 @@ static Value callJit(Func *fn, Value f, Value *a) {
 
 static inline void enterInterpreted(Func *fn, const Node *site) {
   fn->interpCalls++;
-  if (tierUpHook && fn->interpCalls == tierUpThreshold && !(fn->flags & (F_PENDING | F_UNCOMPILABLE | F_TOPLEVEL)))
+  if (tierUpHook && fn->interpCalls >= tierUpThreshold && !(fn->flags & (F_PENDING | F_TOPLEVEL)))
     ((void (*)(Func *))(uintptr_t)tierUpHook)(fn);
   (void)site;
 }
@@ -3887,12 +3884,13 @@ DEBUG_EXPORT(dbg_read) int32_t dbg_read(const char *text, int32_t len) {
 }
 DEBUG_EXPORT(dbg_source) uint32_t dbg_source() { return nextSource - 1; }
 
-// Position of form k: line, col, end line, end col.
-static uint32_t formPos[4];
-DEBUG_EXPORT(dbg_form_pos) uint32_t *dbg_form_pos(int32_t k) {
+// Position of form k (a FormPos, described by dbg_layout).
+struct FormPos { uint32_t line, col, endLine, endCol; };
+static FormPos formPos;
+DEBUG_EXPORT(dbg_form_pos) FormPos *dbg_form_pos(int32_t k) {
   Sx *x = forms.at(k);
-  formPos[0] = x->pos.line; formPos[1] = x->pos.col; formPos[2] = x->end.line; formPos[3] = x->end.col;
-  return formPos;
+  formPos = {x->pos.line, x->pos.col, x->end.line, x->end.col};
+  return &formPos;
 }
 
 static std::string resultText;
@@ -3940,7 +3938,6 @@ DEBUG_EXPORT(dbg_run_form) int32_t dbg_run_form(Func *top) {
   return 0;
 }
 
-DEBUG_EXPORT(dbg_eval_form) int32_t dbg_eval_form(int32_t k) { return dbg_run_form(dbg_compile_form(k)); }
 DEBUG_EXPORT(dbg_result) const char *dbg_result() { return resultText.c_str(); }
 DEBUG_EXPORT(dbg_result_length) uint32_t dbg_result_length() { return resultText.size(); }
 
@@ -4154,6 +4151,55 @@ static void loadPrelude() {
 
 // The prelude's text, for a host that shows the source of library functions (source 0).
 DEBUG_EXPORT(dbg_prelude) const char *dbg_prelude() { return PRELUDE; }
+
+// The records the host reads, described by the module itself: an entry "Record.field" per
+// field (offset, size), one "Record" per record (its size) and one "Enum.NAME" per constant
+// (value, size 0).  The host builds its readers from this table at load and refuses a module
+// that lacks a field it needs, so the struct definitions above are the one source of truth.
+struct LayoutEntry { const char *name; uint32_t value, size; };
+static_assert(sizeof(LayoutEntry) == 12, "the host reads entries as three u32");
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Winvalid-offsetof"  // Func is not standard-layout (its tail)
+#define LAYOUT_RECORD(T) {#T, (uint32_t)sizeof(T), 0}
+#define LAYOUT_FIELD(T, f) {#T "." #f, (uint32_t)offsetof(T, f), (uint32_t)sizeof(((T *)nullptr)->f)}
+#define LAYOUT_CONST(E, c) {#E "." #c, (uint32_t)c, 0}
+static const LayoutEntry LAYOUT[] = {
+  LAYOUT_RECORD(Func),
+  LAYOUT_FIELD(Func, jitCode), LAYOUT_FIELD(Func, nparams), LAYOUT_FIELD(Func, flags),
+  LAYOUT_FIELD(Func, id), LAYOUT_FIELD(Func, interpCalls), LAYOUT_FIELD(Func, jitCalls),
+  LAYOUT_FIELD(Func, name), LAYOUT_FIELD(Func, line), LAYOUT_FIELD(Func, col),
+  LAYOUT_FIELD(Func, endLine), LAYOUT_FIELD(Func, endCol), LAYOUT_FIELD(Func, src),
+  LAYOUT_FIELD(Func, moduleId), LAYOUT_FIELD(Func, nlocals),
+  LAYOUT_RECORD(ErrorInfo),
+  LAYOUT_FIELD(ErrorInfo, kind), LAYOUT_FIELD(ErrorInfo, line), LAYOUT_FIELD(ErrorInfo, col),
+  LAYOUT_FIELD(ErrorInfo, src), LAYOUT_FIELD(ErrorInfo, message),
+  LAYOUT_FIELD(ErrorInfo, function),
+  LAYOUT_RECORD(HeapStats),
+  LAYOUT_FIELD(HeapStats, heapBytes), LAYOUT_FIELD(HeapStats, liveBytes),
+  LAYOUT_FIELD(HeapStats, allocatedBytes), LAYOUT_FIELD(HeapStats, collections),
+  LAYOUT_FIELD(HeapStats, maxHeapBytes),
+  LAYOUT_RECORD(JitModule),
+  LAYOUT_FIELD(JitModule, data), LAYOUT_FIELD(JitModule, size), LAYOUT_FIELD(JitModule, id),
+  LAYOUT_FIELD(JitModule, nfuncs), LAYOUT_FIELD(JitModule, funcs),
+  LAYOUT_RECORD(FormPos),
+  LAYOUT_FIELD(FormPos, line), LAYOUT_FIELD(FormPos, col), LAYOUT_FIELD(FormPos, endLine),
+  LAYOUT_FIELD(FormPos, endCol),
+  LAYOUT_CONST(FuncFlags, F_TOPLEVEL), LAYOUT_CONST(FuncFlags, F_PENDING),
+  LAYOUT_CONST(FuncFlags, F_LIBRARY), LAYOUT_CONST(FuncFlags, F_REST),
+  LAYOUT_CONST(ErrorKind, E_READ), LAYOUT_CONST(ErrorKind, E_SYNTAX),
+  LAYOUT_CONST(ErrorKind, E_UNBOUND), LAYOUT_CONST(ErrorKind, E_TYPE),
+  LAYOUT_CONST(ErrorKind, E_ARITY), LAYOUT_CONST(ErrorKind, E_NOT_PROCEDURE),
+  LAYOUT_CONST(ErrorKind, E_OVERFLOW), LAYOUT_CONST(ErrorKind, E_DIVIDE_BY_ZERO),
+  LAYOUT_CONST(ErrorKind, E_STACK), LAYOUT_CONST(ErrorKind, E_HEAP),
+  LAYOUT_CONST(ErrorKind, E_RANGE), LAYOUT_CONST(ErrorKind, E_JIT), LAYOUT_CONST(ErrorKind, E_USER),
+};
+#undef LAYOUT_RECORD
+#undef LAYOUT_FIELD
+#undef LAYOUT_CONST
+#pragma clang diagnostic pop
+struct LayoutTable { uint32_t count; const LayoutEntry *entries; };
+static const LayoutTable layoutTable = {sizeof LAYOUT / sizeof LAYOUT[0], LAYOUT};
+DEBUG_EXPORT(dbg_layout) const LayoutTable *dbg_layout() { return &layoutTable; }
 
 // Runs with the other static initialisers, after every table above exists: the runtime, then
 // the prelude.

@@ -287,3 +287,13 @@ def test_generated_programs_agree(program):
     expected = run(source, "interp")
     assert run(source, "eager") == expected
     assert run(source, "auto") == expected
+
+
+def test_auto_tier_up_fires_for_a_function_already_past_the_threshold():
+    fib = "(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))"
+    with Session() as s:
+        s.eval(f"{fib} (fib 20)")  # 21,891 interpreted calls before auto mode is on
+        s.set_auto_jit(100)
+        s.eval("(fib 20)")
+        f = s.function("fib")
+        assert f.state == "linked" and s.last_counts[f.id][1] > 0  # its next call tiered up

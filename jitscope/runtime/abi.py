@@ -52,6 +52,7 @@ DEBUGGER_INTERFACE: Mapping[str, Signature] = {
     "dbg_collect": ((), ()),
     "dbg_set_heap_limit": ((_I,), ()),
     "dbg_stack_depth": ((), (_I,)),
+    "dbg_layout": ((), (_I,)),
 }
 
 #: Checked when present: the seed's JIT and memory calls, and what jitscope's own build adds.
@@ -238,6 +239,9 @@ class Abi:
 
     def stack_depth(self) -> int:
         return self._int("dbg_stack_depth")
+
+    def layout(self) -> int:
+        return self._int("dbg_layout")
 
     def prelude(self) -> int:
         return self._int("dbg_prelude")

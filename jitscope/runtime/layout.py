@@ -1,46 +1,161 @@
-"""Memory layouts of the structures interplib.wasm shares with its host.
+"""The records interplib.wasm shares with its host, as the module itself describes them.
 
-They mirror the C++ structs in native/interp.cc (``Func``, ``ErrorInfo``, ``HeapStats``,
-``JitModule``), whose offsets are pinned there with static_asserts.
+``dbg_layout()`` returns a table (native/interp.cc, ``LAYOUT``) of every field the host reads:
+``"Func.jitCode"`` with its offset and size, ``"Func"`` with the record's size, and
+``"ErrorKind.E_READ"``-style constants.  :func:`read_layout` turns it into struct readers at
+load; a module that lacks a field the host needs is refused then, naming the field, instead of
+being misread later.
 """
 
 from __future__ import annotations
 
 import struct
+from collections import namedtuple
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-# struct Func: jitCode, nparams, flags, id, interpCalls, jitCalls, name, line, col, endLine,
-# endCol, src, moduleId, nlocals.
-FUNC = struct.Struct("<IIIIQQIIIIIIII")
-FUNC_JIT_CODE = 0
+__all__ = ["ERROR_WORDS", "Layout", "LayoutError", "Record", "read_layout"]
 
-# struct ErrorInfo: kind, line, col, src, message, function.
-ERROR = struct.Struct("<iIIIII")
-
-# struct HeapStats: heapBytes, liveBytes, allocatedBytes, collections, maxHeapBytes.
-HEAP = struct.Struct("<QQQII")
-
-# struct JitModule: data, size, id, nfuncs, funcs.
-JIT_MODULE = struct.Struct("<IIIII")
-
-# FuncFlags
-F_TOPLEVEL = 1
-F_PENDING = 2
-F_LIBRARY = 8  # defined by the Scheme prelude
-F_REST = 16  # has a rest parameter (counted in nparams)
-
-# ErrorKind, as the user reads it.
-ERROR_KINDS = {
-    1: "read",
-    2: "syntax",
-    3: "unbound",
-    4: "type",
-    5: "arity",
-    6: "not-procedure",
-    7: "overflow",
-    8: "divide-by-zero",
-    9: "stack",
-    10: "heap",
-    11: "range",
-    12: "jit",
-    13: "error",
+#: The fields each record must have, in the order :meth:`Record.unpack` returns them.
+NEEDED: dict[str, tuple[str, ...]] = {
+    "Func": (
+        "jitCode",
+        "nparams",
+        "flags",
+        "id",
+        "interpCalls",
+        "jitCalls",
+        "name",
+        "line",
+        "col",
+        "endLine",
+        "endCol",
+        "src",
+        "moduleId",
+        "nlocals",
+    ),
+    "ErrorInfo": ("kind", "line", "col", "src", "message", "function"),
+    "HeapStats": ("heapBytes", "liveBytes", "allocatedBytes", "collections", "maxHeapBytes"),
+    "JitModule": ("data", "size", "id", "nfuncs", "funcs"),
+    "FormPos": ("line", "col", "endLine", "endCol"),
 }
+FLAGS = ("F_TOPLEVEL", "F_PENDING", "F_LIBRARY", "F_REST")
+
+#: ErrorKind constants as the user reads them ("error" for (error ...) and anything unknown).
+ERROR_WORDS = {
+    "E_READ": "read",
+    "E_SYNTAX": "syntax",
+    "E_UNBOUND": "unbound",
+    "E_TYPE": "type",
+    "E_ARITY": "arity",
+    "E_NOT_PROCEDURE": "not-procedure",
+    "E_OVERFLOW": "overflow",
+    "E_DIVIDE_BY_ZERO": "divide-by-zero",
+    "E_STACK": "stack",
+    "E_HEAP": "heap",
+    "E_RANGE": "range",
+    "E_JIT": "jit",
+    "E_USER": "error",
+}
+
+_FORMATS = {1: "B", 2: "H", 4: "I", 8: "Q"}
+_ENTRY = struct.Struct("<III")  # LayoutEntry: name pointer, value, size
+_TABLE = struct.Struct("<II")  # LayoutTable: count, entries pointer
+
+
+class LayoutError(Exception):
+    """The module's layout table is missing, malformed, or lacks what the host reads."""
+
+
+class Record:
+    """A reader for one record: :meth:`unpack` gives the fields the host needs by name."""
+
+    def __init__(self, name: str, fields: dict[str, tuple[int, int]]) -> None:
+        needed = NEEDED[name]
+        missing = [f for f in needed if f not in fields]
+        if missing:
+            raise LayoutError(f"its layout table lacks {', '.join(f'{name}.{f}' for f in missing)}")
+        fmt, pos, order = "<", 0, []
+        for offset, size, field in sorted((*fields[f], f) for f in needed):
+            if size not in _FORMATS:
+                raise LayoutError(f"{name}.{field} has a size of {size} bytes, not 1, 2, 4 or 8")
+            if offset < pos:
+                raise LayoutError(f"{name}.{field} at offset {offset} overlaps the one before it")
+            fmt += "x" * (offset - pos) + _FORMATS[size]
+            pos = offset + size
+            order.append(field)
+        self.name = name
+        self.size = pos  # bytes to read: to the end of the last field the host needs
+        self.offsets = {f: fields[f][0] for f in needed}
+        self._struct = struct.Struct(fmt)
+        self._order = [order.index(f) for f in needed]  # struct order -> NEEDED order
+        self._tuple = namedtuple(name, needed)  # type: ignore[misc]
+
+    def unpack(self, data: bytes) -> Any:
+        """The fields, as a named tuple in :data:`NEEDED` order."""
+        raw = self._struct.unpack(data[: self.size])
+        return self._tuple._make(raw[i] for i in self._order)
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    records: dict[str, Record]
+    constants: dict[str, int]  # "FuncFlags.F_PENDING" -> 2
+
+    @property
+    def func(self) -> Record:
+        return self.records["Func"]
+
+    @property
+    def error(self) -> Record:
+        return self.records["ErrorInfo"]
+
+    @property
+    def heap(self) -> Record:
+        return self.records["HeapStats"]
+
+    @property
+    def jit_module(self) -> Record:
+        return self.records["JitModule"]
+
+    @property
+    def form_pos(self) -> Record:
+        return self.records["FormPos"]
+
+    def flag(self, name: str) -> int:
+        return self.constants[f"FuncFlags.{name}"]
+
+    def error_word(self, kind: int) -> str:
+        for name, word in ERROR_WORDS.items():
+            if self.constants.get(f"ErrorKind.{name}") == kind:
+                return word
+        return "error"
+
+
+def read_layout(
+    table: int, read: Callable[[int, int], bytes], cstring: Callable[[int], str]
+) -> Layout:
+    """The layout the module describes at ``table`` (what ``dbg_layout()`` returned)."""
+    try:
+        count, entries = _TABLE.unpack(read(table, _TABLE.size))
+        if not 0 < count < 10_000:
+            raise LayoutError(f"its layout table claims {count} entries")
+        raw = read(entries, count * _ENTRY.size)
+    except (struct.error, ValueError) as e:
+        raise LayoutError(f"its layout table cannot be read: {e}") from None
+    fields: dict[str, dict[str, tuple[int, int]]] = {}
+    constants: dict[str, int] = {}
+    for k in range(count):
+        name_ptr, value, size = _ENTRY.unpack_from(raw, k * _ENTRY.size)
+        name = cstring(name_ptr)
+        record, dot, field = name.partition(".")
+        if dot and size:
+            fields.setdefault(record, {})[field] = (value, size)
+        elif dot:
+            constants[name] = value
+    records = {name: Record(name, fields.get(name, {})) for name in NEEDED}
+    missing = [f for f in FLAGS if f"FuncFlags.{f}" not in constants]
+    if missing:
+        raise LayoutError(f"its layout table lacks FuncFlags {', '.join(missing)}")
+    return Layout(records, constants)

@@ -24,8 +24,8 @@ from typing import Self, TypeVar
 
 import wasmtime
 
-from jitscope.runtime import layout
 from jitscope.runtime.abi import Abi, interface_problems
+from jitscope.runtime.layout import Layout, LayoutError, read_layout
 from jitscope.wasm.custom import (
     PATCH_SECTION,
     SNAPSHOT_SECTION,
@@ -301,6 +301,17 @@ class Session:
                     self.path, f"traps while initialising: {_first_line(e)}"
                 ) from None
 
+        # The module's own description of the records the session reads (dbg_layout).
+        self._layout: Layout | None = None
+        if self.debugger:
+            try:
+                self._layout = read_layout(self.abi.layout(), self._read, self._read_cstring)
+            except LayoutError as e:
+                raise ModuleLoadError(self.path, str(e)) from None
+            self._f_pending = self._layout.flag("F_PENDING")
+            self._f_library = self._layout.flag("F_LIBRARY")
+            self._f_rest = self._layout.flag("F_REST")
+
         self._main_names = function_names(data)
         self._main_slots = element_slots(data)
         self.initial_table_size = self.table.size(self.store)
@@ -395,9 +406,11 @@ class Session:
                 "this module lacks the debugger interface)",
             )
         ptr = self.abi.error()
-        kind, line, col, src, msg, fn = layout.ERROR.unpack(self._read(ptr, layout.ERROR.size))
+        kind, line, col, src, msg, fn = self.layout.error.unpack(
+            self._read(ptr, self.layout.error.size)
+        )
         return EvalError(
-            layout.ERROR_KINDS.get(kind, "error"),
+            self.layout.error_word(kind),
             self._read_cstring(msg),
             source=self.source_name(src) if line else "",  # line 0: no position known
             line=line,
@@ -508,7 +521,9 @@ class Session:
         before = {f.id: (f.interp_calls, f.jit_calls) for f in self.functions()}
         for k in range(count):
             pos = self.abi.form_pos(k)
-            line, col = self.read_u32(pos), self.read_u32(pos + 4)
+            line, col, _, _ = self.layout.form_pos.unpack(
+                self._read(pos, self.layout.form_pos.size)
+            )
             start = time.perf_counter()
             try:
                 top = self._run(partial(self.abi.compile_form, k))
@@ -604,7 +619,7 @@ class Session:
             src,
             module_id,
             _nlocals,
-        ) = layout.FUNC.unpack(self._read(addr, layout.FUNC.size))
+        ) = self.layout.func.unpack(self._read(addr, self.layout.func.size))
         static = self._func_static.get(i)
         if static is None:
             static = (
@@ -629,13 +644,23 @@ class Session:
             nparams,
             interp_calls,
             jit_calls,
-            addr + layout.FUNC_JIT_CODE,
+            addr + self.layout.func.offsets["jitCode"],
             jit_code,
             module_id,
-            bool(flags & layout.F_PENDING) and not jit_code,
-            bool(flags & layout.F_LIBRARY),
-            bool(flags & layout.F_REST),
+            bool(flags & self._f_pending) and not jit_code,
+            bool(flags & self._f_library),
+            bool(flags & self._f_rest),
         )
+
+    @property
+    def layout(self) -> Layout:
+        """The record layouts the module described at load (debugger interface only)."""
+        if self._layout is None:
+            raise Unsupported(f"{self.path.name} lacks the debugger interface")
+        return self._layout
+
+    def _func_id(self, func_addr: int) -> int:
+        return self.read_u32(func_addr + self.layout.func.offsets["id"])
 
     def function(self, name_or_id: str | int) -> FunctionInfo:
         """The most recent function called ``name`` (or with that id)."""
@@ -677,12 +702,12 @@ class Session:
                 self._call(lambda: self.abi.free_bytes(buf))
         if not ptr:
             return None
-        data_ptr, size, mid, nfuncs, funcs_ptr = layout.JIT_MODULE.unpack(
-            self._read(ptr, layout.JIT_MODULE.size)
+        data_ptr, size, mid, nfuncs, funcs_ptr = self.layout.jit_module.unpack(
+            self._read(ptr, self.layout.jit_module.size)
         )
         data = self._read(data_ptr, size)
         func_addrs = [self.read_u32(funcs_ptr + 4 * i) for i in range(nfuncs)]
-        function_ids = [self.read_u32(a + 12) for a in func_addrs]
+        function_ids = [self._func_id(a) for a in func_addrs]
         self._module_ptrs[mid] = ptr
         section = custom_section(data, PATCH_SECTION)
         patches = parse_patches(section) if section is not None else []
@@ -859,7 +884,7 @@ class Session:
             self._call(lambda: self.abi.set_tierup(self._hook_slot or 0, threshold))
 
     def _tier_up(self, func_addr: int) -> None:
-        fid = self.read_u32(func_addr + 12)
+        fid = self._func_id(func_addr)
         mod = self.generate([fid])
         if mod is None:
             return
@@ -895,8 +920,8 @@ class Session:
     def heap_stats(self) -> dict[str, int]:
         self._need_debugger("heap statistics")
         ptr = self.abi.heap()
-        heap, live, allocated, collections, limit = layout.HEAP.unpack(
-            self._read(ptr, layout.HEAP.size)
+        heap, live, allocated, collections, limit = self.layout.heap.unpack(
+            self._read(ptr, self.layout.heap.size)
         )
         return {
             "heap_bytes": heap,
