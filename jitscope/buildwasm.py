@@ -58,8 +58,8 @@ ZIG_FLAGS: tuple[str, ...] = (
 """Compiler flags for ``zig c++``. Never ``-s``: the ``name`` section must survive."""
 
 # Bump when the recipe changes in a way the flags do not show (e.g. the strip step).
-_RECIPE_VERSION = "1"
-_HEADER_GLOBS = ("*.h", "*.hh", "*.hpp", "*.inc")
+_RECIPE_VERSION = "2"
+_HEADER_GLOBS = ("*.h", "*.hh", "*.hpp", "*.inc", "*.scm")
 
 
 class BuildError(RuntimeError):
@@ -174,12 +174,15 @@ def build_wasm(
         # Link under the final file name: wasm-ld records it as the module name in `name`.
         raw = Path(tmp) / "raw" / out_path.name
         raw.parent.mkdir()
+        generated = Path(tmp) / "generated"
+        _embed_scheme(src_path.parent, generated)
         compile_cmd = [
             sys.executable,
             "-m",
             "ziglang",
             "c++",
             *flags,
+            f"-I{generated}",
             str(src_path),
             "-o",
             str(raw),
@@ -200,6 +203,17 @@ def build_wasm(
     size = out_path.stat().st_size
     say(f"built {_show(out_path)} from {_show(src_path)} ({size:,} bytes, {seconds:.1f} s)")
     return out_path
+
+
+def _embed_scheme(native: Path, out: Path) -> None:
+    """Each ``NAME.scm`` beside the source becomes ``NAME.scm.inc``: its text as a C++ raw
+    string literal, which the source includes (the prelude is Scheme kept as Scheme)."""
+    out.mkdir()
+    for scm in sorted(native.glob("*.scm")):
+        text = scm.read_text(encoding="utf-8")
+        if ')scheme"' in text:
+            raise BuildError(f"{scm.name} contains the raw string's closing delimiter )scheme\"")
+        (out / f"{scm.name}.inc").write_text(f'R"scheme({text})scheme"\n', encoding="utf-8")
 
 
 def _show(path: Path) -> str:

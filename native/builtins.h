@@ -1,0 +1,59 @@
+// The primitive procedures: ids, names and one arity table.
+// Part of interp.cc (one translation unit): included there in layer order, after the layers it
+// uses.
+#pragma once
+
+// ---------------------------------------------------------------------------------------------
+// Primitive procedures.
+
+enum Prim {
+  P_ADD, P_SUB, P_MUL, P_QUOTIENT, P_REMAINDER, P_MODULO, P_NUM_EQ, P_LT, P_GT, P_LE, P_GE,
+  P_NOT, P_EQ, P_EQV, P_EQUAL, P_CONS, P_CAR, P_CDR, P_LIST, P_NULLP, P_PAIRP, P_DISPLAY,
+  P_WRITE, P_NEWLINE, P_ZEROP, P_POSITIVEP, P_NEGATIVEP, P_EVENP, P_ODDP, P_ABS, P_MIN, P_MAX,
+  P_NUMBERP, P_PROCEDUREP, P_BOOLEANP, P_SYMBOLP, P_STRINGP, P_SET_CAR, P_SET_CDR,
+  // Calls its first argument: compiled as a call, spread by apply() (see spreadApply).
+  P_APPLY,
+  P_VECTORP, P_MAKE_VECTOR, P_VECTOR, P_VECTOR_LENGTH, P_VECTOR_REF, P_VECTOR_SET,
+  P_VECTOR_TO_LIST, P_LIST_TO_VECTOR, P_VECTOR_FILL,
+  P_STRING_LENGTH, P_STRING_REF, P_SUBSTRING, P_STRING_APPEND, P_STRING_EQ, P_STRING_LT,
+  P_STRING_GT, P_STRING, P_MAKE_STRING, P_STRING_TO_LIST, P_LIST_TO_STRING, P_STRING_TO_SYMBOL,
+  P_SYMBOL_TO_STRING, P_NUMBER_TO_STRING, P_STRING_TO_NUMBER,
+  P_CHARP, P_CHAR_TO_INTEGER, P_INTEGER_TO_CHAR, P_CHAR_EQ, P_CHAR_LT, P_CHAR_GT,
+  P_CHAR_UPCASE, P_CHAR_DOWNCASE, P_CHAR_ALPHABETICP, P_CHAR_NUMERICP, P_CHAR_WHITESPACEP,
+  P_LISTP, P_INTEGERP, P_ERROR,
+  P_CAAR, P_CADR, P_CDAR, P_CDDR, P_CAAAR, P_CAADR, P_CADAR, P_CADDR, P_CDAAR, P_CDADR,
+  P_CDDAR, P_CDDDR,
+  // For the prelude and for quasiquote: not meant to be called by name.
+  P_APPEND2, P_TYPE_ERROR, P_RANGE_ERROR,
+  P_COUNT
+};
+
+struct PrimInfo { const char *name; int minArgs, maxArgs; };  // maxArgs -1: any number
+static const PrimInfo primInfo[] = {
+  {"+", 0, -1}, {"-", 1, -1}, {"*", 0, -1}, {"quotient", 2, 2}, {"remainder", 2, 2},
+  {"modulo", 2, 2}, {"=", 1, -1}, {"<", 1, -1}, {">", 1, -1}, {"<=", 1, -1}, {">=", 1, -1},
+  {"not", 1, 1}, {"eq?", 2, 2}, {"eqv?", 2, 2}, {"equal?", 2, 2}, {"cons", 2, 2},
+  {"car", 1, 1}, {"cdr", 1, 1}, {"list", 0, -1}, {"null?", 1, 1}, {"pair?", 1, 1},
+  {"display", 1, 1}, {"write", 1, 1}, {"newline", 0, 0}, {"zero?", 1, 1}, {"positive?", 1, 1},
+  {"negative?", 1, 1}, {"even?", 1, 1}, {"odd?", 1, 1}, {"abs", 1, 1}, {"min", 1, -1},
+  {"max", 1, -1}, {"number?", 1, 1}, {"procedure?", 1, 1}, {"boolean?", 1, 1},
+  {"symbol?", 1, 1}, {"string?", 1, 1}, {"set-car!", 2, 2}, {"set-cdr!", 2, 2},
+  {"apply", 2, -1},
+  {"vector?", 1, 1}, {"make-vector", 1, 2}, {"vector", 0, -1}, {"vector-length", 1, 1},
+  {"vector-ref", 2, 2}, {"vector-set!", 3, 3}, {"vector->list", 1, 1}, {"list->vector", 1, 1},
+  {"vector-fill!", 2, 2},
+  {"string-length", 1, 1}, {"string-ref", 2, 2}, {"substring", 2, 3}, {"string-append", 0, -1},
+  {"string=?", 1, -1}, {"string<?", 1, -1}, {"string>?", 1, -1}, {"string", 0, -1},
+  {"make-string", 1, 2}, {"string->list", 1, 1}, {"list->string", 1, 1},
+  {"string->symbol", 1, 1}, {"symbol->string", 1, 1}, {"number->string", 1, 2},
+  {"string->number", 1, 2},
+  {"char?", 1, 1}, {"char->integer", 1, 1}, {"integer->char", 1, 1}, {"char=?", 1, -1},
+  {"char<?", 1, -1}, {"char>?", 1, -1}, {"char-upcase", 1, 1}, {"char-downcase", 1, 1},
+  {"char-alphabetic?", 1, 1}, {"char-numeric?", 1, 1}, {"char-whitespace?", 1, 1},
+  {"list?", 1, 1}, {"integer?", 1, 1}, {"error", 1, -1},
+  {"caar", 1, 1}, {"cadr", 1, 1}, {"cdar", 1, 1}, {"cddr", 1, 1}, {"caaar", 1, 1},
+  {"caadr", 1, 1}, {"cadar", 1, 1}, {"caddr", 1, 1}, {"cdaar", 1, 1}, {"cdadr", 1, 1},
+  {"cddar", 1, 1}, {"cdddr", 1, 1},
+  {"%append", 2, 2}, {"%type-error", 3, 3}, {"%range-error", 3, 3},
+};
+static_assert(sizeof primInfo / sizeof primInfo[0] == P_COUNT, "one PrimInfo per primitive");

@@ -1,0 +1,280 @@
+// Start-up and the exported interfaces (the seed's and the debugger's).
+// Part of interp.cc (one translation unit): included there in layer order, after the layers it
+// uses.
+#pragma once
+
+// ---------------------------------------------------------------------------------------------
+// Start-up and the exported interfaces.
+
+static void initRuntime() {
+  stackBase = (Value *)calloc(STACK_SLOTS, sizeof(Value));
+  stackLimit = stackBase + STACK_SLOTS - 256;
+  sp = stackBase;
+  for (int id = 0; id < P_COUNT; id++) {
+    GlobalCell *g = new GlobalCell{mkPrim(id), nullptr, primInfo[id].name, id, nullptr};
+    globals[primInfo[id].name] = g;
+    globalList.push_back(g);
+  }
+}
+
+static std::vector<Sx *> arena;  // syntax of the last dbg_read, freed by the next
+static std::vector<Sx *> forms;
+static uint32_t nextSource = 1;
+
+static void freeSyntax() {
+  for (Sx *x : arena) delete x;
+  arena.clear();
+  forms.clear();
+}
+
+static std::vector<Sx *> readAll(const char *text, size_t len, uint32_t src) {
+  freeSyntax();
+  Reader r(text, len, src, arena);
+  r.checkUtf8();
+  std::vector<Sx *> out;
+  while (Sx *x = r.read()) out.push_back(x);
+  return out;
+}
+
+static Func *compileToplevel(const std::vector<Sx *> &xs) {
+  Func *top = new Func();
+  memset((void *)top, 0, offsetof(Func, body));
+  top->name = "toplevel";
+  top->flags = F_TOPLEVEL;
+  top->hasFree = false;
+  Compiler c;
+  FuncScope fs{top, nullptr, {}, 0};
+  Scope sc{{}, nullptr, &fs};
+  std::vector<Node *> items;
+  for (Sx *x : xs) items.push_back(c.expr(x, &sc, &fs));
+  top->body = c.seq(items, xs[0], &fs);
+  Compiler::markTail(top->body);
+  top->nlocals = fs.nslots;
+  for (Func *f : c.newFuncs) {
+    f->id = funcs.size();
+    funcs.push_back(f);
+  }
+  return top;
+}
+
+static Value runToplevel(Func *top) {
+  sp = stackBase;
+  *sp++ = UNSPEC_V;  // the closure slot of a top-level frame
+  Value *fp = sp;
+  sp = fp + top->nlocals;
+  Value v = eval(top->body, fp);
+  sp = stackBase;
+  return v;
+}
+
+// --- The seed's interface: a host written for the workbench's harness runs unchanged. ---
+
+EXPORT(allocateBytes) void *allocateBytes(int32_t len) { return malloc(len); }
+EXPORT(freeBytes) void freeBytes(void *p) { free(p); }
+
+// Parses and compiles a program; its value is what eval() prints.
+EXPORT(parse) Func *parse(const char *text) {
+  std::vector<Sx *> xs = readAll(text, strlen(text), nextSource++);
+  if (xs.empty()) raise(E_READ, noPos, nullptr, "empty program");
+  Func *top = compileToplevel(xs);
+  freeSyntax();
+  return top;
+}
+
+// heapSize is accepted for compatibility; the heap grows on demand up to its limit.
+EXPORT(eval) void evalProgram(Func *top, int32_t heapSize) {
+  (void)heapSize;
+  Value v = runToplevel(top);
+  std::string s;
+  printValue(s, v, false);
+  flushOutput();
+  printf("result: %s\n", s.c_str());
+  fflush(stdout);
+}
+
+static std::vector<Func *> candidates() {
+  std::vector<Func *> list;
+  for (Func *f : funcs)
+    if (f->interpCalls > 0 && !f->jitCode && !(f->flags & F_PENDING) && !uncompilableReason(f)) list.push_back(f);
+  return list;
+}
+
+// A self-patching module for every candidate, or 0 when there is nothing to compile.
+EXPORT(jitModule) JitModule *jitModule() { return buildModule(candidates(), true); }
+EXPORT(moduleData) uint8_t *moduleData(JitModule *m) { return m->data; }
+EXPORT(moduleSize) uint32_t moduleSize(JitModule *m) { return m->size; }
+EXPORT(freeModule) void freeModule(JitModule *m) {
+  free(m->data);
+  free(m->funcs);
+  delete m;
+}
+
+// --- The debugger's interface. ---
+
+// Reads every form of `text`; returns how many.  Positions refer to source dbg_source().
+DEBUG_EXPORT(dbg_read) int32_t dbg_read(const char *text, int32_t len) {
+  uint32_t src = nextSource++;
+  std::vector<Sx *> xs = readAll(text, len, src);
+  forms = xs;
+  return forms.size();
+}
+DEBUG_EXPORT(dbg_source) uint32_t dbg_source() { return nextSource - 1; }
+
+// Position of form k (a FormPos, described by dbg_layout).
+struct FormPos { uint32_t line, col, endLine, endCol; };
+static FormPos formPos;
+DEBUG_EXPORT(dbg_form_pos) FormPos *dbg_form_pos(int32_t k) {
+  Sx *x = forms.at(k);
+  formPos = {x->pos.line, x->pos.col, x->end.line, x->end.col};
+  return &formPos;
+}
+
+static std::string resultText;
+
+
+// A top-level form's own tree is dead once it ran (its lambdas' bodies are trees of their
+// own), so it is freed: a long session, or thousands of failing evaluations, stay bounded.
+static void freeTree(Node *n) {
+  for (Node *k : n->kids) freeTree(k);
+  delete n;
+}
+
+static Func *lastToplevel;
+
+static void freeLastToplevel() {
+  if (!lastToplevel) return;
+  freeTree(lastToplevel->body);
+  delete lastToplevel;
+  lastToplevel = nullptr;
+}
+
+// Compiles form k of the last dbg_read; its lambdas are then listed by dbg_func, so a host
+// can compile them before the form runs.  Returns a handle for dbg_run_form.
+DEBUG_EXPORT(dbg_compile_form) Func *dbg_compile_form(int32_t k) {
+  freeLastToplevel();
+  lastToplevel = compileToplevel({forms.at(k)});
+  return lastToplevel;
+}
+
+// Runs a compiled form.  Returns 0 for a value, 1 for a definition, 2 for an unspecified
+// value; dbg_result() has the printed value (the defined name for a definition).
+DEBUG_EXPORT(dbg_run_form) int32_t dbg_run_form(Func *top) {
+  lastResult = runToplevel(top);
+  flushOutput();
+  resultText.clear();
+  bool isDefine = top->body->kind == N_DEFINE;
+  if (isDefine) resultText = top->body->name;
+  if (top == lastToplevel) freeLastToplevel();
+  if (isDefine) {
+    lastResult = UNSPEC_V;
+    return 1;
+  }
+  if (lastResult == UNSPEC_V) return 2;
+  printValue(resultText, lastResult, false);
+  return 0;
+}
+
+DEBUG_EXPORT(dbg_result) const char *dbg_result() { return resultText.c_str(); }
+DEBUG_EXPORT(dbg_result_length) uint32_t dbg_result_length() { return resultText.size(); }
+
+DEBUG_EXPORT(dbg_error) ErrorInfo *dbg_error() { return &lastError; }
+
+// Called by the host after a trap or an error unwound an evaluation.
+DEBUG_EXPORT(dbg_reset) void dbg_reset() {
+  sp = stackBase;
+  flushOutput();
+}
+
+DEBUG_EXPORT(dbg_func_count) int32_t dbg_func_count() { return funcs.size(); }
+DEBUG_EXPORT(dbg_func) Func *dbg_func(int32_t i) { return funcs.at(i); }
+
+// Builds a module for the given functions (by id), or for every candidate when n is 0.  Its
+// patch is not run at instantiation: the host calls the exported steps.
+DEBUG_EXPORT(dbg_jit) JitModule *dbg_jit(const int32_t *ids, int32_t n) {
+  std::vector<Func *> list;
+  if (n == 0) list = candidates();
+  std::unordered_set<Func *> seen;
+  for (int32_t i = 0; i < n; i++) {
+    if (ids[i] < 0 || (size_t)ids[i] >= funcs.size()) raise(E_JIT, noPos, nullptr, "no function with id %d", ids[i]);
+    Func *f = funcs[ids[i]];
+    if (const char *why = uncompilableReason(f)) raise(E_JIT, noPos, f->name, "cannot compile %s: %s", f->name, why);
+    if (seen.insert(f).second) list.push_back(f);
+  }
+  return buildModule(list, false);
+}
+
+// A module that will not be linked: its functions become candidates again.
+DEBUG_EXPORT(dbg_discard) void dbg_discard(JitModule *m) {
+  for (uint32_t i = 0; i < m->nfuncs; i++) {
+    Func *f = m->funcs[i];
+    if (f->moduleId == m->id && !f->jitCode) { f->flags &= ~F_PENDING; f->moduleId = 0; }
+  }
+}
+
+// Back to the interpreter: calls stop dispatching to JIT code.
+DEBUG_EXPORT(dbg_unlink) void dbg_unlink(int32_t id) {
+  Func *f = funcs.at(id);
+  f->jitCode = 0;
+  f->flags &= ~F_PENDING;
+  f->moduleId = 0;
+}
+
+DEBUG_EXPORT(dbg_set_tierup) void dbg_set_tierup(uint32_t hookTableIndex, uint32_t threshold) {
+  tierUpHook = hookTableIndex;
+  tierUpThreshold = threshold;
+}
+
+DEBUG_EXPORT(dbg_heap) HeapStats *dbg_heap() { return &heap; }
+DEBUG_EXPORT(dbg_collect) void dbg_collect() { collect(); }
+DEBUG_EXPORT(dbg_scrub) uint32_t dbg_scrub() { return (uint32_t)scrubHeap(); }
+DEBUG_EXPORT(dbg_set_heap_limit) void dbg_set_heap_limit(uint32_t bytes) { heap.maxHeapBytes = bytes; }
+DEBUG_EXPORT(dbg_stack_depth) int32_t dbg_stack_depth() { return sp - stackBase; }
+
+// The records the host reads, described by the module itself: an entry "Record.field" per
+// field (offset, size), one "Record" per record (its size) and one "Enum.NAME" per constant
+// (value, size 0).  The host builds its readers from this table at load and refuses a module
+// that lacks a field it needs, so the struct definitions above are the one source of truth.
+struct LayoutEntry { const char *name; uint32_t value, size; };
+static_assert(sizeof(LayoutEntry) == 12, "the host reads entries as three u32");
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Winvalid-offsetof"  // Func is not standard-layout (its tail)
+#define LAYOUT_RECORD(T) {#T, (uint32_t)sizeof(T), 0}
+#define LAYOUT_FIELD(T, f) {#T "." #f, (uint32_t)offsetof(T, f), (uint32_t)sizeof(((T *)nullptr)->f)}
+#define LAYOUT_CONST(E, c) {#E "." #c, (uint32_t)c, 0}
+static const LayoutEntry LAYOUT[] = {
+  LAYOUT_RECORD(Func),
+  LAYOUT_FIELD(Func, jitCode), LAYOUT_FIELD(Func, nparams), LAYOUT_FIELD(Func, flags),
+  LAYOUT_FIELD(Func, id), LAYOUT_FIELD(Func, interpCalls), LAYOUT_FIELD(Func, jitCalls),
+  LAYOUT_FIELD(Func, name), LAYOUT_FIELD(Func, line), LAYOUT_FIELD(Func, col),
+  LAYOUT_FIELD(Func, endLine), LAYOUT_FIELD(Func, endCol), LAYOUT_FIELD(Func, src),
+  LAYOUT_FIELD(Func, moduleId), LAYOUT_FIELD(Func, nlocals),
+  LAYOUT_RECORD(ErrorInfo),
+  LAYOUT_FIELD(ErrorInfo, kind), LAYOUT_FIELD(ErrorInfo, line), LAYOUT_FIELD(ErrorInfo, col),
+  LAYOUT_FIELD(ErrorInfo, src), LAYOUT_FIELD(ErrorInfo, message),
+  LAYOUT_FIELD(ErrorInfo, function),
+  LAYOUT_RECORD(HeapStats),
+  LAYOUT_FIELD(HeapStats, heapBytes), LAYOUT_FIELD(HeapStats, liveBytes),
+  LAYOUT_FIELD(HeapStats, allocatedBytes), LAYOUT_FIELD(HeapStats, collections),
+  LAYOUT_FIELD(HeapStats, maxHeapBytes),
+  LAYOUT_RECORD(JitModule),
+  LAYOUT_FIELD(JitModule, data), LAYOUT_FIELD(JitModule, size), LAYOUT_FIELD(JitModule, id),
+  LAYOUT_FIELD(JitModule, nfuncs), LAYOUT_FIELD(JitModule, funcs),
+  LAYOUT_RECORD(FormPos),
+  LAYOUT_FIELD(FormPos, line), LAYOUT_FIELD(FormPos, col), LAYOUT_FIELD(FormPos, endLine),
+  LAYOUT_FIELD(FormPos, endCol),
+  LAYOUT_CONST(FuncFlags, F_TOPLEVEL), LAYOUT_CONST(FuncFlags, F_PENDING),
+  LAYOUT_CONST(FuncFlags, F_LIBRARY), LAYOUT_CONST(FuncFlags, F_REST),
+  LAYOUT_CONST(ErrorKind, E_READ), LAYOUT_CONST(ErrorKind, E_SYNTAX),
+  LAYOUT_CONST(ErrorKind, E_UNBOUND), LAYOUT_CONST(ErrorKind, E_TYPE),
+  LAYOUT_CONST(ErrorKind, E_ARITY), LAYOUT_CONST(ErrorKind, E_NOT_PROCEDURE),
+  LAYOUT_CONST(ErrorKind, E_OVERFLOW), LAYOUT_CONST(ErrorKind, E_DIVIDE_BY_ZERO),
+  LAYOUT_CONST(ErrorKind, E_STACK), LAYOUT_CONST(ErrorKind, E_HEAP),
+  LAYOUT_CONST(ErrorKind, E_RANGE), LAYOUT_CONST(ErrorKind, E_JIT), LAYOUT_CONST(ErrorKind, E_USER),
+};
+#undef LAYOUT_RECORD
+#undef LAYOUT_FIELD
+#undef LAYOUT_CONST
+#pragma clang diagnostic pop
+struct LayoutTable { uint32_t count; const LayoutEntry *entries; };
+static const LayoutTable layoutTable = {sizeof LAYOUT / sizeof LAYOUT[0], LAYOUT};
+DEBUG_EXPORT(dbg_layout) const LayoutTable *dbg_layout() { return &layoutTable; }

@@ -1,0 +1,1037 @@
+// The JIT: a set of functions to one wasm module.
+// Part of interp.cc (one translation unit): included there in layer order, after the layers it
+// uses.
+#pragma once
+
+// ---------------------------------------------------------------------------------------------
+// The JIT: compiles a set of functions into one module.  Each function becomes a wasm function
+// (closure, arg...) -> value.  Scheme locals live in wasm locals; before any call that can
+// collect, the values still needed are stored into the function's shadow-stack frame, so the
+// collector sees them (it never moves objects, so nothing needs reloading).
+
+struct JitModule {  // read by the host
+  uint8_t *data;    // 0
+  uint32_t size;    // 4
+  uint32_t id;      // 8
+  uint32_t nfuncs;  // 12
+  Func **funcs;     // 16
+};
+
+static uint32_t nextModuleId = 1;
+
+static bool inlinePrim(int id, size_t argc) {
+  if (argc == 2)
+    return id == P_ADD || id == P_SUB || id == P_LT || id == P_GT || id == P_LE || id == P_GE ||
+           id == P_NUM_EQ || id == P_EQ || id == P_EQV;
+  if (argc == 1) return id == P_CAR || id == P_CDR || id == P_NULLP || id == P_PAIRP || id == P_NOT || id == P_ZEROP;
+  return false;
+}
+
+// Primitives called through rt_arith: they may fail but never allocate.
+static bool arithPrim(int id, size_t argc) {
+  return argc == 2 && (id == P_MUL || id == P_QUOTIENT || id == P_REMAINDER || id == P_MODULO ||
+                       id == P_MIN || id == P_MAX);
+}
+
+// Whether evaluating `n` can reach a collection while this function's frame is live.  A tail
+// call cannot (the frame is gone when the callee runs), though its arguments may.
+static bool mayCollect(const Node *n) {
+  switch (n->kind) {
+    case N_CALL: if (!n->tail) return true; break;
+    case N_LAMBDA: case N_MAKE_BOX: return true;
+    case N_PRIM:
+      if (!inlinePrim(n->index, n->kids.size()) && !arithPrim(n->index, n->kids.size())) return true;
+      break;
+    default: break;
+  }
+  for (auto *k : n->kids)
+    if (mayCollect(k)) return true;
+  return false;
+}
+
+struct Jit {
+  wasm::ModuleBuilder mb;
+  std::vector<Func *> fs;
+  std::unordered_map<Func *, uint32_t> funcIndex;
+  uint32_t sigApply[MAX_JIT_ARGS + 1], sigJit[MAX_JIT_ARGS + 1], sigJitArray;
+  uint32_t sigFail, sigCons, sigMakeBox, sigArith, sigMakeClosure, sigSetGlobal, sigPrim;
+
+  // Per-function state.
+  Func *fn = nullptr;
+  wasm::Assembler *a = nullptr;
+  std::vector<uint32_t> slotLocal;
+  uint32_t fpLocal = 0, tmp32 = 0;
+  uint32_t loopDepth = 0;  // depth of the loop around the body, the target of self tail calls
+  bool hasFrame = false;
+  std::vector<uint32_t> freeTemps, pending;
+  std::unordered_map<uint32_t, uint32_t> tempSlot;  // temp local -> frame slot
+  uint32_t frameSlots = 0;
+  std::unordered_map<const Node *, bool> collects;
+
+  static const uint32_t CLOSURE = 0;  // wasm local 0 holds the closure
+
+  // An evaluated operand: a constant, or a wasm local holding the value.
+  struct Operand {
+    bool isConst;
+    Value c;
+    uint32_t local;
+    bool temp;
+    int slot = -1;     // the frame slot whose local this is, if any
+    bool fix = false;  // known to be a fixnum
+  };
+
+  // Frame slots whose locals are known to hold fixnums here: set by a type check, kept for
+  // the code the check dominates (branches restore what held before them).  Known fixnums
+  // need no further checks and no spilling.
+  std::vector<bool> fixSlot;
+
+  bool producesFixnum(const Node *k) const {
+    if (k->kind == N_CONST) return isFix(k->value);
+    if (k->kind == N_LOCAL) return !k->checked && fixSlot[k->index];
+    if (k->kind != N_PRIM) return false;
+    if (k->kids.size() == 1) return k->index == P_ABS;
+    return k->kids.size() == 2 && (k->index == P_ADD || k->index == P_SUB || arithPrim(k->index, 2));
+  }
+
+  Jit() {
+    using namespace wasm;
+    for (int n = 0; n <= MAX_JIT_ARGS; n++) {
+      std::vector<ValType> ps(n + 1, I64);
+      sigJit[n] = mb.type(ps, {I64});
+      ps.insert(ps.begin(), I32);
+      sigApply[n] = mb.type(ps, {I64});
+    }
+    sigJitArray = mb.type({I64, I32}, {I64});
+    sigFail = mb.type({I32, I32, I64, I64}, {});
+    sigCons = mb.type({I64, I64}, {I64});
+    sigMakeBox = mb.type({I64}, {I64});
+    sigArith = mb.type({I32, I64, I64}, {I64});
+    sigMakeClosure = mb.type({I32, I32}, {I64});
+    sigSetGlobal = mb.type({I32, I64, I32}, {});
+    sigPrim = mb.type({I32, I32, I32}, {I64});
+  }
+
+  bool collectsAt(const Node *n) {
+    auto it = collects.find(n);
+    if (it != collects.end()) return it->second;
+    return collects[n] = mayCollect(n);
+  }
+
+  void callRuntime(const void *target, uint32_t sig) {
+    a->i32_const(tableIndex(target));
+    a->call_indirect(sig);
+  }
+
+  // Calls rt_fail; control does not come back.
+  void failWith(const Node *site, JitFailure code, const Operand *x = nullptr, const Operand *y = nullptr) {
+    a->i32_const((int32_t)(uintptr_t)site);
+    a->i32_const(code);
+    if (x) pushOperand(*x); else a->i64_const(0);
+    if (y) pushOperand(*y); else a->i64_const(0);
+    callRuntime((const void *)&rt_fail, sigFail);
+    a->unreachable();
+  }
+
+  static Operand inLocal(uint32_t local) { return Operand{false, 0, local, false, -1, false}; }
+
+  uint32_t takeTemp() {
+    if (!freeTemps.empty()) {
+      uint32_t t = freeTemps.back();
+      freeTemps.pop_back();
+      return t;
+    }
+    uint32_t t = a->addLocal(wasm::I64);
+    tempSlot[t] = frameSlots++;
+    return t;
+  }
+  void releaseTemp(uint32_t t) { freeTemps.push_back(t); }
+
+  // Stores every value the collector must see: locals, the closure, pending temporaries.
+  void spill() {
+    for (size_t i = 0; i < fn->nlocals; i++) {
+      if (fixSlot[i]) continue;
+      a->local_get(fpLocal);
+      a->local_get(slotLocal[i]);
+      a->i64_store(8 * i);
+    }
+    if (fn->hasFree) {
+      a->local_get(fpLocal);
+      a->local_get(CLOSURE);
+      a->i64_store(8 * fn->nlocals);
+    }
+    for (uint32_t t : pending) {
+      a->local_get(fpLocal);
+      a->local_get(t);
+      a->i64_store(8 * tempSlot[t]);
+    }
+  }
+
+  void popFrame() {
+    if (!hasFrame) return;
+    a->i32_const((int32_t)(uintptr_t)&sp);
+    a->local_get(fpLocal);
+    a->i32_store();
+  }
+
+  void pushOperand(const Operand &o) {
+    if (o.isConst) a->i64_const((int64_t)o.c);
+    else a->local_get(o.local);
+  }
+
+  // Evaluates nodes left to right; a value computed before a later operand that can collect
+  // is kept as a pending temporary so the spill stores it.
+  std::vector<Operand> operands(const std::vector<Node *> &nodes, size_t from = 0) {
+    std::vector<Operand> ops;
+    size_t pendingMark = pending.size();
+    for (size_t i = from; i < nodes.size(); i++) {
+      Node *k = nodes[i];
+      if (k->kind == N_CONST) { ops.push_back({true, k->value, 0, false, -1, isFix(k->value)}); continue; }
+      if (k->kind == N_LOCAL && !k->checked) {
+        ops.push_back({false, 0, slotLocal[k->index], false, k->index, (bool)fixSlot[k->index]});
+        continue;
+      }
+      bool fix = producesFixnum(k);
+      expr(k);
+      uint32_t t = takeTemp();
+      a->local_set(t);
+      ops.push_back({false, 0, t, true, -1, fix});
+      bool laterCollects = false;
+      for (size_t j = i + 1; j < nodes.size(); j++) laterCollects = laterCollects || collectsAt(nodes[j]);
+      if (laterCollects) pending.push_back(t);
+    }
+    pending.resize(pendingMark);
+    return ops;
+  }
+
+  void release(const std::vector<Operand> &ops) {
+    for (auto &o : ops)
+      if (o.temp) releaseTemp(o.local);
+  }
+
+  void boolFromI32() {
+    a->i64_extend_i32_u();
+    a->i64_const(3);
+    a->i64_shl();
+    a->i64_const(3);
+    a->i64_or();
+  }
+
+  // Fails unless every non-constant operand is a fixnum.
+  void checkFixnums(const Node *site, const std::vector<Operand> &ops) {
+    std::vector<const Operand *> vars;
+    for (auto &o : ops) {
+      if (o.fix) continue;
+      vars.push_back(&o);
+    }
+    if (vars.empty()) return;
+    for (auto *o : vars)
+      if (o->slot >= 0) fixSlot[o->slot] = true;  // for the code after this check
+    for (size_t i = 0; i < vars.size(); i++) {
+      pushOperand(*vars[i]);
+      if (i) a->i64_or();
+    }
+    a->i32_wrap_i64();
+    a->i32_const(1);
+    a->i32_and();
+    a->if_();
+    failWith(site, JF_NUMBER, &ops[0], ops.size() > 1 ? &ops[1] : nullptr);
+    a->end();
+  }
+
+  // Replaces the value's low word (an i32 on the stack) by whether it points to a heap
+  // object of `type`; the low word stays in tmp32 (the object's address + 1).
+  void testHeapType(ObjType type) {
+    a->local_tee(tmp32);
+    a->i32_const(7);
+    a->i32_and();
+    a->i32_const(1);
+    a->i32_eq();
+    a->if_(wasm::I32);
+    a->local_get(tmp32);
+    a->i32_const(1);
+    a->i32_sub();
+    a->i32_load();
+    a->i32_const(type);
+    a->i32_eq();
+    a->else_();
+    a->i32_const(0);
+    a->end();
+  }
+
+  // Leaves an i32 that is non-zero when `v` (a wasm local) is a pair.
+  void testPair(uint32_t v) {
+    a->local_get(v);
+    a->i32_wrap_i64();
+    testHeapType(T_PAIR);
+  }
+
+  // Compiles an inline comparison to an i32.
+  void compareOp(Node *n) {
+    auto ops = operands(n->kids);
+    if (n->index != P_EQ && n->index != P_EQV) checkFixnums(n, ops);
+    pushOperand(ops[0]);
+    pushOperand(ops[1]);
+    switch (n->index) {
+      case P_LT: a->i64_lt_s(); break;
+      case P_GT: a->i64_gt_s(); break;
+      case P_LE: a->i64_le_s(); break;
+      case P_GE: a->i64_ge_s(); break;
+      default: a->i64_eq(); break;
+    }
+    release(ops);
+  }
+
+  bool isCompare(const Node *n) {
+    return n->kind == N_PRIM && n->kids.size() == 2 &&
+           (n->index == P_LT || n->index == P_GT || n->index == P_LE || n->index == P_GE ||
+            n->index == P_NUM_EQ || n->index == P_EQ || n->index == P_EQV);
+  }
+
+  // Compiles a test to an i32 truth value.
+  void cond(Node *n) {
+    if (isCompare(n)) { compareOp(n); return; }
+    if (n->kind == N_PRIM && n->kids.size() == 1) {
+      switch (n->index) {
+        case P_NOT: cond(n->kids[0]); a->i32_eqz(); return;
+        case P_NULLP: expr(n->kids[0]); a->i64_const(NIL_V); a->i64_eq(); return;
+        case P_PAIRP: {
+          expr(n->kids[0]);
+          uint32_t t = takeTemp();
+          a->local_set(t);
+          testPair(t);
+          releaseTemp(t);
+          return;
+        }
+      }
+    }
+    expr(n);
+    a->i64_const(FALSE_V);
+    a->i64_ne();
+  }
+
+  void loadFree(int i) {
+    a->local_get(CLOSURE);
+    a->i32_wrap_i64();
+    a->i64_load(15 + 8 * i);
+  }
+
+  // Replaces the box on the stack by its contents, failing if it is still unassigned.
+  void unbox(const Node *site) {
+    a->i32_wrap_i64();
+    a->i64_load(7);
+    checkAssigned(site, JF_UNASSIGNED);
+  }
+
+  void checkAssigned(const Node *site, JitFailure code) {
+    uint32_t t = takeTemp();
+    a->local_tee(t);
+    a->i64_const(UNASSIGNED_V);
+    a->i64_eq();
+    a->if_();
+    failWith(site, code);
+    a->end();
+    a->local_get(t);
+    releaseTemp(t);
+  }
+
+  void prim(Node *n) {
+    size_t argc = n->kids.size();
+    int id = n->index;
+    if (isCompare(n) || (argc == 1 && (id == P_NOT || id == P_NULLP || id == P_PAIRP))) {
+      cond(n);
+      boolFromI32();
+      return;
+    }
+    if (argc == 2 && (id == P_ADD || id == P_SUB)) {
+      auto ops = operands(n->kids);
+      checkFixnums(n, ops);
+      uint32_t r = takeTemp();
+      pushOperand(ops[0]);
+      pushOperand(ops[1]);
+      if (id == P_ADD) a->i64_add(); else a->i64_sub();
+      a->local_set(r);
+      // Signed overflow.  With a constant c: adding c > 0 (or subtracting c < 0) overflowed
+      // when the result went down, and the other way round.  Otherwise: add when both
+      // operands differ in sign from the result, subtract when the operands differ in sign
+      // and the result differs from the first.
+      if (ops[1].isConst && !ops[0].isConst) {
+        int64_t c = (int64_t)ops[1].c;
+        if (c == 0) { a->local_get(r); releaseTemp(r); release(ops); return; }
+        a->local_get(r);
+        pushOperand(ops[0]);
+        if ((c > 0) == (id == P_ADD)) a->i64_lt_s(); else a->i64_gt_s();
+      } else if (id == P_ADD) {
+        pushOperand(ops[0]); a->local_get(r); a->i64_xor();
+        pushOperand(ops[1]); a->local_get(r); a->i64_xor();
+      } else {
+        pushOperand(ops[0]); pushOperand(ops[1]); a->i64_xor();
+        pushOperand(ops[0]); a->local_get(r); a->i64_xor();
+      }
+      if (!ops[1].isConst || ops[0].isConst) {
+        a->i64_and();
+        a->i64_const(0);
+        a->i64_lt_s();
+      }
+      a->if_();
+      failWith(n, JF_OVERFLOW, &ops[0], &ops[1]);
+      a->end();
+      a->local_get(r);
+      releaseTemp(r);
+      release(ops);
+      return;
+    }
+    if (argc == 1 && (id == P_CAR || id == P_CDR)) {
+      expr(n->kids[0]);
+      uint32_t t = takeTemp();
+      a->local_set(t);
+      testPair(t);
+      a->i32_eqz();
+      a->if_();
+      Operand o = inLocal(t);
+      failWith(n, JF_PAIR, &o);
+      a->end();
+      a->local_get(t);
+      a->i32_wrap_i64();
+      a->i64_load(id == P_CAR ? 7 : 15);
+      releaseTemp(t);
+      return;
+    }
+    if (argc == 1 && id == P_ZEROP) {
+      auto ops = operands(n->kids);
+      checkFixnums(n, ops);
+      pushOperand(ops[0]);
+      a->i64_eqz();
+      boolFromI32();
+      release(ops);
+      return;
+    }
+    if (arithPrim(id, argc)) {
+      auto ops = operands(n->kids);
+      a->i32_const((int32_t)(uintptr_t)n);
+      pushOperand(ops[0]);
+      pushOperand(ops[1]);
+      callRuntime((const void *)&rt_arith, sigArith);
+      release(ops);
+      return;
+    }
+    if (argc == 2 && id == P_CONS) {
+      auto ops = operands(n->kids);
+      // Inline allocation from the pair free list while no collection is due; otherwise
+      // (and while the list is empty) the runtime allocates.  Mirrors allocate().
+      uint32_t counted = takeTemp();
+      a->i32_const((int32_t)(uintptr_t)&allocSinceGC);
+      a->i64_load();
+      a->i64_const(3 * 8);
+      a->i64_add();
+      a->local_tee(counted);
+      a->i32_const((int32_t)(uintptr_t)&gcThreshold);
+      a->i64_load();
+      a->op(0x58);  // i64.le_u
+      a->i32_const((int32_t)(uintptr_t)&freeLists[3]);
+      a->i32_load();
+      a->local_tee(tmp32);
+      a->i32_const(0);
+      a->i32_ne();
+      a->i32_and();
+      a->if_(wasm::I64);
+      a->i32_const((int32_t)(uintptr_t)&freeLists[3]);
+      a->local_get(tmp32);
+      a->i32_load(offsetof(Obj, slot));
+      a->i32_store();
+      a->i32_const((int32_t)(uintptr_t)&allocSinceGC);
+      a->local_get(counted);
+      a->i64_store();
+      a->i32_const((int32_t)(uintptr_t)&heap.allocatedBytes);
+      a->i32_const((int32_t)(uintptr_t)&heap.allocatedBytes);
+      a->i64_load();
+      a->i64_const(3 * 8);
+      a->i64_add();
+      a->i64_store();
+      a->local_get(tmp32);
+      a->i64_const((int64_t)T_PAIR | ((int64_t)3 << 32));  // header: type, then size in words
+      a->i64_store();
+      a->local_get(tmp32);
+      pushOperand(ops[0]);
+      a->i64_store(offsetof(Obj, slot));
+      a->local_get(tmp32);
+      pushOperand(ops[1]);
+      a->i64_store(offsetof(Obj, slot) + 8);
+      a->local_get(tmp32);
+      a->i64_extend_i32_u();
+      a->i64_const(1);
+      a->i64_or();
+      a->else_();
+      spill();
+      pushOperand(ops[0]);
+      pushOperand(ops[1]);
+      callRuntime((const void *)&rt_cons, sigCons);
+      a->end();
+      releaseTemp(counted);
+      release(ops);
+      return;
+    }
+    auto ops = operands(n->kids);
+    spill();
+    storeArgs(ops);
+    a->i32_const((int32_t)(uintptr_t)n);
+    a->local_get(tmp32);
+    a->i32_const(argc);
+    callRuntime((const void *)&rt_prim, sigPrim);
+    release(ops);
+  }
+
+  // Writes operands to the shadow stack above this frame; leaves the base address in tmp32.
+  void storeArgs(const std::vector<Operand> &ops) {
+    a->i32_const((int32_t)(uintptr_t)&sp);
+    a->i32_load();
+    a->local_set(tmp32);
+    for (size_t i = 0; i < ops.size(); i++) {
+      a->local_get(tmp32);
+      pushOperand(ops[i]);
+      a->i64_store(8 * i);
+    }
+  }
+
+  Func *knownCallee(Node *n, bool &guarded) {
+    size_t argc = n->kids.size() - 1;
+    Node *op = n->kids[0];
+    Func *f = nullptr;
+    guarded = false;
+    // A global: the lambda it holds now, or (before its define has run) the one it will hold.
+    if (op->kind == N_GLOBAL && (op->cell->func || op->cell->defined)) {
+      f = op->cell->func ? op->cell->func : op->cell->defined;
+      guarded = true;
+    }
+    else if (n->calleeVar && n->calleeVar->known) f = n->calleeVar->known;
+    if (!f || f->jitArity != argc || !funcIndex.count(f)) return nullptr;
+    return f;
+  }
+
+  void genericCall(Node *n, const std::vector<Operand> &ops) {
+    size_t argc = ops.size() - 1;
+    if (argc > (size_t)MAX_JIT_ARGS) {
+      if (n->tail) { tailCallSlow(n, ops); return; }
+      storeArgs(ops);
+      a->i32_const((int32_t)(uintptr_t)n);
+      a->local_get(tmp32);
+      a->i32_const(argc);
+      callRuntime((const void *)&rt_apply_v, sigPrim);
+      return;
+    }
+    static const void *appliers[] = {(const void *)&rt_apply0, (const void *)&rt_apply1, (const void *)&rt_apply2,
+                                     (const void *)&rt_apply3, (const void *)&rt_apply4, (const void *)&rt_apply5,
+                                     (const void *)&rt_apply6};
+    // Fast path: a closure with JIT code and the right arity is called (or tail-called)
+    // straight through the table; anything else goes through rt_apply, which checks,
+    // reports errors and runs the interpreter.
+    pushOperand(ops[0]);
+    a->i32_wrap_i64();
+    testHeapType(T_CLOSURE);
+    a->if_(wasm::I32);
+    a->local_get(tmp32);
+    a->i32_load(7);
+    a->local_tee(tmp32);
+    a->i32_load(offsetof(Func, jitArity));
+    a->i32_const(argc);
+    a->i32_eq();
+    a->if_(wasm::I32);
+    a->local_get(tmp32);
+    a->i32_load(offsetof(Func, jitCode));
+    a->else_();
+    a->i32_const(0);
+    a->end();
+    a->else_();
+    a->i32_const(0);
+    a->end();
+    a->local_tee(tmp32);
+    a->if_(wasm::I64);
+    for (auto &o : ops) pushOperand(o);
+    a->local_get(tmp32);
+    if (n->tail) { popFrame(); a->return_call_indirect(sigJit[argc]); }
+    else a->call_indirect(sigJit[argc]);
+    a->else_();
+    if (n->tail) {
+      tailCallSlow(n, ops);
+    } else {
+      a->i32_const((int32_t)(uintptr_t)n);
+      for (auto &o : ops) pushOperand(o);
+      callRuntime(appliers[argc], sigApply[argc]);
+    }
+    a->end();
+  }
+
+  // A tail call the fast path does not take (apply, a rest parameter, a primitive, an
+  // interpreted closure, a wrong argument count): rt_tail_prepare fits the arguments in
+  // memory; when the callee has JIT code it is tail-called from there, else the result is
+  // there.  Only the parameter counts the callee can have after packing are dispatched on.
+  // (Closures the fast path misses that still reach here with JIT code have a rest
+  // parameter, unless the callee came through apply.)
+  const wasm::Assembler *slowOwner = nullptr;
+  uint32_t slowLocal = 0;
+
+  void tailCallSlow(Node *n, const std::vector<Operand> &ops) {
+    using namespace wasm;
+    if (slowOwner != a) { slowLocal = a->addLocal(I32); slowOwner = a; }
+    size_t argc = ops.size() - 1;
+    bool isApply = namesApply(n);  // as rt_tail_prepare expects: see tailDispatchable
+    uint32_t maxParams = isApply ? MAX_JIT_ARGS + 1 : argc + 1;
+    storeArgs(ops);  // the base address in tmp32
+    a->i32_const((int32_t)(uintptr_t)n);
+    a->local_get(tmp32);
+    a->i32_const(argc);
+    callRuntime((const void *)&rt_tail_prepare, mb.type({I32, I32, I32}, {I32}));
+    a->local_tee(slowLocal);
+    a->i32_eqz();
+    a->if_(I64);
+    a->local_get(tmp32);
+    a->i64_load(0);
+    a->else_();
+    // Without apply the fast path only misses a JIT callee with a rest parameter: 1 or more.
+    for (uint32_t k = isApply ? 0 : 1; k <= (uint32_t)MAX_JIT_ARGS && k <= maxParams; k++) {
+      a->local_get(slowLocal);
+      a->i32_const(k + 1);
+      a->i32_eq();
+      a->if_();
+      for (uint32_t i = 0; i <= k; i++) {
+        a->local_get(tmp32);
+        a->i64_load(8 * i);
+      }
+      slowCallee();
+      a->return_call_indirect(sigJit[k]);
+      a->end();
+    }
+    if (maxParams > (uint32_t)MAX_JIT_ARGS) {  // arguments stay in memory
+      a->local_get(tmp32);
+      a->i64_load(0);
+      a->local_get(tmp32);
+      a->i32_const(8);
+      a->i32_add();
+      slowCallee();
+      a->return_call_indirect(sigJitArray);
+    } else {
+      a->unreachable();
+    }
+    a->end();
+  }
+
+  // The JIT code of the closure at base[0] (base in tmp32), after popping this frame.
+  void slowCallee() {
+    a->local_get(tmp32);
+    a->i32_load();
+    a->i32_load(7);
+    a->i32_load(offsetof(Func, jitCode));
+    popFrame();
+  }
+
+  uint32_t signature(const Func *f) const {
+    return f->nparams > (uint32_t)MAX_JIT_ARGS ? sigJitArray : sigJit[f->nparams];
+  }
+
+  void directCall(Node *n, Func *f, const std::vector<Operand> &ops) {
+    if (n->tail && f == fn) {
+      // A tail call to itself: assign the parameters (all values first, so each argument
+      // sees the old ones) and branch back to the loop around the body.
+      for (size_t i = 1; i < ops.size(); i++) pushOperand(ops[i]);
+      for (size_t i = ops.size() - 1; i >= 1; i--) a->local_set(slotLocal[i - 1]);
+      if (f->hasFree) { pushOperand(ops[0]); a->local_set(CLOSURE); }
+      a->br(a->depth - 1 - loopDepth);
+      return;
+    }
+    if (f->nparams > (uint32_t)MAX_JIT_ARGS) {
+      // The callee loads its arguments from memory above this frame before anything can
+      // overwrite them.
+      storeArgs(std::vector<Operand>(ops.begin() + 1, ops.end()));
+      pushOperand(ops[0]);
+      a->local_get(tmp32);
+    } else {
+      for (auto &o : ops) pushOperand(o);
+    }
+    if (n->tail) { popFrame(); a->return_call(funcIndex[f]); }
+    else a->call(funcIndex[f]);
+  }
+
+  void call(Node *n) {
+    bool guarded;
+    Func *known = knownCallee(n, guarded);
+    if (known && guarded) {
+      // A global may be redefined: check it still holds a closure of the compiled lambda.
+      GlobalCell *g = n->kids[0]->cell;
+      std::vector<Node *> args(n->kids.begin() + 1, n->kids.end());
+      auto ops = operands(args);
+      if (!n->tail) spill();
+      // The callee reads its closure only if it has free variables; otherwise pass 0 and
+      // save the load.  The slow path always loads the real value.
+      uint32_t fv = takeTemp();
+      ops.insert(ops.begin(), Operand{false, 0, fv, true, -1, false});
+      a->i32_const((int32_t)(uintptr_t)g);
+      a->i32_load(8);
+      a->i32_const((int32_t)(uintptr_t)known);
+      a->i32_eq();
+      a->if_(wasm::I64);
+      if (known->hasFree) {
+        a->i32_const((int32_t)(uintptr_t)g);
+        a->i64_load(0);
+      } else {
+        a->i64_const(0);
+      }
+      a->local_set(fv);
+      directCall(n, known, ops);
+      a->else_();
+      a->i32_const((int32_t)(uintptr_t)g);
+      a->i64_load(0);
+      a->local_tee(fv);
+      checkAssigned(n->kids[0], JF_UNBOUND);
+      a->drop();
+      genericCall(n, ops);
+      a->end();
+      release(ops);
+      return;
+    }
+    auto ops = operands(n->kids);
+    if (!n->tail) spill();
+    if (known) directCall(n, known, ops);
+    else genericCall(n, ops);
+    release(ops);
+  }
+
+  void expr(Node *n) {
+    switch (n->kind) {
+      case N_CONST: a->i64_const((int64_t)n->value); return;
+      case N_LOCAL:
+        a->local_get(slotLocal[n->index]);
+        if (n->checked) checkAssigned(n, JF_UNASSIGNED);
+        return;
+      case N_LOCAL_BOX: a->local_get(slotLocal[n->index]); unbox(n); return;
+      case N_FREE: loadFree(n->index); return;
+      case N_FREE_BOX: loadFree(n->index); unbox(n); return;
+      case N_GLOBAL:
+        a->i32_const((int32_t)(uintptr_t)n->cell);
+        a->i64_load(0);
+        checkAssigned(n, JF_UNBOUND);
+        return;
+      case N_SET_LOCAL: {
+        bool fix = producesFixnum(n->kids[0]);
+        expr(n->kids[0]);
+        a->local_set(slotLocal[n->index]);
+        fixSlot[n->index] = fix;
+        a->i64_const(UNSPEC_V);
+        return;
+      }
+      case N_SET_LOCAL_BOX: case N_SET_FREE_BOX:
+        if (n->kind == N_SET_LOCAL_BOX) a->local_get(slotLocal[n->index]);
+        else loadFree(n->index);
+        a->i32_wrap_i64();
+        expr(n->kids[0]);
+        a->i64_store(7);
+        a->i64_const(UNSPEC_V);
+        return;
+      case N_SET_GLOBAL: case N_DEFINE:
+        a->i32_const((int32_t)(uintptr_t)n->cell);
+        expr(n->kids[0]);
+        a->i32_const((int32_t)(uintptr_t)n);
+        callRuntime((const void *)&rt_set_global, sigSetGlobal);
+        a->i64_const(UNSPEC_V);
+        return;
+      case N_MAKE_BOX:
+        spill();
+        a->i64_const(UNASSIGNED_V);
+        callRuntime((const void *)&rt_make_box, sigMakeBox);
+        a->local_set(slotLocal[n->index]);
+        a->i64_const(UNSPEC_V);
+        return;
+      case N_IF: {
+        cond(n->kids[0]);
+        std::vector<bool> before = fixSlot;
+        a->if_(wasm::I64);
+        expr(n->kids[1]);
+        fixSlot = before;
+        a->else_();
+        expr(n->kids[2]);
+        fixSlot = before;
+        a->end();
+        return;
+      }
+      case N_SEQ:
+        for (size_t i = 0; i < n->kids.size(); i++) {
+          expr(n->kids[i]);
+          if (i + 1 < n->kids.size()) a->drop();
+        }
+        return;
+      case N_AND: andFrom(n, 0); return;
+      case N_OR: orFrom(n, 0); return;
+      case N_LAMBDA: {
+        spill();
+        a->i32_const((int32_t)(uintptr_t)n->fn);
+        a->i32_const(n->captures.size());
+        callRuntime((const void *)&rt_make_closure, sigMakeClosure);
+        if (n->captures.empty()) return;
+        uint32_t t = takeTemp();
+        a->local_set(t);
+        for (size_t i = 0; i < n->captures.size(); i++) {
+          a->local_get(t);
+          a->i32_wrap_i64();
+          const Capture &c = n->captures[i];
+          if (c.fromFree) loadFree(c.index);
+          else a->local_get(slotLocal[c.index]);
+          a->i64_store(15 + 8 * i);
+        }
+        a->local_get(t);
+        releaseTemp(t);
+        return;
+      }
+      case N_PRIM: prim(n); return;
+      case N_CALL: call(n); return;
+    }
+  }
+
+  void andFrom(Node *n, size_t i) {
+    if (i + 1 == n->kids.size()) { expr(n->kids[i]); return; }
+    cond(n->kids[i]);
+    std::vector<bool> before = fixSlot;
+    a->if_(wasm::I64);
+    andFrom(n, i + 1);
+    fixSlot = before;
+    a->else_();
+    a->i64_const(FALSE_V);
+    a->end();
+  }
+
+  void orFrom(Node *n, size_t i) {
+    if (i + 1 == n->kids.size()) { expr(n->kids[i]); return; }
+    expr(n->kids[i]);
+    uint32_t t = takeTemp();
+    a->local_tee(t);
+    a->i64_const(FALSE_V);
+    a->i64_ne();
+    std::vector<bool> before = fixSlot;
+    a->if_(wasm::I64);
+    a->local_get(t);
+    a->else_();
+    releaseTemp(t);
+    orFrom(n, i + 1);
+    fixSlot = before;
+    a->end();
+  }
+
+  // Whether `n` holds a tail call that directCall() turns into a branch to the body's loop.
+  bool selfTailCalls(Node *n) {
+    if (n->kind == N_CALL && n->tail) {
+      bool guarded;
+      if (knownCallee(n, guarded) == fn) return true;
+    }
+    if (n->kind == N_LAMBDA) return false;  // another function's body
+    for (Node *k : n->kids)
+      if (selfTailCalls(k)) return true;
+    return false;
+  }
+
+  void compileFunction(Func *f) {
+    wasm::Function &wf = mb.funcs[funcIndex[f]];
+    fn = f;
+    a = &wf.body;
+    slotLocal.clear();
+    freeTemps.clear();
+    pending.clear();
+    tempSlot.clear();
+    bool argsInMemory = f->nparams > (uint32_t)MAX_JIT_ARGS;
+    wf.localNames.push_back("closure");
+    if (argsInMemory) wf.localNames.push_back("argv");
+    for (uint32_t i = 0; i < f->nlocals; i++) {
+      slotLocal.push_back(i < f->nparams && !argsInMemory ? i + 1 : a->addLocal(wasm::I64));
+      wf.localNames.push_back(i < f->slotNames.size() ? f->slotNames[i] : "");
+    }
+    fpLocal = a->addLocal(wasm::I32);
+    tmp32 = a->addLocal(wasm::I32);
+    wf.localNames.push_back("fp");
+    wf.localNames.push_back("tmp");
+    hasFrame = collectsAt(f->body);
+    frameSlots = f->nlocals + 1;
+    fixSlot.assign(f->nlocals, false);
+
+    // With self tail calls the body runs in a loop they branch back to; each turn counts as
+    // a call entered through JIT code.  Without, no loop: wasmtime checks the epoch at every
+    // loop header, which would cost each call a second check.
+    bool loops = selfTailCalls(f->body);
+    if (loops) {
+      a->loop(wasm::I64);
+      loopDepth = a->depth - 1;
+    }
+    a->i32_const((int32_t)(uintptr_t)f);
+    a->i32_const((int32_t)(uintptr_t)f);
+    a->i64_load(offsetof(Func, jitCalls));
+    a->i64_const(1);
+    a->i64_add();
+    a->i64_store(offsetof(Func, jitCalls));
+    expr(f->body);
+    if (loops) a->end();
+    wasm::Bytes body = std::move(a->code);
+    a->code = wasm::Bytes();
+
+    // Prologue, now that the frame size is known: take arguments passed in memory, push the
+    // frame, count the call.
+    if (argsInMemory) {
+      for (uint32_t i = 0; i < f->nparams; i++) {
+        a->local_get(1);
+        a->i64_load(8 * i);
+        a->local_set(slotLocal[i]);
+      }
+    }
+    if (hasFrame) {
+      a->i32_const((int32_t)(uintptr_t)&sp);
+      a->i32_load();
+      a->local_tee(fpLocal);
+      a->i32_const(8 * frameSlots);
+      a->i32_add();
+      a->local_tee(tmp32);
+      a->i32_const((int32_t)(uintptr_t)stackLimit);
+      a->i32_gt_u();
+      a->if_();
+      failWith(f->body, JF_STACK);
+      a->end();
+      a->i32_const((int32_t)(uintptr_t)&sp);
+      a->local_get(tmp32);
+      a->i32_store();
+    }
+    a->code.append(body);
+    wf.localNames.resize(a->nparams + a->locals.size());  // temporaries stay unnamed
+    if (hasFrame) {
+      uint32_t r = a->addLocal(wasm::I64);
+      wf.localNames.push_back("result");
+      a->local_set(r);
+      popFrame();
+      a->local_get(r);
+    }
+  }
+};
+
+static std::string uniqueName(const std::string &base, std::unordered_set<std::string> &used) {
+  std::string name = base;
+  for (int k = 2; used.count(name); k++) name = base + "#" + std::to_string(k);
+  used.insert(name);
+  return name;
+}
+
+// Custom section "jitscope.patches", version 1: every relocation the patch will apply.
+//   u8 version = 1
+//   uleb count
+//   count times: uleb address  (the linear-memory address of a Func's jitCode slot)
+//                uleb function (index of the function in this module)
+//                uleb element  (offset of its table slot from the table base)
+//                uleb length, bytes: the Scheme name
+static wasm::Bytes patchSection(const std::vector<Func *> &fs, const std::vector<uint32_t> &indices,
+                                const std::vector<std::string> &names) {
+  wasm::Bytes s;
+  s.u8(1);
+  s.uleb(fs.size());
+  for (size_t i = 0; i < fs.size(); i++) {
+    s.uleb((uint32_t)(uintptr_t)&fs[i]->jitCode);
+    s.uleb(indices[i]);
+    s.uleb(i);
+    s.name(names[i]);
+  }
+  return s;
+}
+
+static const char *uncompilableReason(Func *f) {
+  if (f->flags & F_TOPLEVEL) return "top-level forms are not compiled";
+  return nullptr;
+}
+
+// Builds a module for `list`.  With `selfPatching` (the seed's interface) the patch runs as
+// the start function; otherwise it is exported in steps: grow_table, fill_table, apply_reloc.
+static JitModule *buildModule(const std::vector<Func *> &list, bool selfPatching) {
+  if (list.empty()) return nullptr;
+  Jit jit;
+  jit.fs = list;
+  std::unordered_set<std::string> used = {"patch", "grow_table", "fill_table", "apply_reloc"};
+  std::vector<std::string> names;
+  std::vector<uint32_t> indices;
+  for (Func *f : list) {
+    names.push_back(uniqueName(f->name, used));
+    uint32_t idx = jit.mb.addFunction(jit.signature(f), names.back());
+    jit.funcIndex[f] = idx;
+    indices.push_back(idx);
+  }
+  for (Func *f : list) jit.compileFunction(f);
+
+  using namespace wasm;
+  ModuleBuilder &mb = jit.mb;
+  uint32_t n = list.size();
+  mb.globals.push_back({I32, true, 0, "table_base"});
+  mb.passiveElems = indices;
+
+  uint32_t grow = mb.addFunction(mb.type({}, {I32}), "grow_table");
+  Assembler &g = mb.funcs[grow].body;
+  g.ref_null_func();
+  g.i32_const(n);
+  g.table_grow();
+  uint32_t r = g.addLocal(I32);
+  g.local_tee(r);
+  g.i32_const(-1);
+  g.i32_eq();
+  g.if_();
+  g.unreachable();  // the table cannot grow
+  g.end();
+  g.local_get(r);
+  g.global_set(0);
+  g.local_get(r);
+
+  uint32_t fill = mb.addFunction(mb.type({}, {}), "fill_table");
+  Assembler &fl = mb.funcs[fill].body;
+  fl.global_get(0);
+  fl.i32_const(0);
+  fl.i32_const(n);
+  fl.table_init(0);
+
+  uint32_t reloc = mb.addFunction(mb.type({I32}, {}), "apply_reloc");
+  Assembler &rl = mb.funcs[reloc].body;
+  mb.funcs[reloc].localNames = {"k"};
+  rl.block();
+  for (uint32_t i = 0; i < n; i++) rl.block();
+  rl.local_get(0);
+  std::vector<uint32_t> targets;
+  for (uint32_t i = 0; i < n; i++) targets.push_back(i);
+  rl.br_table(targets, n);
+  for (uint32_t i = 0; i < n; i++) {
+    rl.end();
+    rl.i32_const((int32_t)(uintptr_t)&list[i]->jitCode);
+    rl.global_get(0);
+    rl.i32_const(i);
+    rl.i32_add();
+    rl.i32_store();
+    rl.return_();
+  }
+  rl.end();
+  rl.unreachable();  // no such relocation
+
+  uint32_t patch = mb.addFunction(mb.type({}, {}), "patch");
+  Assembler &p = mb.funcs[patch].body;
+  p.call(grow);
+  p.drop();
+  p.call(fill);
+  for (uint32_t i = 0; i < n; i++) { p.i32_const(i); p.call(reloc); }
+
+  if (selfPatching) mb.start = patch;
+  mb.exports.push_back({"patch", 0, patch});
+  mb.exports.push_back({"grow_table", 0, grow});
+  mb.exports.push_back({"fill_table", 0, fill});
+  mb.exports.push_back({"apply_reloc", 0, reloc});
+  mb.exports.push_back({"table_base", 3, 0});
+  for (size_t i = 0; i < list.size(); i++) mb.exports.push_back({names[i], 0, indices[i]});
+  mb.customs.push_back({"jitscope.patches", patchSection(list, indices, names)});
+
+  Bytes out = mb.finish();
+  JitModule *m = new JitModule();
+  m->size = out.size();
+  m->data = (uint8_t *)malloc(out.size());
+  memcpy(m->data, out.b.data(), out.size());
+  m->id = nextModuleId++;
+  m->nfuncs = n;
+  m->funcs = (Func **)malloc(sizeof(Func *) * n);
+  for (uint32_t i = 0; i < n; i++) {
+    m->funcs[i] = list[i];
+    list[i]->flags |= F_PENDING;
+    list[i]->moduleId = m->id;
+  }
+  return m;
+}

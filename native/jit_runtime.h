@@ -1,0 +1,110 @@
+// Runtime entry points that JIT code calls through the table.
+// Part of interp.cc (one translation unit): included there in layer order, after the layers it
+// uses.
+#pragma once
+
+// ---------------------------------------------------------------------------------------------
+// Runtime entry points for JIT code.  JIT modules call them through the table; their table
+// indices are embedded in the generated code as constants.
+
+enum JitFailure : int32_t { JF_NUMBER, JF_OVERFLOW, JF_UNBOUND, JF_UNASSIGNED, JF_STACK, JF_PAIR };
+
+extern "C" void rt_fail(Node *site, int32_t code, Value a, Value b) {
+  switch (code) {
+    case JF_NUMBER: num(site, site->index, a); num(site, site->index, b); break;
+    case JF_OVERFLOW: overflow(site, site->index, fixVal(a), fixVal(b));
+    case JF_UNBOUND: fail(E_UNBOUND, site, "unbound variable %s", site->name);
+    case JF_UNASSIGNED: fail(E_UNBOUND, site, "%s used before its definition", site->name);
+    case JF_STACK: stackExhausted(site);
+    case JF_PAIR: typeError(site, primInfo[site->index].name, "a pair", a);
+  }
+  __builtin_trap();
+}
+
+extern "C" Value rt_cons(Value a, Value b) { return cons(a, b); }
+extern "C" Value rt_make_box(Value v) { return makeBox(v); }
+extern "C" Value rt_arith(Node *site, Value a, Value b) { return arith(site, site->index, a, b); }
+
+extern "C" Value rt_make_closure(Func *fn, int32_t nfree) {
+  Obj *o = allocate(T_CLOSURE, 2 + nfree);
+  o->slot[0] = (Value)(uintptr_t)fn;
+  for (int i = 0; i < nfree; i++) o->slot[1 + i] = UNSPEC_V;
+  return tagged(o);
+}
+
+extern "C" void rt_set_global(GlobalCell *g, Value v, Node *site) {
+  if (site->kind == N_SET_GLOBAL && g->value == UNASSIGNED_V) fail(E_UNBOUND, site, "set!: unbound variable %s", site->name);
+  setGlobal(g, v);
+}
+
+// Arguments at base[0..n), written there by JIT code above its frame.
+extern "C" Value rt_prim(Node *site, Value *base, int32_t n) {
+  sp = base + n;
+  Value r = primApply(site->index, base, n, site);
+  sp = base;
+  return r;
+}
+
+// base[0] is the procedure, base[1..n] the arguments.
+extern "C" Value rt_apply_v(Node *site, Value *base, int32_t n) {
+  sp = base + n + 1;
+  Value r = apply(base, n, site);
+  sp = base;
+  return r;
+}
+
+// A tail call from JIT code that its fast path did not take.  base[0] is the procedure,
+// base[1..n] the arguments.  Spreads apply and packs rest arguments in place; if the callee
+// then has JIT code, returns its parameter count + 1 and leaves closure and arguments at
+// base[0..nparams] for the caller to tail-call it (so such loops run in constant stack).
+// Otherwise runs the call and returns 0 with the result at base[0].
+// The JIT caller dispatches on the callee's parameter counts it can see coming (see
+// Jit::tailCallSlow): any count when the call names apply itself, else 1 to n + 1.
+static bool namesApply(const Node *call) {
+  return call->kids[0]->kind == N_CONST && call->kids[0]->value == mkPrim(P_APPLY);
+}
+static bool tailDispatchable(const Node *call, int32_t argc, uint32_t nparams) {
+  if (namesApply(call)) return true;
+  uint32_t most = argc + 1;
+  return nparams >= 1 && (nparams <= (uint32_t)MAX_JIT_ARGS ? nparams <= most : most > (uint32_t)MAX_JIT_ARGS);
+}
+
+extern "C" int32_t rt_tail_prepare(Node *site, Value *base, int32_t n) {
+  int32_t argc = n;
+  sp = base + n + 1;
+  Value f = base[0];
+  while (f == mkPrim(P_APPLY)) {
+    n = spreadApply(base, n, site);
+    f = base[0];
+  }
+  if (isClosure(f)) {
+    Func *fn = closureFunc(f);
+    if ((uint32_t)n != fn->nparams || fn->rest) fitArgs(base, n, fn, site);
+    if (fn->jitCode && tailDispatchable(site, argc, fn->nparams)) {
+      sp = base;
+      return fn->nparams + 1;
+    }
+    Value r = enterClosure(base, fn, site);  // interpreted (or tiered up on this call)
+    base[0] = r;
+    sp = base;
+    return 0;
+  }
+  Value r = apply(base, n, site);
+  base[0] = r;
+  sp = base;
+  return 0;
+}
+
+#define APPLY_PROLOGUE(n) Value *base = sp; *sp++ = f;
+#define APPLY_EPILOGUE(n) Value r = apply(base, n, site); sp = base; return r;
+extern "C" Value rt_apply0(Node *site, Value f) { APPLY_PROLOGUE(0) APPLY_EPILOGUE(0) }
+extern "C" Value rt_apply1(Node *site, Value f, Value a) { APPLY_PROLOGUE(1) push(a); APPLY_EPILOGUE(1) }
+extern "C" Value rt_apply2(Node *site, Value f, Value a, Value b) { APPLY_PROLOGUE(2) push(a); push(b); APPLY_EPILOGUE(2) }
+extern "C" Value rt_apply3(Node *site, Value f, Value a, Value b, Value c) { APPLY_PROLOGUE(3) push(a); push(b); push(c); APPLY_EPILOGUE(3) }
+extern "C" Value rt_apply4(Node *site, Value f, Value a, Value b, Value c, Value d) { APPLY_PROLOGUE(4) push(a); push(b); push(c); push(d); APPLY_EPILOGUE(4) }
+extern "C" Value rt_apply5(Node *site, Value f, Value a, Value b, Value c, Value d, Value e) { APPLY_PROLOGUE(5) push(a); push(b); push(c); push(d); push(e); APPLY_EPILOGUE(5) }
+extern "C" Value rt_apply6(Node *site, Value f, Value a, Value b, Value c, Value d, Value e, Value g) { APPLY_PROLOGUE(6) push(a); push(b); push(c); push(d); push(e); push(g); APPLY_EPILOGUE(6) }
+#undef APPLY_PROLOGUE
+#undef APPLY_EPILOGUE
+
+static uint32_t tableIndex(const void *fnptr) { return (uint32_t)(uintptr_t)fnptr; }

@@ -1,0 +1,470 @@
+// The primitives, shared by the interpreter and JIT code.
+// Part of interp.cc (one translation unit): included there in layer order, after the layers it
+// uses.
+#pragma once
+
+// ---------------------------------------------------------------------------------------------
+// Primitives, shared by the interpreter and by JIT code (through rt_prim).
+
+static const char *typeName(Value v) {
+  if (isFix(v)) return "a number";
+  if (v == FALSE_V || v == TRUE_V) return "a boolean";
+  if (v == NIL_V) return "the empty list";
+  if (v == UNSPEC_V) return "an unspecified value";
+  if (isPrimProc(v)) return "a procedure";
+  if (isChar(v)) return "a character";
+  if (isPtr(v)) switch (obj(v)->type) {
+      case T_PAIR: return "a pair";
+      case T_CLOSURE: return "a procedure";
+      case T_SYMBOL: return "a symbol";
+      case T_STRING: return "a string";
+      case T_VECTOR: return "a vector";
+    }
+  return "a value";
+}
+
+[[noreturn]] static void typeError(const Node *site, const char *who, const char *expected, Value got) {
+  fail(E_TYPE, site, "%s: expected %s, got %s %s", who, expected, typeName(got), repr(got).c_str());
+}
+
+static inline int64_t num(const Node *site, int id, Value v) {
+  if (!isFix(v)) typeError(site, primInfo[id].name, "a number", v);
+  return fixVal(v);
+}
+
+[[noreturn]] static void overflow(const Node *site, int id, int64_t a, int64_t b) {
+  fail(E_OVERFLOW, site, "%s: fixnum overflow computing (%s %lld %lld)", primInfo[id].name,
+       primInfo[id].name, (long long)a, (long long)b);
+}
+
+static Value arith(const Node *site, int id, Value a, Value b) {
+  int64_t x = num(site, id, a), y = num(site, id, b), r;
+  switch (id) {
+    case P_ADD: if (__builtin_add_overflow(x, y, &r) || !fitsFix(r)) overflow(site, id, x, y); return mkFix(r);
+    case P_SUB: if (__builtin_sub_overflow(x, y, &r) || !fitsFix(r)) overflow(site, id, x, y); return mkFix(r);
+    case P_MUL: if (__builtin_mul_overflow(x, y, &r) || !fitsFix(r)) overflow(site, id, x, y); return mkFix(r);
+    case P_QUOTIENT: case P_REMAINDER: case P_MODULO:
+      if (y == 0) fail(E_DIVIDE_BY_ZERO, site, "%s: division by zero", primInfo[id].name);
+      if (id == P_QUOTIENT) { r = x / y; if (!fitsFix(r)) overflow(site, id, x, y); return mkFix(r); }
+      r = x % y;
+      if (id == P_MODULO && r != 0 && ((r < 0) != (y < 0))) r += y;
+      return mkFix(r);
+    case P_MIN: return x < y ? a : b;
+    case P_MAX: return x > y ? a : b;
+  }
+  return UNSPEC_V;
+}
+
+static bool compare(const Node *site, int id, Value a, Value b) {
+  int64_t x = num(site, id, a), y = num(site, id, b);
+  switch (id) {
+    case P_NUM_EQ: return x == y;
+    case P_LT: return x < y;
+    case P_GT: return x > y;
+    case P_LE: return x <= y;
+    default: return x >= y;
+  }
+}
+
+// Recurses on cars and vector elements, iterates along cdrs.
+static bool equal(Value a, Value b, int depth = 0) {
+  for (;;) {
+    if (a == b) return true;
+    if (!isPtr(a) || !isPtr(b) || depth > 100000) return false;
+    uint32_t t = obj(a)->type;
+    if (t != obj(b)->type) return false;
+    switch (t) {
+      case T_PAIR:
+        if (!equal(car(a), car(b), depth + 1)) return false;
+        a = cdr(a);
+        b = cdr(b);
+        continue;
+      case T_STRING:
+        return stringLength(a) == stringLength(b) && !memcmp(stringChars(a), stringChars(b), stringLength(a));
+      case T_VECTOR:
+        if (vectorLength(a) != vectorLength(b)) return false;
+        for (size_t i = 0; i < vectorLength(a); i++)
+          if (!equal(vectorItems(a)[i], vectorItems(b)[i], depth + 1)) return false;
+        return true;
+      default: return false;
+    }
+  }
+}
+
+// Elements of a proper list, or -1 (an improper or circular list).
+static int64_t listLength(Value l) {
+  int64_t n = 0;
+  Value slow = l;
+  while (isPair(l)) {
+    l = cdr(l);
+    n++;
+    if (!isPair(l)) break;
+    l = cdr(l);
+    n++;
+    slow = cdr(slow);
+    if (l == slow) return -1;
+  }
+  return l == NIL_V ? n : -1;
+}
+
+static const int64_t MAX_SEQUENCE = 1 << 27;  // elements of a vector, bytes of a string
+
+[[noreturn]] static void rangeError(const Node *site, const char *who, Value index, Value of) {
+  const char *what = "a list";
+  int64_t len = 0;
+  if (isVector(of)) { what = "a vector"; len = vectorLength(of); }
+  else if (isType(of, T_STRING)) { what = "a string"; len = stringLength(of); }
+  else for (Value l = of; isPair(l); l = cdr(l)) len++;
+  fail(E_RANGE, site, "%s: index %s is out of range for %s of length %lld", who, repr(index).c_str(), what, (long long)len);
+}
+
+// An index into a sequence of `len` elements (`end`: len itself is allowed too).
+static size_t indexArg(const Node *site, int id, Value k, Value of, size_t len, bool end = false) {
+  if (!isFix(k)) typeError(site, primInfo[id].name, "an index", k);
+  int64_t i = fixVal(k);
+  if (i < 0 || (size_t)i > len || ((size_t)i == len && !end)) rangeError(site, primInfo[id].name, k, of);
+  return i;
+}
+
+static Value vectorArg(const Node *site, int id, Value v) {
+  if (!isVector(v)) typeError(site, primInfo[id].name, "a vector", v);
+  return v;
+}
+static Value stringArg(const Node *site, int id, Value v) {
+  if (!isType(v, T_STRING)) typeError(site, primInfo[id].name, "a string", v);
+  return v;
+}
+static uint32_t charArg(const Node *site, int id, Value v) {
+  if (!isChar(v)) typeError(site, primInfo[id].name, "a character", v);
+  return v >> 3;
+}
+static inline Value mkChar(uint32_t c) { return ((Value)c << 3) | 7; }
+
+// A length argument: a fixnum from 0 to MAX_SEQUENCE.
+static size_t lengthArg(const Node *site, int id, Value k) {
+  if (!isFix(k)) typeError(site, primInfo[id].name, "a length", k);
+  if (fixVal(k) < 0 || fixVal(k) > MAX_SEQUENCE)
+    fail(E_RANGE, site, "%s: length %lld is out of range (0 to %lld)", primInfo[id].name, (long long)fixVal(k), (long long)MAX_SEQUENCE);
+  return fixVal(k);
+}
+
+static Value newString(const Node *site, int id, size_t len) {
+  if (len > (size_t)MAX_SEQUENCE) fail(E_RANGE, site, "%s: a string of %zu bytes is too long", primInfo[id].name, len);
+  Obj *o = allocate(T_STRING, 2 + (len + 8) / 8);
+  o->slot[0] = len;
+  ((char *)&o->slot[1])[len] = 0;
+  return tagged(o);
+}
+static inline char *stringBytes(Value v) { return (char *)&obj(v)->slot[1]; }
+
+static int compareStrings(Value a, Value b) {
+  size_t la = stringLength(a), lb = stringLength(b);
+  int c = memcmp(stringChars(a), stringChars(b), la < lb ? la : lb);
+  return c ? c : la < lb ? -1 : la > lb;
+}
+
+static int radixArg(const Node *site, int id, Value *args, int n) {
+  if (n < 2) return 10;
+  if (!isFix(args[1]) || (fixVal(args[1]) != 2 && fixVal(args[1]) != 8 && fixVal(args[1]) != 10 && fixVal(args[1]) != 16))
+    typeError(site, primInfo[id].name, "a radix (2, 8, 10 or 16)", args[1]);
+  return fixVal(args[1]);
+}
+
+[[noreturn]] static void stackExhausted(const Node *site) {
+  fail(E_STACK, site, "stack exhausted: recursion too deep (%u frames' worth of values)", STACK_SLOTS);
+}
+
+static Value apply(Value *base, int nargs, const Node *site);
+
+// The primitives added for strings, characters, vectors and the prelude.
+__attribute__((noinline)) static Value primApplyMore(int id, Value *args, int n, const Node *site) {
+  const char *who = primInfo[id].name;
+  switch (id) {
+    case P_APPLY: {
+      // Only reached when apply itself is applied by a primitive path; calls re-enter apply().
+      Value *base = sp;
+      if (base + n + 64 > stackLimit) stackExhausted(site);
+      base[0] = mkPrim(P_APPLY);
+      for (int i = 0; i < n; i++) base[1 + i] = args[i];
+      sp = base + n + 1;
+      Value r = apply(base, n, site);
+      sp = base;
+      return r;
+    }
+    case P_VECTORP: return mkBool(isVector(args[0]));
+    case P_MAKE_VECTOR: return makeVector(lengthArg(site, id, args[0]), n > 1 ? args[1] : FALSE_V);
+    case P_VECTOR: {
+      Value v = makeVector(n, UNSPEC_V);
+      for (int i = 0; i < n; i++) vectorItems(v)[i] = args[i];
+      return v;
+    }
+    case P_VECTOR_LENGTH: return mkFix(vectorLength(vectorArg(site, id, args[0])));
+    case P_VECTOR_REF: {
+      Value v = vectorArg(site, id, args[0]);
+      return vectorItems(v)[indexArg(site, id, args[1], v, vectorLength(v))];
+    }
+    case P_VECTOR_SET: {
+      Value v = vectorArg(site, id, args[0]);
+      vectorItems(v)[indexArg(site, id, args[1], v, vectorLength(v))] = args[2];
+      return UNSPEC_V;
+    }
+    case P_VECTOR_FILL: {
+      Value v = vectorArg(site, id, args[0]);
+      for (size_t i = 0; i < vectorLength(v); i++) vectorItems(v)[i] = args[1];
+      return UNSPEC_V;
+    }
+    case P_VECTOR_TO_LIST: {
+      Value v = vectorArg(site, id, args[0]);
+      Root r(NIL_V);
+      for (size_t i = vectorLength(v); i-- > 0;) *r.at = cons(vectorItems(v)[i], *r.at);
+      return r.get();
+    }
+    case P_LIST_TO_VECTOR: {
+      int64_t len = listLength(args[0]);
+      if (len < 0) typeError(site, who, "a list", args[0]);
+      if (len > MAX_SEQUENCE) fail(E_RANGE, site, "%s: a list of %lld elements is too long", who, (long long)len);
+      Value v = makeVector(len, UNSPEC_V);
+      Value l = args[0];
+      for (int64_t i = 0; i < len; i++, l = cdr(l)) vectorItems(v)[i] = car(l);
+      return v;
+    }
+    case P_STRING_LENGTH: return mkFix(stringLength(stringArg(site, id, args[0])));
+    case P_STRING_REF: {
+      Value s = stringArg(site, id, args[0]);
+      return mkChar((unsigned char)stringChars(s)[indexArg(site, id, args[1], s, stringLength(s))]);
+    }
+    case P_SUBSTRING: {
+      Value s = stringArg(site, id, args[0]);
+      size_t len = stringLength(s);
+      size_t end = n > 2 ? indexArg(site, id, args[2], s, len, true) : len;
+      size_t start = indexArg(site, id, args[1], s, len, true);
+      if (start > end) fail(E_RANGE, site, "substring: start %zu is after end %zu", start, end);
+      Value r = newString(site, id, end - start);
+      memcpy(stringBytes(r), stringChars(s) + start, end - start);
+      return r;
+    }
+    case P_STRING_APPEND: {
+      size_t len = 0;
+      for (int i = 0; i < n; i++) len += stringLength(stringArg(site, id, args[i]));
+      Value r = newString(site, id, len);
+      char *p = stringBytes(r);
+      for (int i = 0; i < n; i++) {
+        memcpy(p, stringChars(args[i]), stringLength(args[i]));
+        p += stringLength(args[i]);
+      }
+      return r;
+    }
+    case P_STRING_EQ: case P_STRING_LT: case P_STRING_GT: {
+      for (int i = 0; i < n; i++) stringArg(site, id, args[i]);
+      for (int i = 0; i + 1 < n; i++) {
+        int c = compareStrings(args[i], args[i + 1]);
+        if (id == P_STRING_EQ ? c != 0 : id == P_STRING_LT ? c >= 0 : c <= 0) return FALSE_V;
+      }
+      return TRUE_V;
+    }
+    case P_STRING: case P_LIST_TO_STRING: {
+      // From characters (as arguments, or in a list); characters past 127 take UTF-8 bytes.
+      std::string text;
+      if (id == P_STRING) {
+        for (int i = 0; i < n; i++) appendUtf8(text, charArg(site, id, args[i]));
+      } else {
+        if (listLength(args[0]) < 0) typeError(site, who, "a list", args[0]);
+        for (Value l = args[0]; isPair(l); l = cdr(l)) {
+          if (!isChar(car(l))) typeError(site, who, "a list of characters", args[0]);
+          appendUtf8(text, car(l) >> 3);
+        }
+      }
+      Value r = newString(site, id, text.size());
+      memcpy(stringBytes(r), text.data(), text.size());
+      return r;
+    }
+    case P_MAKE_STRING: {
+      size_t len = lengthArg(site, id, args[0]);
+      uint32_t c = n > 1 ? charArg(site, id, args[1]) : ' ';
+      if (c > 127) typeError(site, who, "an ASCII character", args[1]);
+      Value r = newString(site, id, len);
+      memset(stringBytes(r), c, len);
+      return r;
+    }
+    case P_STRING_TO_LIST: {
+      Value s = stringArg(site, id, args[0]);
+      Root r(NIL_V);
+      for (size_t i = stringLength(s); i-- > 0;) *r.at = cons(mkChar((unsigned char)stringChars(s)[i]), *r.at);
+      return r.get();
+    }
+    case P_STRING_TO_SYMBOL: {
+      Value s = stringArg(site, id, args[0]);
+      return intern(std::string(stringChars(s), stringLength(s)));
+    }
+    case P_SYMBOL_TO_STRING:
+      if (!isType(args[0], T_SYMBOL)) typeError(site, who, "a symbol", args[0]);
+      return obj(args[0])->slot[0];  // strings are immutable: share the name
+    case P_NUMBER_TO_STRING: {
+      int radix = radixArg(site, id, args, n);
+      int64_t x = num(site, id, args[0]);
+      char buf[80], *p = buf + sizeof buf;
+      uint64_t u = x < 0 ? -(uint64_t)x : (uint64_t)x;
+      do { *--p = "0123456789abcdef"[u % radix]; u /= radix; } while (u);
+      if (x < 0) *--p = '-';
+      size_t len = buf + sizeof buf - p;
+      Value r = newString(site, id, len);
+      memcpy(stringBytes(r), p, len);
+      return r;
+    }
+    case P_STRING_TO_NUMBER: {
+      Value s = stringArg(site, id, args[0]);
+      int radix = radixArg(site, id, args, n);
+      const char *p = stringChars(s), *e = p + stringLength(s);
+      bool neg = false;
+      if (p < e && (*p == '-' || *p == '+')) neg = *p++ == '-';
+      if (p == e) return FALSE_V;
+      int64_t v = 0;
+      for (; p < e; p++) {
+        int d = isdigit((unsigned char)*p) ? *p - '0' : isalpha((unsigned char)*p) ? tolower(*p) - 'a' + 10 : 99;
+        if (d >= radix) return FALSE_V;
+        if (__builtin_mul_overflow(v, radix, &v) || __builtin_add_overflow(v, d, &v) || v > FIX_MAX + 1) return FALSE_V;
+      }
+      v = neg ? -v : v;
+      return fitsFix(v) ? mkFix(v) : FALSE_V;
+    }
+    case P_CHARP: return mkBool(isChar(args[0]));
+    case P_CHAR_TO_INTEGER: return mkFix(charArg(site, id, args[0]));
+    case P_INTEGER_TO_CHAR: {
+      int64_t c = num(site, id, args[0]);
+      if (c < 0 || c > 0x10ffff || (c >= 0xd800 && c < 0xe000))
+        fail(E_RANGE, site, "integer->char: %lld is not a Unicode scalar value", (long long)c);
+      return mkChar(c);
+    }
+    case P_CHAR_EQ: case P_CHAR_LT: case P_CHAR_GT: {
+      for (int i = 0; i < n; i++) charArg(site, id, args[i]);
+      for (int i = 0; i + 1 < n; i++) {
+        Value a = args[i], b = args[i + 1];
+        if (id == P_CHAR_EQ ? a != b : id == P_CHAR_LT ? a >= b : a <= b) return FALSE_V;
+      }
+      return TRUE_V;
+    }
+    case P_CHAR_UPCASE: { uint32_t c = charArg(site, id, args[0]); return mkChar(c < 128 ? toupper(c) : c); }
+    case P_CHAR_DOWNCASE: { uint32_t c = charArg(site, id, args[0]); return mkChar(c < 128 ? tolower(c) : c); }
+    case P_CHAR_ALPHABETICP: { uint32_t c = charArg(site, id, args[0]); return mkBool(c < 128 && isalpha(c)); }
+    case P_CHAR_NUMERICP: { uint32_t c = charArg(site, id, args[0]); return mkBool(c < 128 && isdigit(c)); }
+    case P_CHAR_WHITESPACEP: { uint32_t c = charArg(site, id, args[0]); return mkBool(c < 128 && isspace(c)); }
+    case P_LISTP: return mkBool(listLength(args[0]) >= 0);
+    case P_CAAR: case P_CADR: case P_CDAR: case P_CDDR: case P_CAAAR: case P_CAADR: case P_CADAR:
+    case P_CADDR: case P_CDAAR: case P_CDADR: case P_CDDAR: case P_CDDDR: {
+      // c[ad]+r: the letters apply right to left.
+      Value v = args[0];
+      for (const char *c = who + strlen(who) - 2; *c != 'c'; c--) {
+        if (!isPair(v)) typeError(site, who, "a pair", v);
+        v = *c == 'a' ? car(v) : cdr(v);
+      }
+      return v;
+    }
+    case P_INTEGERP: return mkBool(isFix(args[0]));
+    case P_ERROR: {
+      // (error message irritant ...): the message as display shows it, irritants as write does.
+      std::string text;
+      printValue(text, args[0], true);
+      for (int i = 1; i < n; i++) {
+        text += ' ';
+        printValue(text, args[i], false);
+        if (text.size() > 800) { text.resize(800); text += "..."; break; }
+      }
+      fail(E_USER, site, "%s", text.c_str());
+    }
+    case P_APPEND2: {
+      // A copy of the first list ending in the second.
+      if (listLength(args[0]) < 0) typeError(site, "append", "a list", args[0]);
+      if (args[0] == NIL_V) return args[1];
+      Root head(cons(car(args[0]), NIL_V));
+      Root tail(head.get());
+      for (Value l = cdr(args[0]); isPair(l); l = cdr(l)) {
+        Value cell = cons(car(l), NIL_V);
+        obj(*tail.at)->slot[1] = cell;
+        *tail.at = cell;
+      }
+      obj(*tail.at)->slot[1] = args[1];
+      return head.get();
+    }
+    case P_TYPE_ERROR:  // (%type-error 'who "expected" value)
+      if (!isType(args[0], T_SYMBOL) || !isType(args[1], T_STRING)) typeError(site, who, "a symbol and a string", args[0]);
+      typeError(site, symbolName(args[0]), stringChars(args[1]), args[2]);
+    case P_RANGE_ERROR:  // (%range-error 'who index sequence)
+      if (!isType(args[0], T_SYMBOL)) typeError(site, who, "a symbol", args[0]);
+      rangeError(site, symbolName(args[0]), args[1], args[2]);
+  }
+  return UNSPEC_V;
+}
+
+// Applies primitive `id` to args[0..n), which the caller keeps on the shadow stack.
+static Value primApply(int id, Value *args, int n, const Node *site) {
+  const PrimInfo &pi = primInfo[id];
+  if (n < pi.minArgs || (pi.maxArgs >= 0 && n > pi.maxArgs)) {
+    if (pi.maxArgs < 0) fail(E_ARITY, site, "%s: expects at least %d argument%s, got %d", pi.name, pi.minArgs, pi.minArgs == 1 ? "" : "s", n);
+    fail(E_ARITY, site, "%s: expects %d argument%s, got %d", pi.name, pi.minArgs, pi.minArgs == 1 ? "" : "s", n);
+  }
+  switch (id) {
+    case P_ADD: case P_MUL: {
+      Value acc = mkFix(id == P_ADD ? 0 : 1);
+      for (int i = 0; i < n; i++) acc = arith(site, id, acc, args[i]);
+      return acc;
+    }
+    case P_SUB: {
+      if (n == 1) return arith(site, id, mkFix(0), args[0]);
+      Value acc = args[0];
+      for (int i = 1; i < n; i++) acc = arith(site, id, acc, args[i]);
+      return acc;
+    }
+    case P_MIN: case P_MAX: {
+      Value acc = args[0];
+      num(site, id, acc);
+      for (int i = 1; i < n; i++) acc = arith(site, id, acc, args[i]);
+      return acc;
+    }
+    case P_QUOTIENT: case P_REMAINDER: case P_MODULO: return arith(site, id, args[0], args[1]);
+    case P_NUM_EQ: case P_LT: case P_GT: case P_LE: case P_GE: {
+      if (n == 1) { num(site, id, args[0]); return TRUE_V; }
+      bool ok = true;
+      for (int i = 0; i + 1 < n; i++) ok = compare(site, id, args[i], args[i + 1]) && ok;
+      return mkBool(ok);
+    }
+    case P_NOT: return mkBool(args[0] == FALSE_V);
+    case P_EQ: case P_EQV: return mkBool(args[0] == args[1]);
+    case P_EQUAL: return mkBool(equal(args[0], args[1]));
+    case P_CONS: return cons(args[0], args[1]);
+    case P_CAR: if (!isPair(args[0])) typeError(site, "car", "a pair", args[0]); return car(args[0]);
+    case P_CDR: if (!isPair(args[0])) typeError(site, "cdr", "a pair", args[0]); return cdr(args[0]);
+    case P_LIST: {
+      Root r(NIL_V);
+      for (int i = n; i-- > 0;) *r.at = cons(args[i], *r.at);
+      return r.get();
+    }
+    case P_NULLP: return mkBool(args[0] == NIL_V);
+    case P_PAIRP: return mkBool(isPair(args[0]));
+    case P_DISPLAY: case P_WRITE:
+      printValue(output, args[0], id == P_DISPLAY);
+      if (output.size() > 4096) flushOutput();
+      return UNSPEC_V;
+    case P_NEWLINE: output += '\n'; if (output.size() > 4096) flushOutput(); return UNSPEC_V;
+    case P_ZEROP: return mkBool(num(site, id, args[0]) == 0);
+    case P_POSITIVEP: return mkBool(num(site, id, args[0]) > 0);
+    case P_NEGATIVEP: return mkBool(num(site, id, args[0]) < 0);
+    case P_EVENP: return mkBool((num(site, id, args[0]) & 1) == 0);
+    case P_ODDP: return mkBool((num(site, id, args[0]) & 1) != 0);
+    case P_ABS: {
+      int64_t x = num(site, id, args[0]);
+      if (x == FIX_MIN) overflow(site, P_SUB, 0, x);
+      return mkFix(x < 0 ? -x : x);
+    }
+    case P_NUMBERP: return mkBool(isFix(args[0]));
+    case P_PROCEDUREP: return mkBool(isPrimProc(args[0]) || isClosure(args[0]));
+    case P_BOOLEANP: return mkBool(args[0] == TRUE_V || args[0] == FALSE_V);
+    case P_SYMBOLP: return mkBool(isType(args[0], T_SYMBOL));
+    case P_STRINGP: return mkBool(isType(args[0], T_STRING));
+    case P_SET_CAR: case P_SET_CDR:
+      if (!isPair(args[0])) typeError(site, pi.name, "a pair", args[0]);
+      obj(args[0])->slot[id == P_SET_CDR] = args[1];
+      return UNSPEC_V;
+    default: return primApplyMore(id, args, n, site);
+  }
+  return UNSPEC_V;
+}
