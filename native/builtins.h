@@ -57,3 +57,14 @@ static const PrimInfo primInfo[] = {
   {"%append", 2, 2}, {"%type-error", 3, 3}, {"%range-error", 3, 3},
 };
 static_assert(sizeof primInfo / sizeof primInfo[0] == P_COUNT, "one PrimInfo per primitive");
+
+// Whether primitive `pi` accepts `argc` arguments; if not, writes the one message both the
+// compiler (a call it can see) and the runtime (apply, calls through variables) give.
+static bool primArityOk(const PrimInfo &pi, long argc, char *msg, size_t size) {
+  if (argc >= pi.minArgs && (pi.maxArgs < 0 || argc <= pi.maxArgs)) return true;
+  const char *s = pi.minArgs == 1 ? "" : "s";
+  if (pi.maxArgs < 0) snprintf(msg, size, "%s: expects at least %d argument%s, got %ld", pi.name, pi.minArgs, s, argc);
+  else if (pi.minArgs == pi.maxArgs) snprintf(msg, size, "%s: expects %d argument%s, got %ld", pi.name, pi.minArgs, s, argc);
+  else snprintf(msg, size, "%s: expects %d to %d arguments, got %ld", pi.name, pi.minArgs, pi.maxArgs, argc);
+  return false;
+}

@@ -594,12 +594,8 @@ struct Compiler {
   }
 
   void checkPrimArity(int id, size_t argc, const Sx *x, FuncScope *fs) {
-    const PrimInfo &pi = primInfo[id];
-    if ((int)argc < pi.minArgs || (pi.maxArgs >= 0 && (int)argc > pi.maxArgs)) {
-      char msg[128];
-      if (pi.maxArgs < 0) snprintf(msg, sizeof msg, "%s: expects at least %d argument%s, got %zu", pi.name, pi.minArgs, pi.minArgs == 1 ? "" : "s", argc);
-      else if (pi.minArgs == pi.maxArgs) snprintf(msg, sizeof msg, "%s: expects %d argument%s, got %zu", pi.name, pi.minArgs, pi.minArgs == 1 ? "" : "s", argc);
-      else snprintf(msg, sizeof msg, "%s: expects %d to %d arguments, got %zu", pi.name, pi.minArgs, pi.maxArgs, argc);
+    char msg[128];
+    if (!primArityOk(primInfo[id], (long)argc, msg, sizeof msg)) {
       raise(E_ARITY, x->pos, fs->fn->name, "%s", msg);
     }
   }

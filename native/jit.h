@@ -51,7 +51,6 @@ static bool mayCollect(const Node *n) {
 
 struct Jit {
   wasm::ModuleBuilder mb;
-  std::vector<Func *> fs;
   std::unordered_map<Func *, uint32_t> funcIndex;
   uint32_t sigApply[MAX_JIT_ARGS + 1], sigJit[MAX_JIT_ARGS + 1], sigJitArray;
   uint32_t sigFail, sigCons, sigMakeBox, sigArith, sigMakeClosure, sigSetGlobal, sigPrim;
@@ -942,7 +941,6 @@ static const char *uncompilableReason(Func *f) {
 static JitModule *buildModule(const std::vector<Func *> &list, bool selfPatching) {
   if (list.empty()) return nullptr;
   Jit jit;
-  jit.fs = list;
   std::unordered_set<std::string> used = {"patch", "grow_table", "fill_table", "apply_reloc"};
   std::vector<std::string> names;
   std::vector<uint32_t> indices;

@@ -398,10 +398,8 @@ __attribute__((noinline)) static Value primApplyMore(int id, Value *args, int n,
 // Applies primitive `id` to args[0..n), which the caller keeps on the shadow stack.
 static Value primApply(int id, Value *args, int n, const Node *site) {
   const PrimInfo &pi = primInfo[id];
-  if (n < pi.minArgs || (pi.maxArgs >= 0 && n > pi.maxArgs)) {
-    if (pi.maxArgs < 0) fail(E_ARITY, site, "%s: expects at least %d argument%s, got %d", pi.name, pi.minArgs, pi.minArgs == 1 ? "" : "s", n);
-    fail(E_ARITY, site, "%s: expects %d argument%s, got %d", pi.name, pi.minArgs, pi.minArgs == 1 ? "" : "s", n);
-  }
+  char msg[128];
+  if (!primArityOk(pi, n, msg, sizeof msg)) fail(E_ARITY, site, "%s", msg);
   switch (id) {
     case P_ADD: case P_MUL: {
       Value acc = mkFix(id == P_ADD ? 0 : 1);

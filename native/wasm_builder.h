@@ -35,19 +35,6 @@ struct Bytes {
       b.push_back(byte);
     }
   }
-  // A fixed five-byte LEB placeholder, patched once the length it measures is known.
-  size_t reserveU32() {
-    size_t at = b.size();
-    for (int i = 0; i < 4; i++) b.push_back(0x80);
-    b.push_back(0);
-    return at;
-  }
-  void patchU32(size_t at, uint32_t v) {
-    for (int i = 0; i < 5; i++) {
-      b[at + i] = (v & 0x7f) | (i < 4 ? 0x80 : 0);
-      v >>= 7;
-    }
-  }
   void name(const std::string &s) {
     uleb(s.size());
     b.insert(b.end(), s.begin(), s.end());
@@ -70,14 +57,12 @@ struct Assembler {
 
   void op(uint8_t o) { code.u8(o); }
   void unreachable() { op(0x00); }
-  void nop() { op(0x01); }
   void block(int8_t bt = 0x40) { op(0x02); code.u8((uint8_t)bt); depth++; }
   void loop(int8_t bt = 0x40) { op(0x03); code.u8((uint8_t)bt); depth++; }
   void if_(int8_t bt = 0x40) { op(0x04); code.u8((uint8_t)bt); depth++; }
   void else_() { op(0x05); }
   void end() { op(0x0b); depth--; }
   void br(uint32_t depth) { op(0x0c); code.uleb(depth); }
-  void br_if(uint32_t depth) { op(0x0d); code.uleb(depth); }
   void br_table(const std::vector<uint32_t> &targets, uint32_t dflt) {
     op(0x0e);
     code.uleb(targets.size());
@@ -92,14 +77,11 @@ struct Assembler {
     op(0x13); code.uleb(type); code.uleb(table);
   }
   void drop() { op(0x1a); }
-  void select() { op(0x1b); }
   void local_get(uint32_t i) { op(0x20); code.uleb(i); }
   void local_set(uint32_t i) { op(0x21); code.uleb(i); }
   void local_tee(uint32_t i) { op(0x22); code.uleb(i); }
   void global_get(uint32_t i) { op(0x23); code.uleb(i); }
   void global_set(uint32_t i) { op(0x24); code.uleb(i); }
-  void table_get(uint32_t t = 0) { op(0x25); code.uleb(t); }
-  void table_set(uint32_t t = 0) { op(0x26); code.uleb(t); }
   void mem(uint8_t o, uint32_t align, uint32_t offset) { op(o); code.uleb(align); code.uleb(offset); }
   void i32_load(uint32_t offset = 0) { mem(0x28, 2, offset); }
   void i64_load(uint32_t offset = 0) { mem(0x29, 3, offset); }
@@ -110,7 +92,6 @@ struct Assembler {
   void i32_eqz() { op(0x45); }
   void i32_eq() { op(0x46); }
   void i32_ne() { op(0x47); }
-  void i32_lt_u() { op(0x49); }
   void i32_gt_u() { op(0x4b); }
   void i64_eqz() { op(0x50); }
   void i64_eq() { op(0x51); }
@@ -122,20 +103,16 @@ struct Assembler {
   void i32_add() { op(0x6a); }
   void i32_sub() { op(0x6b); }
   void i32_and() { op(0x71); }
-  void i32_or() { op(0x72); }
   void i64_add() { op(0x7c); }
   void i64_sub() { op(0x7d); }
   void i64_and() { op(0x83); }
   void i64_or() { op(0x84); }
   void i64_xor() { op(0x85); }
   void i64_shl() { op(0x86); }
-  void i64_shr_s() { op(0x87); }
   void i32_wrap_i64() { op(0xa7); }
   void i64_extend_i32_u() { op(0xad); }
   void ref_null_func() { op(0xd0); code.u8(FUNCREF); }
-  void ref_func(uint32_t f) { op(0xd2); code.uleb(f); }
   void table_grow(uint32_t t = 0) { op(0xfc); code.uleb(15); code.uleb(t); }
-  void table_size(uint32_t t = 0) { op(0xfc); code.uleb(16); code.uleb(t); }
   void table_init(uint32_t elem, uint32_t t = 0) { op(0xfc); code.uleb(12); code.uleb(elem); code.uleb(t); }
 };
 

@@ -490,3 +490,12 @@ def test_deep_recursion_is_an_error_not_a_crash(s):
     [r] = s.eval("(deep 10000000)")
     assert r.error.kind == "stack"
     assert values(s, "(deep 100)") == ["100"]
+
+
+def test_one_arity_message_for_primitives_called_directly_or_through_apply(session):
+    direct = values(session, "(make-vector 1 2 3)")
+    applied = values(session, "(apply make-vector '(1 2 3))")
+    assert direct == applied == ["error: arity: make-vector: expects 1 to 2 arguments, got 3"]
+    assert values(session, "(apply substring '(\"abc\"))") == [
+        "error: arity: substring: expects 2 to 3 arguments, got 1"
+    ]
