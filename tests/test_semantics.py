@@ -496,6 +496,6 @@ def test_one_arity_message_for_primitives_called_directly_or_through_apply(sessi
     direct = values(session, "(make-vector 1 2 3)")
     applied = values(session, "(apply make-vector '(1 2 3))")
     assert direct == applied == ["error: arity: make-vector: expects 1 to 2 arguments, got 3"]
-    assert values(session, "(apply substring '(\"abc\"))") == [
+    assert values(session, '(apply substring \'("abc"))') == [
         "error: arity: substring: expects 2 to 3 arguments, got 1"
     ]

@@ -65,7 +65,7 @@ def test_a_fresh_snapshot_instance_runs_earlier_definitions_through_jit_code(tmp
 def test_the_main_module_keeps_its_indices_bodies_and_names(tmp_path):
     with fib_session() as s:
         main = ParsedModule.parse(s.wasm_bytes, "in")
-        snap = snapshot(s)
+        snap = snapshot(s.capture())
     tools.validate(snap.data)
     out = ParsedModule.parse(snap.data, "out")
     assert out.types[: len(main.types)] == main.types
@@ -132,7 +132,7 @@ def test_round_trip_snapshot_load_jit_more_snapshot_load(tmp_path):
 
 def test_heap_garbage_does_not_end_up_in_the_snapshot(tmp_path):
     with Session() as fresh:
-        baseline = snapshot(fresh).data_bytes  # the interpreter's statics and the prelude
+        baseline = snapshot(fresh.capture()).data_bytes  # the interpreter's statics and the prelude
     with Session() as s:
         values(
             s,
@@ -144,7 +144,7 @@ def test_heap_garbage_does_not_end_up_in_the_snapshot(tmp_path):
         )
         heap = s.heap_stats()
         assert heap["allocated_bytes"] > 40_000_000 and heap["heap_bytes"] >= 4 << 20
-        snap = snapshot(s)
+        snap = snapshot(s.capture())
         assert snap.zeroed_bytes > 3 << 20
         # live data is a few KiB; the data segments hold that and what a fresh session holds,
         # not megabytes of garbage (about 1.6 MB of memory is non-zero before dbg_scrub)
@@ -214,9 +214,9 @@ def test_a_module_part_way_through_linking_is_refused(session):
     mod = session.generate()
     session.step(mod)
     with pytest.raises(SnapshotError, match="module 1 is part-way through linking .compiled."):
-        snapshot(session)
+        snapshot(session.capture())
     session.discard(mod)
-    snap = snapshot(session)
+    snap = snapshot(session.capture())
     assert snap.new_functions == ()
     tools.validate(snap.data)
 
@@ -229,21 +229,21 @@ def test_a_table_that_does_not_match_the_binaries_is_an_error(session):
     fib_func = table.get(store, fib_slot)
     table.set(store, fib_slot, table.get(store, 1))  # a main-module function of another type
     with pytest.raises(SnapshotError, match=f"slot {fib_slot} should hold fib .* type"):
-        snapshot(session)
+        snapshot(session.capture())
     table.set(store, fib_slot, table.get(store, deep_slot))  # same type, another function
     with pytest.raises(SnapshotError, match=f"slot {fib_slot} should hold fib of its JIT module"):
-        snapshot(session)
+        snapshot(session.capture())
     table.set(store, fib_slot, fib_func)
-    tools.validate(snapshot(session).data)
+    tools.validate(snapshot(session.capture()).data)
     table.grow(store, 1, fib_func)  # a slot nobody accounts for
     with pytest.raises(SnapshotError, match="neither the main module nor a JIT module"):
-        snapshot(session)
+        snapshot(session.capture())
     assert mod.stage is Stage.LINKED
 
 
 def test_corrupt_or_unsupported_inputs_give_clear_errors(tmp_path):
     with fib_session() as s:
-        data = snapshot(s).data
+        data = snapshot(s.capture()).data
     bad = tmp_path / "truncated.wasm"
     bad.write_bytes(data[: len(data) // 2])
     with pytest.raises(ModuleLoadError, match="not a valid wasm module"):
@@ -278,7 +278,7 @@ def test_a_foreign_module_with_a_hidden_mutable_global_is_refused_by_name(tmp_pa
         Session(path) as s,
         pytest.raises(SnapshotError, match=r"global 0 \(counter\) is mutable and not exported"),
     ):
-        snapshot(s)
+        snapshot(s.capture())
 
 
 def test_a_foreign_module_that_exports_its_globals_snapshots_with_their_live_values(tmp_path):
@@ -373,3 +373,13 @@ def test_the_snapshot_command_and_repl(tmp_path):
         check=False,
     )
     assert p.returncode == 2 and "nothing.wasm: no such file" in p.stderr
+
+
+def test_the_static_linker_is_a_function_of_the_capture(session):
+    values(session, f"{FIB} (fib 10)")
+    session.jit()
+    capture = session.capture()
+    values(session, "(define after 1) (fib 12)")  # the session moves on; the capture does not
+    first, second = snapshot(capture), snapshot(capture)
+    assert first.data == second.data
+    assert first.memory_bytes == len(capture.memory)

@@ -138,9 +138,9 @@ class Abi:
     def has(self, name: str) -> bool:
         return name in self._f
 
-    def global_export(self, name: str) -> wasmtime.Global:
-        """An exported global; KeyError when there is none of that name."""
-        return self._globals[name]
+    def globals(self) -> dict[str, wasmtime.Global]:
+        """The exported globals by name."""
+        return dict(self._globals)
 
     def _int(self, name: str, *args: int) -> int:
         result = self._f[name](self._store, *args)

@@ -40,6 +40,9 @@ from jitscope.wasm.sections import custom_section, header_problem
 
 __all__ = [
     "BUNDLED_WASM",
+    "Capture",
+    "CapturedModule",
+    "CapturedSlot",
     "EvalError",
     "FormResult",
     "FunctionInfo",
@@ -248,6 +251,44 @@ class TableSlot:
     owner: str  # "main", "jit N", "host" or "" for an empty slot
     empty: bool
     grown: bool  # added after the main module was instantiated
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedSlot:
+    """A live table slot: the type of the function in it (None when empty) and a token equal
+    for the same function (None where wasmtime-py cannot tell)."""
+
+    type: tuple[tuple[str, ...], tuple[str, ...]] | None
+    identity: object | None
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedModule:
+    """A JIT module as the static linker needs it."""
+
+    id: int
+    data: bytes
+    stage: Stage
+    table_base: int | None
+    table_size_before: int | None
+    export_identities: dict[str, object]  # exported function name -> identity token
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """Everything of a live session that a snapshot bakes in, copied out at one moment (see
+    :meth:`Session.capture`); the static linker is a function of this alone."""
+
+    main_wasm: bytes
+    modules: tuple[CapturedModule, ...]
+    table: tuple[CapturedSlot, ...]
+    host_slots: frozenset[int]  # slots the host filled (the tier-up hook)
+    auto_hook: int | None  # the tier-up hook's slot while auto mode was on
+    memory: bytes
+    pages: int
+    globals: dict[str, object]  # exported globals' live values
+    sources: dict[int, str]
+    zeroed_bytes: int  # garbage dbg_scrub cleared first
 
 
 class Session:
@@ -940,11 +981,6 @@ class Session:
         """Size of the instance's linear memory."""
         return self.memory.data_len(self.store)
 
-    def global_value(self, export: str) -> object:
-        """The live value of an exported global (the static linker reads them)."""
-        g = self.abi.global_export(export)
-        return g.value(self.store)
-
     def scrub(self) -> int:
         """Collect and zero free heap memory and the dead shadow stack (before a snapshot of
         linear memory); returns the bytes zeroed."""
@@ -958,6 +994,56 @@ class Session:
     def stack_depth(self) -> int:
         self._need_debugger("the stack depth")
         return self._call(lambda: self.abi.stack_depth())
+
+    def capture(self) -> Capture:
+        """Copy out what a snapshot needs, between evaluations.  Scrubs the heap first (a
+        collection that also zeroes free memory), and reads memory with auto tier-up paused, so
+        the host hook's index is not in the copy."""
+        if self._running:
+            raise RuntimeError("an evaluation is running: capture between evaluations")
+        zeroed = 0
+        if self.abi.has("dbg_scrub"):
+            zeroed = self.scrub()
+        elif self.debugger:
+            self.collect()
+        with self.auto_jit_paused() as hook:
+            memory = bytes(self.memory.read(self.store, 0, self.memory.data_len(self.store)))
+            pages = self.memory.size(self.store)
+        table = []
+        for i in range(self.table.size(self.store)):
+            func = self.table.get(self.store, i)
+            if isinstance(func, wasmtime.Func):
+                ft = func.type(self.store)
+                sig = (tuple(str(p) for p in ft.params), tuple(str(r) for r in ft.results))
+                table.append(CapturedSlot(sig, _func_identity(func)))
+            else:  # wasmtime-py hands back a Val, not None, for a null funcref
+                table.append(CapturedSlot(None, None))
+        modules = []
+        for mod in self.modules:
+            identities: dict[str, object] = {}
+            if mod.instance is not None:
+                for name, item in mod.instance.exports(self.store).items():
+                    if isinstance(item, wasmtime.Func):
+                        identities[name] = _func_identity(item)
+            modules.append(
+                CapturedModule(
+                    mod.id, mod.data, mod.stage, mod.table_base, mod.table_size_before, identities
+                )
+            )
+        return Capture(
+            main_wasm=self.wasm_bytes,
+            modules=tuple(modules),
+            table=tuple(table),
+            host_slots=frozenset(
+                i for i, (_, owner) in self._slot_owner.items() if owner == "host"
+            ),
+            auto_hook=hook,
+            memory=memory,
+            pages=pages,
+            globals={n: g.value(self.store) for n, g in self.abi.globals().items()},
+            sources=dict(self._sources),
+            zeroed_bytes=zeroed,
+        )
 
     def close(self) -> None:
         """Free the instance, its Store and the JIT modules; the session cannot be used after."""
@@ -1000,6 +1086,13 @@ def _compile(path: Path, data: bytes) -> tuple[wasmtime.Engine, wasmtime.Module]
             raise ModuleLoadError(path, f"not a valid wasm module: {_first_line(e)}") from e
         _compiled[key] = (engine, module)
     return _compiled[key]
+
+
+def _func_identity(func: wasmtime.Func) -> object | None:
+    """A token equal for the same function (a private of wasmtime-py's, used only to check;
+    None where it is not available)."""
+    raw = getattr(func, "_func", None)
+    return getattr(raw, "__private", None) if raw is not None else None
 
 
 def _weak_tier_up(ref: weakref.ReferenceType[Session]) -> Callable[[int], None]:

@@ -1,7 +1,8 @@
 """Static late linking: bake a session's linked JIT code into one core wasm module.
 
-:func:`snapshot` takes a live :class:`~jitscope.runtime.session.Session` whose JIT modules have
-been generated, instantiated and patched in, and writes a single module that starts where the
+:func:`snapshot` takes what :meth:`~jitscope.runtime.session.Session.capture` copied out of a
+live session whose JIT modules have been generated, instantiated and patched in (it is a pure
+function of that capture), and builds a single module that starts where the
 session is now: the main module's code, plus every JIT function that fills a table slot,
 appended after the main module's functions; the table already holding them at the slots they
 occupy live; memory and mutable globals as they are; nothing left to initialise.  A fresh
@@ -70,7 +71,7 @@ from jitscope.wasm.names import encode_name_map, name_subsections
 from jitscope.wasm.sections import VALTYPES, encode_name, encode_section, encode_vec
 
 if TYPE_CHECKING:
-    from jitscope.runtime.session import JitModule, Session
+    from jitscope.runtime.session import Capture, CapturedModule, Session
 
 __all__ = ["Snapshot", "SnapshotError", "snapshot", "write_snapshot"]
 
@@ -129,30 +130,25 @@ class Snapshot:
 @dataclass(slots=True)
 class _Baked:
     slot: int
-    mod: JitModule
+    mod: CapturedModule
     parsed: ParsedModule
     jit_index: int  # function index inside the JIT module
     name: str
 
 
-def snapshot(session: Session) -> Snapshot:
-    """Build the snapshot module of ``session`` as it is now (see the module docstring).
-
-    Runs the interpreter's ``dbg_scrub`` first (a collection that also zeroes freed memory):
-    the live heap is left equivalent, not identical.  Raises :class:`SnapshotError` when the
-    session or its module cannot be snapshotted.
-    """
+def snapshot(capture: Capture) -> Snapshot:
+    """Build the snapshot module of a captured session (see the module docstring and
+    :meth:`Session.capture`): a pure function of the capture.  Raises :class:`SnapshotError`
+    when the session or its module cannot be snapshotted."""
     try:
-        return _snapshot(session)
+        return _snapshot(capture)
     except DecodeError as e:  # a module the codec cannot read or relocate
         raise SnapshotError(str(e)) from None
 
 
-def _snapshot(session: Session) -> Snapshot:
+def _snapshot(capture: Capture) -> Snapshot:
     started = time.perf_counter()
-    if session.running:
-        raise SnapshotError("an evaluation is running: snapshot between evaluations")
-    main = ParsedModule.parse(session.wasm_bytes, "main module")
+    main = ParsedModule.parse(capture.main_wasm, "main module")
     _check_main(main)
     notes: list[str] = []
     previous = _previous_record(main)
@@ -167,28 +163,16 @@ def _snapshot(session: Session) -> Snapshot:
         )
 
     # Which JIT function goes in which slot, from the binaries; checked against the live table.
-    baked, jit_modules = _baked_slots(session, notes)
-    live_size = session.table.size(session.store)
-    _check_table(session, main, table_index, baked, live_size, notes)
-
-    # Live state.  dbg_scrub collects and zeroes garbage; the tier-up hook is a host slot that
-    # cannot be baked in, so the captured memory has it cleared.
-    zeroed = 0
-    if session.abi.has("dbg_scrub"):
-        zeroed = session.scrub()
-    elif session.debugger:
-        session.collect()
-    with session.auto_jit_paused() as hook:
-        if hook is not None:
-            notes.append(
-                f"auto JIT calls a host function (table slot {hook}), which a module "
-                "cannot contain: the snapshot starts with auto JIT off"
-            )
-        memory = bytes(
-            session.memory.read(session.store, 0, session.memory.data_len(session.store))
+    baked, jit_modules = _baked_slots(capture, notes)
+    live_size = len(capture.table)
+    _check_table(capture, main, table_index, baked, notes)
+    if capture.auto_hook is not None:
+        notes.append(
+            f"auto JIT calls a host function (table slot {capture.auto_hook}), which a module "
+            "cannot contain: the snapshot starts with auto JIT off"
         )
-        pages = session.memory.size(session.store)
-    global_values = _live_globals(session, main)
+    memory, pages = capture.memory, capture.pages
+    global_values = _live_globals(capture, main)
 
     # Assemble.
     types = list(main.types)
@@ -236,7 +220,7 @@ def _snapshot(session: Session) -> Snapshot:
         sorted((previous.slots if previous else ()) + new_slots, key=lambda s: s.slot)
     )
     sources = dict(previous.sources) if previous else {}
-    sources.update(getattr(session, "_sources", {}))
+    sources.update(capture.sources)
 
     segments, gap = _data_segments(memory)
     if gap != MERGE_GAP:
@@ -246,34 +230,35 @@ def _snapshot(session: Session) -> Snapshot:
         )
 
     payloads = _rebuild(
-        main,
-        session,
-        types,
-        new_funcs,
-        new_names,
-        new_locals,
-        slot_func,
-        table_index,
-        live_size,
-        pages,
-        memory,
-        segments,
-        global_values,
-        all_slots,
-        sources,
-        generation,
+        _Assembly(
+            main=main,
+            types=types,
+            new_funcs=new_funcs,
+            new_names=new_names,
+            new_locals=new_locals,
+            slot_func=slot_func,
+            table_index=table_index,
+            live_size=live_size,
+            pages=pages,
+            memory=memory,
+            segments=segments,
+            global_values=global_values,
+            all_slots=all_slots,
+            sources=sources,
+            generation=generation,
+        ),
         notes,
     )
     data = b"\0asm\x01\x00\x00\x00" + b"".join(payloads)
     return Snapshot(
         data=data,
-        input_size=len(session.wasm_bytes),
+        input_size=len(capture.main_wasm),
         functions=all_slots,
         new_functions=new_slots,
         memory_bytes=len(memory),
         data_bytes=sum(e - s for s, e in segments),
         segments=len(segments),
-        zeroed_bytes=zeroed,
+        zeroed_bytes=capture.zeroed_bytes,
         table_size=live_size,
         seconds=time.perf_counter() - started,
         notes=tuple(notes),
@@ -286,7 +271,11 @@ def write_snapshot(
     """:func:`snapshot`, validated with ``wasm-tools validate`` (unless ``check`` is false) and
     written atomically: a temporary file beside ``path``, then a rename.  What the TUI's
     snapshot action and ``,snapshot FILE`` call."""
-    snap = snapshot(session)
+    try:
+        capture = session.capture()
+    except RuntimeError as e:
+        raise SnapshotError(str(e)) from None
+    snap = snapshot(capture)
     if check:
         from jitscope.wasm.tools import WasmToolsError, validate
 
@@ -325,7 +314,7 @@ def _previous_record(main: ParsedModule) -> SnapshotRecord | None:
         raise SnapshotError(f"main module: corrupt {SNAPSHOT_SECTION} section: {e}") from None
 
 
-def _jit_slot_map(mod: JitModule, parsed: ParsedModule) -> dict[int, int]:
+def _jit_slot_map(mod: CapturedModule, parsed: ParsedModule) -> dict[int, int]:
     """Slot -> function index inside the JIT module, from its element segment and patches."""
     base = mod.table_base
     assert base is not None
@@ -373,13 +362,13 @@ def _jit_slot_map(mod: JitModule, parsed: ParsedModule) -> dict[int, int]:
 
 
 def _baked_slots(
-    session: Session, notes: list[str]
-) -> tuple[list[_Baked], list[tuple[JitModule, ParsedModule]]]:
+    capture: Capture, notes: list[str]
+) -> tuple[list[_Baked], list[tuple[CapturedModule, ParsedModule]]]:
     from jitscope.runtime.session import Stage
 
     baked: list[_Baked] = []
-    modules: list[tuple[JitModule, ParsedModule]] = []
-    for mod in session.modules:
+    modules: list[tuple[CapturedModule, ParsedModule]] = []
+    for mod in capture.modules:
         if mod.stage in (
             Stage.COMPILED,
             Stage.INSTANTIATED,
@@ -409,7 +398,7 @@ def _baked_slots(
                 "snapshot can only link modules that import the main module's"
             )
         slots = _jit_slot_map(mod, parsed)
-        live = {s: _slot_func(session, s) is not None for s in slots}
+        live = {s: s < len(capture.table) and capture.table[s].type is not None for s in slots}
         if not any(live.values()):
             if mod.stage is Stage.LINKED:
                 raise SnapshotError(
@@ -435,21 +424,6 @@ def _baked_slots(
     return baked, modules
 
 
-def _slot_func(session: Session, slot: int) -> object | None:
-    """The Func in a table slot, None when empty (wasmtime-py returns a Val for null)."""
-    import wasmtime
-
-    value = session.table.get(session.store, slot)
-    return value if isinstance(value, wasmtime.Func) else None
-
-
-def _func_identity(func: object) -> object | None:
-    """An identity for a wasmtime Func that is the same for the same function (a private of
-    wasmtime-py's, used only to check; None where it is not available)."""
-    raw = getattr(func, "_func", None)
-    return getattr(raw, "__private", None) if raw is not None else None
-
-
 def _functype_names(t: bytes) -> tuple[list[str], list[str]]:
     c = Cursor(t, 1)
     params = [VALTYPES[c.u8()] for _ in range(c.uleb())]
@@ -457,22 +431,11 @@ def _functype_names(t: bytes) -> tuple[list[str], list[str]]:
     return params, results
 
 
-def _live_type(session: Session, func: object) -> tuple[list[str], list[str]]:
-    ft = func.type(session.store)  # type: ignore[attr-defined]
-    return [str(p) for p in ft.params], [str(r) for r in ft.results]
-
-
 def _check_table(
-    session: Session,
-    main: ParsedModule,
-    table_index: int,
-    baked: list[_Baked],
-    live_size: int,
-    notes: list[str],
+    capture: Capture, main: ParsedModule, table_index: int, baked: list[_Baked], notes: list[str]
 ) -> None:
     """Every non-empty live slot is accounted for, and holds a function of the expected type
     (the very same Func, where the JIT instance exports it)."""
-    store = session.store
     expected: dict[int, tuple[str, bytes, object | None]] = {}
     for e in main.elems:
         if e.mode != "active" or e.table != table_index:
@@ -489,23 +452,20 @@ def _check_table(
     for b in baked:
         parsed = b.parsed
         export = None
-        if b.mod.instance is not None:
-            for n, k, i in parsed.exports:
-                if k == 0 and i == b.jit_index:
-                    export = b.mod.instance.exports(store).get(n)
-                    break
+        for n, k, i in parsed.exports:
+            if k == 0 and i == b.jit_index:
+                export = b.mod.export_identities.get(n)
+                break
         if b.slot in expected:
             raise SnapshotError(
                 f"slot {b.slot}: both the main module and JIT module {b.mod.id} fill it"
             )
         expected[b.slot] = (b.name, parsed.types[parsed.func_type(b.jit_index)], export)
-    host = {i for i, (_, owner) in getattr(session, "_slot_owner", {}).items() if owner == "host"}
-    for slot in range(live_size):
-        func = _slot_func(session, slot)
+    for slot, live in enumerate(capture.table):
         if slot not in expected:
-            if func is None:
+            if live.type is None:
                 continue
-            if slot in host:
+            if slot in capture.host_slots:
                 notes.append(
                     f"table slot {slot} holds a host function; the snapshot leaves it empty"
                 )
@@ -515,23 +475,22 @@ def _check_table(
                 "module nor a JIT module put there"
             )
         name, t, export = expected[slot]
-        if func is None:
+        if live.type is None:
             raise SnapshotError(f"table slot {slot} should hold {name} but is empty")
-        if _live_type(session, func) != _functype_names(t):
+        want = _functype_names(t)
+        if (list(live.type[0]), list(live.type[1])) != want:
             raise SnapshotError(
-                f"table slot {slot} should hold {name} {_functype_names(t)} but "
-                f"holds a function of type {_live_type(session, func)}"
+                f"table slot {slot} should hold {name} {want} but "
+                f"holds a function of type {[list(live.type[0]), list(live.type[1])]}"
             )
-        if export is not None:
-            mine, theirs = _func_identity(func), _func_identity(export)
-            if mine is not None and theirs is not None and mine != theirs:
-                raise SnapshotError(
-                    f"table slot {slot} should hold {name} of its JIT module "
-                    "but holds another function of the same type"
-                )
+        if export is not None and live.identity is not None and live.identity != export:
+            raise SnapshotError(
+                f"table slot {slot} should hold {name} of its JIT module "
+                "but holds another function of the same type"
+            )
 
 
-def _live_globals(session: Session, main: ParsedModule) -> dict[int, bytes]:
+def _live_globals(capture: Capture, main: ParsedModule) -> dict[int, bytes]:
     """Defined mutable globals' live values as constant expressions, read through exports."""
     values: dict[int, bytes] = {}
     first = main.imports.get(3, 0)
@@ -546,7 +505,7 @@ def _live_globals(session: Session, main: ParsedModule) -> dict[int, bytes]:
                 f"main module: global {index}{label} is mutable and not exported, so its live "
                 "value cannot be read (export it, e.g. -Wl,--export=NAME)"
             )
-        value = session.global_value(name)
+        value = capture.globals[name]
         if t == 0x7F:
             v = int(value) & 0xFFFFFFFF
             values[index] = b"\x41" + sleb(v - (1 << 32) if v >= 1 << 31 else v) + b"\x0b"
@@ -568,7 +527,7 @@ def _live_globals(session: Session, main: ParsedModule) -> dict[int, bytes]:
 
 
 def _place_functions(
-    mod: JitModule, parsed: ParsedModule, baked: list[_Baked], first: int
+    mod: CapturedModule, parsed: ParsedModule, baked: list[_Baked], first: int
 ) -> dict[int, int]:
     """JIT function index -> index in the snapshot, for the functions in the table and the
     functions they call, in the JIT module's order."""
@@ -584,7 +543,7 @@ def _place_functions(
     return {f: first + k for k, f in enumerate(sorted(wanted))}
 
 
-def _jit_func(i: int, index_of: dict[int, int], mod: JitModule) -> int:
+def _jit_func(i: int, index_of: dict[int, int], mod: CapturedModule) -> int:
     if i not in index_of:
         raise SnapshotError(f"calls function {i} of JIT module {mod.id}, which is not placed")
     return index_of[i]
@@ -602,7 +561,7 @@ def _only_zero(i: int, what: str, main_index: int) -> int:
     return main_index
 
 
-def _no_global(mod: JitModule) -> Callable[[int], int]:
+def _no_global(mod: CapturedModule) -> Callable[[int], int]:
     def refuse(i: int) -> int:
         raise SnapshotError(
             f"uses global {i} of JIT module {mod.id}; only its patch code may "
@@ -629,26 +588,39 @@ def _data_segments(memory: bytes) -> tuple[list[tuple[int, int]], int]:
         gap *= 2
 
 
-def _rebuild(
-    main: ParsedModule,
-    session: Session,
-    types: list[bytes],
-    new_funcs: list[tuple[int, bytes]],
-    new_names: dict[int, str],
-    new_locals: dict[int, bytes],
-    slot_func: dict[int, int],
-    table_index: int,
-    live_size: int,
-    pages: int,
-    memory: bytes,
-    segments: list[tuple[int, int]],
-    global_values: dict[int, bytes],
-    all_slots: tuple[BakedSlot, ...],
-    sources: dict[int, str],
-    generation: int,
-    notes: list[str],
-) -> list[bytes]:
+@dataclass(slots=True)
+class _Assembly:
+    """What the snapshot's sections are assembled from."""
+
+    main: ParsedModule
+    types: list[bytes]
+    new_funcs: list[tuple[int, bytes]]
+    new_names: dict[int, str]
+    new_locals: dict[int, bytes]
+    slot_func: dict[int, int]
+    table_index: int
+    live_size: int
+    pages: int
+    memory: bytes
+    segments: list[tuple[int, int]]
+    global_values: dict[int, bytes]
+    all_slots: tuple[BakedSlot, ...]
+    sources: dict[int, str]
+    generation: int
+
+
+def _rebuild(a: _Assembly, notes: list[str]) -> list[bytes]:
     """The snapshot's sections, in the main module's order, new ones where they belong."""
+    main, types, new_funcs, new_names, new_locals = (
+        a.main,
+        a.types,
+        a.new_funcs,
+        a.new_names,
+        a.new_locals,
+    )
+    slot_func, table_index, live_size, pages = a.slot_func, a.table_index, a.live_size, a.pages
+    memory, segments, global_values = a.memory, a.segments, a.global_values
+    all_slots, sources, generation = a.all_slots, a.sources, a.generation
     out: dict[int, bytes | None] = {}
 
     out[1] = encode_vec(types)
