@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 print(f"jitscope: {report.lines[0].text}", file=sys.stderr)
                 return 2
         for path, source in sources:
-            results = interruptible(session, lambda p=path, s=source: session.eval(s, name=str(p)))
+            results = interruptible(session, partial(session.eval, source, name=str(path)))
             if not args.quiet:
                 out.write(format_results(results))
             if results and results[-1].kind == "error":

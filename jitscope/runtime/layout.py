@@ -90,7 +90,7 @@ class Record:
         self.offsets = {f: fields[f][0] for f in needed}
         self._struct = struct.Struct(fmt)
         self._order = [order.index(f) for f in needed]  # struct order -> NEEDED order
-        self._tuple = namedtuple(name, needed)  # type: ignore[misc]
+        self._tuple: Any = namedtuple(name, needed)  # type: ignore[misc]
 
     def unpack(self, data: bytes) -> Any:
         """The fields, as a named tuple in :data:`NEEDED` order."""

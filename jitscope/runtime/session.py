@@ -783,6 +783,7 @@ class Session:
                 key = "compile"
             elif mod.stage is Stage.COMPILED:
                 try:
+                    assert mod.module is not None
                     mod.instance = self._instantiate_jit(mod.module)
                 except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
                     raise EvalError(
@@ -828,8 +829,11 @@ class Session:
     def _module_call(self, mod: JitModule, name: str, *args: int) -> int:
         assert mod.instance is not None
         fn = mod.instance.exports(self.store)[name]
+        if not isinstance(fn, wasmtime.Func):
+            raise EvalError("jit", f"module {mod.id}: its export {name} is not a function")
         try:
-            return fn(self.store, *args)
+            result = fn(self.store, *args)
+            return result if isinstance(result, int) else 0
         except wasmtime.Trap as e:
             if name == "grow_table":
                 raise EvalError("jit", f"module {mod.id}: the function table cannot grow") from None
@@ -909,7 +913,8 @@ class Session:
             self._hook_slot = self.table.grow(self.store, 1, hook)
             self._slot_owner[self._hook_slot] = ("tier-up hook", "host")
         self._auto_threshold = threshold
-        self._call(lambda: self.abi.set_tierup(self._hook_slot, threshold))
+        slot = self._hook_slot
+        self._call(lambda: self.abi.set_tierup(slot, threshold))
 
     @contextmanager
     def auto_jit_paused(self) -> Iterator[int | None]:

@@ -52,6 +52,7 @@ import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from jitscope.runtime.files import write_atomic
@@ -194,10 +195,10 @@ def _snapshot(capture: Capture) -> Snapshot:
         index_of = _place_functions(mod, parsed, baked, main.n_funcs + len(new_funcs))
         for jit_index, merged in sorted(index_of.items(), key=lambda kv: kv[1]):
             remap = Remap(
-                func=lambda i, m=index_of, mod=mod: _jit_func(i, m, mod),
-                type=lambda i, p=parsed: merged_type(_jit_type(i, p)),
-                table=lambda i, t=table_index: _only_zero(i, "table", t),
-                memory=lambda i, m=mem_index: _only_zero(i, "memory", m),
+                func=partial(_jit_func, index_of=index_of, mod=mod),
+                type=partial(_merged_jit_type, parsed=parsed, merged_type=merged_type),
+                table=partial(_only_zero, what="table", main_index=table_index),
+                memory=partial(_only_zero, what="memory", main_index=mem_index),
                 global_=_no_global(mod),
             )
             name = parsed.names.get(jit_index, f"jit{mod.id}_{jit_index}")
@@ -506,16 +507,19 @@ def _live_globals(capture: Capture, main: ParsedModule) -> dict[int, bytes]:
                 "value cannot be read (export it, e.g. -Wl,--export=NAME)"
             )
         value = capture.globals[name]
+        if t in (0x7F, 0x7E, 0x7D, 0x7C) and not isinstance(value, int | float):
+            raise SnapshotError(f"main module: global {index}{label} has no number value")
+        number = value if isinstance(value, int | float) else 0
         if t == 0x7F:
-            v = int(value) & 0xFFFFFFFF
+            v = int(number) & 0xFFFFFFFF
             values[index] = b"\x41" + sleb(v - (1 << 32) if v >= 1 << 31 else v) + b"\x0b"
         elif t == 0x7E:
-            v = int(value) & 0xFFFFFFFFFFFFFFFF
+            v = int(number) & 0xFFFFFFFFFFFFFFFF
             values[index] = b"\x42" + sleb(v - (1 << 64) if v >= 1 << 63 else v) + b"\x0b"
         elif t == 0x7D:
-            values[index] = b"\x43" + struct.pack("<f", float(value)) + b"\x0b"
+            values[index] = b"\x43" + struct.pack("<f", float(number)) + b"\x0b"
         elif t == 0x7C:
-            values[index] = b"\x44" + struct.pack("<d", float(value)) + b"\x0b"
+            values[index] = b"\x44" + struct.pack("<d", float(number)) + b"\x0b"
         elif value is None:
             values[index] = bytes([0xD0, t, 0x0B])
         else:
@@ -547,6 +551,10 @@ def _jit_func(i: int, index_of: dict[int, int], mod: CapturedModule) -> int:
     if i not in index_of:
         raise SnapshotError(f"calls function {i} of JIT module {mod.id}, which is not placed")
     return index_of[i]
+
+
+def _merged_jit_type(i: int, parsed: ParsedModule, merged_type: Callable[[bytes], int]) -> int:
+    return merged_type(_jit_type(i, parsed))
 
 
 def _jit_type(i: int, parsed: ParsedModule) -> bytes:
@@ -695,14 +703,14 @@ def _rebuild(a: _Assembly, notes: list[str]) -> list[bytes]:
 
     total = len(main.bodies) + len(new_funcs)
     width = main.code_count_width
-    count = uleb(total, width)
-    if len(count) != width:
+    code_count = uleb(total, width)
+    if len(code_count) != width:
         notes.append(
-            f"the code section's function count grew from {width} to {len(count)} "
+            f"the code section's function count grew from {width} to {len(code_count)} "
             "bytes: offsets in the code section of the main module's functions moved "
-            f"by {len(count) - width}"
+            f"by {len(code_count) - width}"
         )
-    out[10] = count + main.code[width:] + b"".join(body for _, body in new_funcs)
+    out[10] = code_count + main.code[width:] + b"".join(body for _, body in new_funcs)
 
     record = encode_snapshot_record(SnapshotRecord(generation, all_slots, sources))
 

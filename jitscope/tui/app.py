@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -120,12 +121,13 @@ class JitscopeApp(App[None]):
     CSS_PATH = "jitscope.tcss"
     TITLE = "jitscope"
     COMMANDS = App.COMMANDS | {JitscopeCommands}
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+    # As Textual documents them (its own annotation makes a ClassVar here a type error).
+    HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012
         (0, "-narrow"),
         (100, "-medium"),
         (140, "-wide"),
     ]
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (36, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]  # noqa: RUF012
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help", id="app.help"),
@@ -628,6 +630,9 @@ class JitscopeApp(App[None]):
             return
         self.show_module(f.module_id, f.name)
 
+    def _show_in_selected(self, function: str) -> None:
+        self.show_module(self.state.selected_module or 0, function)
+
     def show_module(self, module_id: int, function: str | None = None) -> None:
         """Select ``module_id`` in the module view (and step target), optionally jump."""
         self.state = replace(self.state, selected_module=module_id)
@@ -696,7 +701,7 @@ class JitscopeApp(App[None]):
                         PaletteCommand(
                             f"JIT {f.name}",
                             f"generate a module for {f.name} alone",
-                            lambda fid=f.id: self.generate((fid,)),
+                            partial(self.generate, (f.id,)),
                         )
                     )
                 if f.state == "linked":
@@ -704,7 +709,7 @@ class JitscopeApp(App[None]):
                         PaletteCommand(
                             f"Unlink {f.name}",
                             "send its calls back to the interpreter",
-                            lambda fid=f.id: self.unlink(fid),
+                            partial(self.unlink, f.id),
                         )
                     )
             if snap.debugger:
@@ -713,7 +718,7 @@ class JitscopeApp(App[None]):
                         PaletteCommand(
                             f"Auto tier-up on at {threshold:,} calls",
                             "hot functions are JIT-linked mid-evaluation",
-                            lambda t=threshold: self.set_auto(t),
+                            partial(self.set_auto, threshold),
                         )
                     )
                 if self._auto_on:
@@ -729,7 +734,7 @@ class JitscopeApp(App[None]):
                 PaletteCommand(
                     f"View {m.title}",
                     f"{m.state}, {fmt_count(m.size)} bytes",
-                    lambda mid=m.id: self.show_module(mid),
+                    partial(self.show_module, m.id),
                 )
             )
         view = self.query_one(ModuleView)
@@ -738,7 +743,7 @@ class JitscopeApp(App[None]):
                 PaletteCommand(
                     f"Go to func ${name}",
                     "in the module view",
-                    lambda n=name: self.show_module(self.state.selected_module or 0, n),
+                    partial(self._show_in_selected, name),
                 )
             )
         if snap.modules:
@@ -751,7 +756,7 @@ class JitscopeApp(App[None]):
         for i, (name, cls) in enumerate(PANES):
             c.append(
                 PaletteCommand(
-                    f"Focus {cls.TITLE}", f"F{3 + i}", lambda n=name: self.action_focus_pane(n)
+                    f"Focus {cls.TITLE}", f"F{3 + i}", partial(self.action_focus_pane, name)
                 )
             )
         candidates = self.query_one(CandidatesTable)

@@ -300,22 +300,22 @@ def diff(before: Snapshot, after: Snapshot) -> Changes:
     slots = frozenset(
         s.index
         for s in after.slots
-        if (o := old_s.get(s.index)) is None
-        or (o.name, o.owner, o.empty) != (s.name, s.owner, s.empty)
+        if (os_ := old_s.get(s.index)) is None
+        or (os_.name, os_.owner, os_.empty) != (s.name, s.owner, s.empty)
     )
     old_p = {(p.module_id, p.index): p for m in before.modules for p in m.patches}
     patches = frozenset(
         (p.module_id, p.index)
         for m in after.modules
         for p in m.patches
-        if (o := old_p.get((p.module_id, p.index))) is None or o.applied != p.applied
+        if (op := old_p.get((p.module_id, p.index))) is None or op.applied != p.applied
     )
     old_m = {m.id: m for m in before.modules}
     modules = frozenset(
         m.id
         for m in after.modules
-        if (o := old_m.get(m.id)) is None
-        or (o.stage, o.patches_applied) != (m.stage, m.patches_applied)
+        if (om := old_m.get(m.id)) is None
+        or (om.stage, om.patches_applied) != (m.stage, m.patches_applied)
     )
     return Changes(functions, slots, patches, modules, counts)
 

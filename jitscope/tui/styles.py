@@ -22,11 +22,19 @@ from jitscope.tui.wat_lexer import WatPlusLexer
 __all__ = ["Palette", "function_lines", "highlight_wat"]
 
 
-def _style(variables: Mapping[str, str], name: str, fallback: str, **kw: bool) -> Style:
+def _style(
+    variables: Mapping[str, str],
+    name: str,
+    fallback: str,
+    *,
+    bold: bool | None = None,
+    italic: bool | None = None,
+    dim: bool | None = None,
+) -> Style:
     value = variables.get(name, fallback)
     if not re.fullmatch(r"#[0-9A-Fa-f]{6}", value):  # "auto 60%" and alpha colours
         value = fallback
-    return Style(color=value, **kw)
+    return Style(color=value, bold=bold, italic=italic, dim=dim)
 
 
 @dataclass(frozen=True, slots=True)
