@@ -193,7 +193,7 @@ def test_jit_marked_functions_and_back_to_interpreted() -> None:
         await press(pilot, "a", "l")
         second = app.session.modules[-1]
         assert second.stage is Stage.LINKED and second.id == 2
-        assert [m.id for m in app.state.snapshot.modules] == [1, 2]
+        assert [m.id for m in app.state.view.modules] == [1, 2]
         await press(pilot, "up", "u")  # the cursor was left on sq; up to fib
         assert app.session.function("fib").state == "candidate"
         assert app.session.function("sq").state == "linked"
@@ -213,7 +213,7 @@ def test_auto_tier_up_is_shown_when_it_happens() -> None:
         assert tiered[0].event.interp_calls == 1000
         fib = app.session.function("fib")
         assert fib.state == "linked" and fib.interp_calls == 1000
-        interp, jit = app.state.snapshot.last_counts[fib.id]
+        interp, jit = app.state.view.last_counts[fib.id]
         assert interp == 1000 and interp + jit >= 8361  # fib(18) makes 8361 calls
         summary = plain(app.query_one("#dispatch-summary", Static))
         # 1,000 of 8,362 calls interpreted: the ⚡ sits an eighth of the way along.

@@ -14,7 +14,7 @@ from jitscope.tui.model import (
     record_history,
     redact_addresses,
     redact_hex,
-    take_snapshot,
+    take_view,
 )
 from jitscope.tui.styles import function_lines, highlight_wat
 
@@ -22,10 +22,10 @@ FIB = "(define (fib n) (if (< n 2) 1 (+ (fib (- n 1)) (fib (- n 2)))))"
 
 
 def test_snapshot_and_diff_follow_each_step(session: Session) -> None:
-    first = take_snapshot(session, 1)
+    first = take_view(session, 1)
     assert diff(type(first)(), first) == diff(first, first)  # the first snapshot changes nothing
     session.eval(FIB + " (fib 10)")
-    ran = take_snapshot(session, 2)
+    ran = take_view(session, 2)
     (fib,) = [f for f in ran.functions if f.name == "fib"]
     assert (fib.name, fib.state, fib.interp_calls) == ("fib", "candidate", 177)
     assert ran.last_counts[fib.id] == (177, 0)
@@ -34,7 +34,7 @@ def test_snapshot_and_diff_follow_each_step(session: Session) -> None:
 
     mod = session.generate()
     assert mod is not None
-    generated = take_snapshot(session, 3)
+    generated = take_view(session, 3)
     changes = diff(ran, generated)
     assert changes.modules == {mod.id}
     assert changes.patches == {(mod.id, 0)}
@@ -45,18 +45,18 @@ def test_snapshot_and_diff_follow_each_step(session: Session) -> None:
     prev = generated
     for _ in range(2):  # compile, instantiate
         session.step(mod)
-    prev = take_snapshot(session, 4)
+    prev = take_view(session, 4)
     session.step(mod)  # grow: one new slot, still empty (null)
-    grown = take_snapshot(session, 5)
+    grown = take_view(session, 5)
     (new_slot,) = diff(prev, grown).slots
     slot = grown.slots[new_slot]
     assert slot.grown and slot.empty and len(grown.slots) == len(prev.slots) + 1
     session.step(mod)  # fill
-    filled = take_snapshot(session, 6)
+    filled = take_view(session, 6)
     assert diff(grown, filled).slots == {new_slot}
     assert (filled.slots[new_slot].name, filled.slots[new_slot].owner) == ("fib", "jit 1")
     session.step(mod)  # the one patch
-    linked = take_snapshot(session, 7)
+    linked = take_view(session, 7)
     changes = diff(filled, linked)
     assert changes.patches == {(mod.id, 0)} and changes.functions == {fib.id}
     lm = linked.module(mod.id)
@@ -73,7 +73,7 @@ def test_discarded_module_pipeline(session: Session) -> None:
     assert mod is not None
     session.step(mod)
     session.discard(mod)
-    snap = take_snapshot(session, 1)
+    snap = take_view(session, 1)
     m = snap.module(mod.id)
     assert m is not None and m.stage is Stage.DISCARDED
     states = [s.state for s in m.pipeline()]

@@ -2,8 +2,8 @@
 
 Threading: wasmtime allows one thread per Store at a time, so every Session call runs in the
 ``session`` worker group, one job at a time (the app refuses a second job while one runs, and a
-lock makes sure of it). Each job ends by copying a :class:`Snapshot` out of the session and
-posting it back in a message; panes render only from that snapshot. The one exception is auto
+lock makes sure of it). Each job ends by copying a :class:`SessionView` out of the session and
+posting it back in a message; panes render only from that view. The one exception is auto
 tier-up: the session calls :meth:`JitscopeApp._on_tier_up` on the evaluating thread, which is
 the session's owner at that moment, so it may read the session and post what it saw.
 """
@@ -41,14 +41,14 @@ from jitscope.tui.help import HelpScreen
 from jitscope.tui.history import History, default_history_path
 from jitscope.tui.model import (
     ModuleSnap,
-    Snapshot,
+    SessionView,
     TierUp,
     UiState,
     diff,
     fmt_count,
     record_history,
-    snapshot_module,
-    take_snapshot,
+    take_view,
+    view_module,
 )
 from jitscope.tui.module_view import ExportScreen, ModuleView
 from jitscope.tui.pane import Pane
@@ -156,25 +156,25 @@ class JitscopeApp(App[None]):
             self,
             source: str,
             results: list[FormResult],
-            snapshot: Snapshot,
+            view: SessionView,
             seconds: float,
             eval_seq: int,
         ) -> None:
             super().__init__()
             self.source = source
             self.results = results
-            self.snapshot = snapshot
+            self.view = view
             self.seconds = seconds
             self.eval_seq = eval_seq
 
     class JitDone(Message):
         """A JIT job (generate, step, link, discard, unlink, auto) finished."""
 
-        def __init__(self, label: str, outcome: Outcome, snapshot: Snapshot) -> None:
+        def __init__(self, label: str, outcome: Outcome, view: SessionView) -> None:
             super().__init__()
             self.label = label
             self.outcome = outcome
-            self.snapshot = snapshot
+            self.view = view
 
     class TieredUp(Message):
         """Auto mode linked a module in the middle of an evaluation (which is still running)."""
@@ -241,7 +241,7 @@ class JitscopeApp(App[None]):
             repl.add(LogEntry("warning", self.history.warning))
             self.notify(self.history.warning, severity="warning", timeout=8)
         # Nothing else runs yet, so the UI thread may read the session for the first screen.
-        self._apply_snapshot(self._take_snapshot(), select=None)
+        self._apply_view(self._take_view(), select=None)
         self._show_active_pane()
         repl.input.focus()
 
@@ -289,13 +289,13 @@ class JitscopeApp(App[None]):
 
     # ----------------------------------------------------------------------------- state
 
-    def _take_snapshot(self) -> Snapshot:
+    def _take_view(self) -> SessionView:
         self._seq += 1
-        return take_snapshot(self.session, self._seq)
+        return take_view(self.session, self._seq)
 
-    def _apply_snapshot(
+    def _apply_view(
         self,
-        snapshot: Snapshot,
+        view: SessionView,
         *,
         select: int | None,
         history_counts: bool = False,
@@ -304,15 +304,15 @@ class JitscopeApp(App[None]):
     ) -> None:
         old = self.state
         selected = select if select is not None else old.selected_module
-        if snapshot.module(selected) is None:
-            selected = snapshot.modules[-1].id if snapshot.modules else None
+        if view.module(selected) is None:
+            selected = view.modules[-1].id if view.modules else None
         history = old.history
         if history_counts:
-            history = record_history(history, eval_seq, snapshot.last_counts, seconds)
+            history = record_history(history, eval_seq, view.last_counts, seconds)
         self.state = replace(
             old,
-            snapshot=snapshot,
-            changes=diff(old.snapshot, snapshot),
+            view=view,
+            changes=diff(old.view, view),
             selected_module=selected,
             history=history,
             running=self._busy,
@@ -325,7 +325,7 @@ class JitscopeApp(App[None]):
     def _refresh_keys(self) -> None:
         """Refresh the footer, but only when what check_action answers can have changed:
         the footer rebuilds all its keys, which costs more than the rest of a step."""
-        snap = self.state.snapshot
+        snap = self.state.view
         target = self._step_target()
         # A JIT job lasts milliseconds: not worth two footer rebuilds; an evaluation shows esc.
         signature = (
@@ -373,17 +373,17 @@ class JitscopeApp(App[None]):
             except Exception as e:  # noqa: BLE001 -- a bug below us: report it, keep the session
                 outcome = Outcome([LogEntry("error", f"internal error in {job.label}: {e!r}")])
             try:
-                snapshot = self._take_snapshot()
+                view = self._take_view()
             except Exception as e:  # noqa: BLE001 -- as above: the app must not die of it
                 outcome.entries.append(LogEntry("error", f"internal error reading state: {e!r}"))
-                snapshot = self.state.snapshot
+                view = self.state.view
         seconds = time.perf_counter() - started
         if job.kind == "eval":
             self.post_message(
-                self.Evaluated(job.source, outcome.results or [], snapshot, seconds, job.eval_seq)
+                self.Evaluated(job.source, outcome.results or [], view, seconds, job.eval_seq)
             )
         else:
-            self.post_message(self.JitDone(job.label, outcome, snapshot))
+            self.post_message(self.JitDone(job.label, outcome, view))
 
     def _on_tier_up(self, mod: JitModule) -> None:
         """Runs on the evaluating thread (which owns the session) right after a tier-up."""
@@ -398,19 +398,19 @@ class JitscopeApp(App[None]):
             eval_seq=self._eval_seq,
             function_id=fid,
         )
-        self.post_message(self.TieredUp(event, snapshot_module(mod, auto=True), functions))
+        self.post_message(self.TieredUp(event, view_module(mod, auto=True), functions))
 
     def on_jitscope_app_evaluated(self, message: Evaluated) -> None:
         self._busy = ""
         self.query_one(ReplPane).set_running(None)
         self.query_one(ReplPane).log_results(message.results)
         select = None
-        current = message.snapshot.module(self.state.selected_module)
+        current = message.view.module(self.state.selected_module)
         tiered = [t.module_id for t in self.state.tier_ups if t.eval_seq == message.eval_seq]
         if tiered and (current is None or not current.in_flight):
             select = tiered[-1]
-        self._apply_snapshot(
-            message.snapshot,
+        self._apply_view(
+            message.view,
             select=select,
             history_counts=True,
             eval_seq=message.eval_seq,
@@ -425,19 +425,17 @@ class JitscopeApp(App[None]):
             repl.add(entry)
         if message.outcome.auto is not None:
             self._auto_on = message.outcome.auto
-        self._apply_snapshot(message.snapshot, select=message.outcome.select)
+        self._apply_view(message.view, select=message.outcome.select)
 
     def on_jitscope_app_tiered_up(self, message: TieredUp) -> None:
         old = self.state
-        modules = tuple(m for m in old.snapshot.modules if m.id != message.module.id)
-        snapshot = replace(
-            old.snapshot, functions=message.functions, modules=(*modules, message.module)
-        )
+        modules = tuple(m for m in old.view.modules if m.id != message.module.id)
+        view = replace(old.view, functions=message.functions, modules=(*modules, message.module))
         t = message.event
         self.state = replace(
             old,
-            snapshot=snapshot,
-            changes=diff(old.snapshot, snapshot),
+            view=view,
+            changes=diff(old.view, view),
             tier_ups=(*old.tier_ups, t)[-50:],
             running=self._busy,
         )
@@ -492,7 +490,7 @@ class JitscopeApp(App[None]):
     def _step_target(self) -> ModuleSnap | None:
         """The module the stepping keys act on: the selected one if unlinked, else the newest
         unlinked one."""
-        snap = self.state.snapshot
+        snap = self.state.view
         mod = snap.module(self.state.selected_module)
         if mod is not None and mod.in_flight:
             return mod
@@ -549,14 +547,14 @@ class JitscopeApp(App[None]):
         return self._act("discarding", lambda d: d.discard(mid))
 
     def unlink(self, function_id: int) -> bool:
-        f = self.state.snapshot.function(function_id)
+        f = self.state.view.function(function_id)
         if f is None or f.state != "linked":
             self.notify(f"{f.name if f else 'That function'} is not linked.", severity="warning")
             return False
         return self._act("unlinking", lambda d: d.unlink(function_id))
 
     def set_auto(self, threshold: int | None) -> bool:
-        if not self.state.snapshot.debugger:
+        if not self.state.view.debugger:
             self.notify("Auto tier-up needs the debugger interface.", severity="warning")
             return False
         if threshold is not None:
@@ -609,7 +607,7 @@ class JitscopeApp(App[None]):
         if action == "jit_all":
             return not self._busy or None
         if action == "toggle_auto":
-            return (not self._busy and self.state.snapshot.debugger) or None
+            return (not self._busy and self.state.view.debugger) or None
         return True
 
     # ----------------------------------------------------------------------------- pane messages
@@ -624,8 +622,8 @@ class JitscopeApp(App[None]):
 
     @on(CandidatesTable.ShowRequested)
     def _show(self, event: CandidatesTable.ShowRequested) -> None:
-        f = self.state.snapshot.function(event.function_id)
-        if f is None or not f.module_id or self.state.snapshot.module(f.module_id) is None:
+        f = self.state.view.function(event.function_id)
+        if f is None or not f.module_id or self.state.view.module(f.module_id) is None:
             self.notify("Not compiled yet: j JITs it.", severity="information")
             return
         self.show_module(f.module_id, f.name)
@@ -659,7 +657,7 @@ class JitscopeApp(App[None]):
     def palette_commands(self) -> list[PaletteCommand]:
         """Every action, named for the command palette; only those that apply now."""
         c: list[PaletteCommand] = []
-        snap = self.state.snapshot
+        snap = self.state.view
         target = self._step_target()
         if target is not None and not self._busy:
             c += [

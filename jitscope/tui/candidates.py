@@ -95,7 +95,7 @@ class CandidatesTable(Pane):
         super().on_mount()
 
     def render_state(self, state: UiState) -> None:
-        snap = state.snapshot
+        snap = state.view
         if not snap.debugger:
             self.set_empty(SEED_ONLY)
             return
@@ -165,7 +165,7 @@ class CandidatesTable(Pane):
 
     def action_jit_marked(self) -> None:
         """JIT the marked functions, or the one under the cursor when none is marked."""
-        order = [f.id for f in self.state.snapshot.functions]
+        order = [f.id for f in self.state.view.functions]
         ids = tuple(i for i in order if i in self.marked)
         if not ids and (fid := self._cursor_id()) is not None:
             ids = (fid,)
@@ -194,5 +194,5 @@ class CandidatesTable(Pane):
         if action == "toggle_prelude":
             return True
         if action in ("toggle_mark", "jit_marked", "unlink", "show"):
-            return bool(self.state.snapshot.functions) or None
+            return bool(self.state.view.functions) or None
         return True

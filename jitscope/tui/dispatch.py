@@ -97,7 +97,7 @@ class DispatchView(Pane):
         super().on_mount()
 
     def render_state(self, state: UiState) -> None:
-        snap = state.snapshot
+        snap = state.view
         called = [f for f in snap.functions if f.interp_calls or f.jit_calls]
         if not called and not state.tier_ups:
             self.set_empty(EMPTY)
@@ -109,7 +109,7 @@ class DispatchView(Pane):
         update_static(self.query_one("#dispatch-summary", Static), self._summary(state))
 
     def _cells(self, f: FunctionInfo, state: UiState, palette: Palette) -> list[object]:
-        interp, jit = state.snapshot.last_counts.get(f.id, (0, 0))
+        interp, jit = state.view.last_counts.get(f.id, (0, 0))
         name = Text(f.name or "λ", style="bold")
         if f.jit_code:
             name.append(" ⚡", style=palette.jit)
@@ -124,7 +124,7 @@ class DispatchView(Pane):
         ]
 
     def _summary(self, state: UiState) -> Content:
-        counts = state.snapshot.last_counts
+        counts = state.view.last_counts
         interp = sum(i for i, _ in counts.values())
         jit = sum(j for _, j in counts.values())
         parts: list[str | tuple[str, str]] = []

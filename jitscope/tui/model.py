@@ -1,6 +1,6 @@
-"""Plain snapshots of session state, and the pure logic the panes render from.
+"""Views of session state (frozen copies), and the pure logic the panes render from.
 
-Nothing here imports Textual. A worker thread calls :func:`take_snapshot` while it owns the
+Nothing here imports Textual. A worker thread calls :func:`take_view` while it owns the
 Session (wasmtime allows one thread per Store at a time); the UI thread only ever reads the
 frozen result, so a pane can render while the next evaluation runs.
 """
@@ -19,7 +19,7 @@ __all__ = [
     "ModuleSnap",
     "PatchSnap",
     "PipelineStep",
-    "Snapshot",
+    "SessionView",
     "TierUp",
     "UiState",
     "diff",
@@ -28,8 +28,8 @@ __all__ = [
     "fmt_seconds",
     "redact_addresses",
     "redact_hex",
-    "snapshot_module",
-    "take_snapshot",
+    "take_view",
+    "view_module",
 ]
 
 #: How many evaluations the dispatch history (sparklines) remembers.
@@ -70,7 +70,7 @@ class PipelineStep:
 
 @dataclass(frozen=True, slots=True)
 class ModuleSnap:
-    """A JIT module as it stood when the snapshot was taken."""
+    """A JIT module as it stood when the view was taken."""
 
     id: int
     names: tuple[str, ...]
@@ -157,7 +157,7 @@ class TierUp:
 
 
 @dataclass(frozen=True, slots=True)
-class Snapshot:
+class SessionView:
     """Everything the panes show, copied out of the Session."""
 
     seq: int = 0
@@ -217,7 +217,7 @@ class EvalCounts:
 class UiState:
     """What every pane renders from; the app replaces it after each operation."""
 
-    snapshot: Snapshot = field(default_factory=Snapshot)
+    view: SessionView = field(default_factory=SessionView)
     changes: Changes = field(default_factory=Changes)
     selected_module: int | None = None
     history: tuple[EvalCounts, ...] = ()
@@ -228,10 +228,10 @@ class UiState:
 
     @property
     def module(self) -> ModuleSnap | None:
-        return self.snapshot.module(self.selected_module)
+        return self.view.module(self.selected_module)
 
 
-def snapshot_module(mod: JitModule, *, auto: bool = False) -> ModuleSnap:
+def view_module(mod: JitModule, *, auto: bool = False) -> ModuleSnap:
     patches = tuple(
         PatchSnap(
             mod.id,
@@ -261,25 +261,25 @@ def snapshot_module(mod: JitModule, *, auto: bool = False) -> ModuleSnap:
     )
 
 
-def take_snapshot(session: Session, seq: int) -> Snapshot:
+def take_view(session: Session, seq: int) -> SessionView:
     """Copy what the panes need out of ``session``; call only from the thread that owns it."""
     auto = {module_id for _, _, module_id in session.tier_up_events}
-    return Snapshot(
+    return SessionView(
         seq=seq,
         debugger=session.debugger,
         functions=tuple(session.functions()),
         last_counts=dict(session.last_counts),
-        modules=tuple(snapshot_module(m, auto=m.id in auto) for m in session.modules),
+        modules=tuple(view_module(m, auto=m.id in auto) for m in session.modules),
         slots=tuple(session.table_slots()),
         initial_table_size=session.initial_table_size,
         module_path=str(session.path),
     )
 
 
-def diff(before: Snapshot, after: Snapshot) -> Changes:
-    """Which functions, slots, patches and modules differ between two snapshots.
+def diff(before: SessionView, after: SessionView) -> Changes:
+    """Which functions, slots, patches and modules differ between two views.
 
-    The first snapshot (``before.seq == 0``) changes nothing: there was nothing to compare to.
+    The first view (``before.seq == 0``) changes nothing: there was nothing to compare to.
     """
     if before.seq == 0:
         return Changes()

@@ -164,7 +164,7 @@ class ModuleView(Pane):
     # ----------------------------------------------------------------------------- rendering
 
     def render_state(self, state: UiState) -> None:
-        snap = state.snapshot
+        snap = state.view
         mod = state.module
         if not snap.modules or mod is None:
             self.set_empty(EMPTY)
@@ -300,7 +300,7 @@ class ModuleView(Pane):
             self.post_message(self.ModuleChosen(event.value))
 
     def action_cycle(self, delta: int) -> None:
-        ids = [m.id for m in self.state.snapshot.modules]
+        ids = [m.id for m in self.state.view.modules]
         if not ids:
             return
         current = self.state.selected_module
@@ -339,5 +339,5 @@ class ModuleView(Pane):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("cycle", "goto", "export"):
-            return bool(self.state.snapshot.modules) or None
+            return bool(self.state.view.modules) or None
         return True

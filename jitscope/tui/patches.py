@@ -46,14 +46,14 @@ class PatchesView(Pane):
         super().on_mount()
 
     def render_state(self, state: UiState) -> None:
-        modules = [m for m in state.snapshot.modules if m.patches]
+        modules = [m for m in state.view.modules if m.patches]
         if not modules:
             self.set_empty(EMPTY)
             return
         self.set_empty(None)
         palette = self.palette
         changed = state.changes.patches
-        names = {s.index: s.name for s in state.snapshot.slots}
+        names = {s.index: s.name for s in state.view.slots}
         rows = [
             (f"{p.module_id}:{p.index}", self._cells(m, p, palette, names, state))
             for m in modules

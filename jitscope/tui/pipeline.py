@@ -39,7 +39,7 @@ class PipelineStrip(Widget):
             else Content.styled("auto off", "$text-muted")
         )
         if mod is None:
-            if not state.snapshot.debugger:
+            if not state.view.debugger:
                 first = Content.styled(
                     "seed-only module: a JIT-links every hot function in one go", "$text-muted"
                 )

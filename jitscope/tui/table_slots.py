@@ -37,7 +37,7 @@ class TableSlotsView(Pane):
         super().on_mount()
 
     def render_state(self, state: UiState) -> None:
-        snap = state.snapshot
+        snap = state.view
         if not snap.slots:
             self.set_empty("[b]The table is empty.[/b]\n\nNothing is loaded yet.")
             return
