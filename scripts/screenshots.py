@@ -29,7 +29,7 @@ OUT = ROOT / "screenshots"
 
 
 async def shoot(scene: str, size: tuple[int, int], out: Path) -> Path:
-    app = JitscopeApp(Session(), history_path=None, deterministic=True)
+    app = JitscopeApp(Session(), history_path=None, keymap_path=None, deterministic=True)
     try:
         async with app.run_test(size=size) as pilot:
             if scene == "help":

@@ -12,6 +12,7 @@ import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
 from textual.events import Key, Paste
 from textual.message import Message
 from textual.pilot import Pilot
@@ -38,11 +39,14 @@ def run_app(
     *,
     size: tuple[int, int] = (160, 48),
     history: Path | None = None,
+    keymap: Path | None = None,
     session: Session | None = None,
 ) -> JitscopeApp:
     """Run ``scenario`` against a fresh app and session; returns the app for after-checks."""
     messages: list[Message] = []
-    app = JitscopeApp(session or Session(), history_path=history, deterministic=True)
+    app = JitscopeApp(
+        session or Session(), history_path=history, keymap_path=keymap, deterministic=True
+    )
 
     async def main() -> None:
         async with app.run_test(size=size, message_hook=messages.append) as pilot:
@@ -225,7 +229,8 @@ def test_auto_tier_up_is_shown_when_it_happens() -> None:
     run_app(scenario)
 
 
-def test_interrupt_a_running_evaluation() -> None:
+@pytest.mark.parametrize("key", ["escape", "ctrl+c"])
+def test_interrupt_a_running_evaluation(key: str) -> None:
     async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
         await type_line(pilot, "(define (spin) (spin))")
         # Keys go in as the driver delivers them: pilot.press waits for the CPU to go idle,
@@ -246,7 +251,7 @@ def test_interrupt_a_running_evaluation() -> None:
         assert app.query_one(DispatchView).contains_focus()
         assert app.generate(None) is False
         # The key as the driver delivers it (pilot.press would wait for the busy CPU to idle).
-        app.post_message(Key("escape", None))
+        app.post_message(Key(key, None))
         await settle(pilot)
         assert "✗ interrupted" in log_text(app)
         await press(pilot, "f2")
@@ -443,3 +448,55 @@ def test_a_seed_only_module_works_in_every_pane_that_needs_no_debugger(tmp_path:
         assert log_text(app).count("⇒ 610") == 2
 
     run_app(scenario, session=Session(wasm))
+
+
+def test_a_keymap_file_remaps_keys_and_the_help_shows_the_keys_in_force(tmp_path: Path) -> None:
+    keymap = tmp_path / "keymap.toml"
+    keymap.write_text('[keys]\n"jit.step" = "s"\n"no.such" = "x"\n')
+
+    async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        notes = [n.message for n in app._notifications]
+        assert any("no binding has the id no.such" in n for n in notes)
+        await type_line(pilot, FIB)
+        await type_line(pilot, "(fib 5)")
+        await press(pilot, "f3", "a")  # generate: a module in flight
+        [mod] = app.session.modules
+        assert mod.stage is Stage.GENERATED
+        await press(pilot, "s")  # the remapped step key
+        assert mod.stage is Stage.COMPILED
+        await press(pilot, "f1")
+        assert isinstance(app.screen, HelpScreen)
+        tables = app.screen.key_tables
+        assert "| s | next step of the selected JIT module |" in tables
+        assert "| F10 | next step of the JIT module in flight, wherever focus is |" in tables
+        assert "| ctrl+q | quit |" in tables
+
+    run_app(scenario, keymap=keymap)
+
+
+def test_step_and_link_keys_work_with_focus_in_the_repl() -> None:
+    async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        await type_line(pilot, FIB)
+        await type_line(pilot, "(fib 5)")
+        await press(pilot, "f3", "a", "f2")
+        [mod] = app.session.modules
+        assert app.focused is app.query_one(ReplInput)
+        await press(pilot, "f10")
+        assert mod.stage is Stage.COMPILED
+        assert app.query_one(ReplInput).text == ""  # nothing typed into the REPL
+        await press(pilot, "f9")
+        assert mod.stage is Stage.LINKED
+
+    run_app(scenario)
+
+
+def test_a_broken_keymap_file_is_a_warning_not_a_crash(tmp_path: Path) -> None:
+    keymap = tmp_path / "keymap.toml"
+    keymap.write_text("[keys\n")
+
+    async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        assert any("not used" in n.message for n in app._notifications)
+        await type_line(pilot, "(+ 1 2)")
+        assert "3" in log_text(app)
+
+    run_app(scenario, keymap=keymap)

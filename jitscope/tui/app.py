@@ -39,6 +39,13 @@ from jitscope.tui.commands import JitscopeCommands, PaletteCommand
 from jitscope.tui.dispatch import DispatchView
 from jitscope.tui.help import HelpScreen
 from jitscope.tui.history import History, default_history_path
+from jitscope.tui.keys import (
+    KeyGroup,
+    binding_ids,
+    default_keymap_path,
+    help_tables,
+    load_keymap,
+)
 from jitscope.tui.model import (
     ModuleSnap,
     SessionView,
@@ -98,11 +105,19 @@ class Workspace(Vertical):
     """The right-hand side; its keys drive the JIT pipeline wherever focus is within it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "app.step", "Step", id="jit.step"),
-        Binding("l", "app.link", "Link", id="jit.link"),
-        Binding("b", "app.discard", "Back", id="jit.discard"),
-        Binding("a", "app.jit_all", "JIT all", id="jit.all"),
-        Binding("t", "app.toggle_auto", "Auto", id="jit.auto"),
+        Binding(
+            "n", "app.step", "Step", id="jit.step", tooltip="next step of the selected JIT module"
+        ),
+        Binding("l", "app.link", "Link", id="jit.link", tooltip="link: run every remaining step"),
+        Binding(
+            "b",
+            "app.discard",
+            "Back",
+            id="jit.discard",
+            tooltip="back to interpreted: discard the unlinked module",
+        ),
+        Binding("a", "app.jit_all", "JIT all", id="jit.all", tooltip="JIT all candidates"),
+        Binding("t", "app.toggle_auto", "Auto", id="jit.auto", tooltip="auto tier-up on / off"),
     ]
 
     def on_descendant_focus(self, event: DescendantFocus) -> None:
@@ -130,10 +145,61 @@ class JitscopeApp(App[None]):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]  # noqa: RUF012
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "help", "Help", id="app.help"),
-        Binding("f8", "snapshot", "Snapshot", show=False, id="app.snapshot"),
-        Binding("escape", "interrupt", "Interrupt", id="app.interrupt"),
-        Binding("f2", "focus_pane('repl')", "REPL", show=False, priority=True, id="app.repl"),
+        Binding("f1", "help", "Help", id="app.help", tooltip="this help"),
+        # Step and link wherever focus is (n and l type into the REPL there).
+        Binding(
+            "f10",
+            "step",
+            "Step",
+            show=False,
+            priority=True,
+            id="app.step",
+            tooltip="next step of the JIT module in flight, wherever focus is",
+        ),
+        Binding(
+            "f9",
+            "link",
+            "Link",
+            show=False,
+            priority=True,
+            id="app.link",
+            tooltip="link the JIT module in flight, wherever focus is",
+        ),
+        Binding(
+            "f8",
+            "snapshot",
+            "Snapshot",
+            show=False,
+            id="app.snapshot",
+            tooltip="write a snapshot: the program with its linked JIT code as one module "
+            "(static linking)",
+        ),
+        Binding(
+            "escape",
+            "interrupt",
+            "Interrupt",
+            id="app.interrupt",
+            tooltip="interrupt the running evaluation",
+        ),
+        Binding(
+            "ctrl+c",
+            "interrupt",
+            "Interrupt",
+            show=False,
+            priority=True,
+            id="app.interrupt-ctrl-c",
+            tooltip="interrupt the running evaluation, as esc",
+        ),
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit", tooltip="quit"),
+        Binding(
+            "f2",
+            "focus_pane('repl')",
+            "REPL",
+            show=False,
+            priority=True,
+            id="app.repl",
+            tooltip="focus the REPL",
+        ),
         *(
             Binding(
                 f"f{3 + i}",
@@ -142,6 +208,7 @@ class JitscopeApp(App[None]):
                 show=False,
                 priority=True,
                 id=f"app.{name}",
+                tooltip=f"focus {cls.TITLE}",
             )
             for i, (name, cls) in enumerate(PANES)
         ),
@@ -192,6 +259,7 @@ class JitscopeApp(App[None]):
         session: Session,
         *,
         history_path: Path | None | object = _UNSET,
+        keymap_path: Path | None | object = _UNSET,
         deterministic: bool = False,
         auto_threshold: int = DEFAULT_AUTO_THRESHOLD,
         **kwargs: object,
@@ -203,6 +271,8 @@ class JitscopeApp(App[None]):
         self.auto_threshold = auto_threshold
         path = default_history_path() if history_path is _UNSET else history_path
         self.history = History(path if isinstance(path, Path) else None)
+        keys = default_keymap_path() if keymap_path is _UNSET else keymap_path
+        self.keymap_path = keys if isinstance(keys, Path) else None
         self._lock = threading.Lock()  # held by whichever thread is using the session
         self._busy = ""  # kind of the running job, "" when idle
         self._seq = 0
@@ -210,6 +280,7 @@ class JitscopeApp(App[None]):
         self._eval_started = 0.0
         self._eval_before: dict[int, int] = {}
         self._history_warned = False
+        self.keymap: dict[str, str] = {}
         self.set_reactive(JitscopeApp.state, UiState(deterministic=deterministic))
         session.on_tier_up = self._on_tier_up
 
@@ -235,6 +306,12 @@ class JitscopeApp(App[None]):
         yield Footer(id="footer")
 
     def on_mount(self) -> None:
+        keymap, warning = load_keymap(self.keymap_path, self._binding_ids())
+        self.keymap = keymap
+        if keymap:
+            self.set_keymap(keymap)
+        if warning:
+            self.notify(warning, severity="warning", timeout=10)
         self.history.load()
         repl = self.query_one(ReplPane)
         if self.history.warning:
@@ -585,7 +662,27 @@ class JitscopeApp(App[None]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(help_tables(self.key_groups(), self.keymap)))
+
+    def key_groups(self) -> list[KeyGroup]:
+        """The help's key tables, from the bindings of each part of the app."""
+        return [
+            KeyGroup(
+                "Anywhere",
+                self.BINDINGS,
+                (
+                    ("ctrl+p", "command palette: every action, by name"),
+                    ("tab / shift+tab", "next / previous pane"),
+                ),
+            ),
+            KeyGroup("REPL input", ReplInput.BINDINGS, (("↑ / ↓", "history (kept across runs)"),)),
+            KeyGroup("Right-hand panes", Workspace.BINDINGS),
+            KeyGroup("Candidates", CandidatesTable.BINDINGS),
+            KeyGroup("Module", ModuleView.BINDINGS),
+        ]
+
+    def _binding_ids(self) -> set[str]:
+        return {i for g in self.key_groups() for i in binding_ids(g.bindings)}
 
     def action_focus_pane(self, name: str) -> None:
         if name == "repl":

@@ -38,11 +38,30 @@ class CandidatesTable(Pane):
     KEY = "F3"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle_mark", "Mark", id="candidates.mark"),
-        Binding("j", "jit_marked", "JIT", id="candidates.jit"),
-        Binding("u", "unlink", "Unlink", id="candidates.unlink"),
-        Binding("enter", "show", "WAT", id="candidates.show"),
-        Binding("p", "toggle_prelude", "Prelude", id="candidates.prelude", show=False),
+        Binding("space", "toggle_mark", "Mark", id="candidates.mark", tooltip="mark a function"),
+        Binding(
+            "j",
+            "jit_marked",
+            "JIT",
+            id="candidates.jit",
+            tooltip="JIT the marked (or highlighted) functions",
+        ),
+        Binding(
+            "u",
+            "unlink",
+            "Unlink",
+            id="candidates.unlink",
+            tooltip="send a linked function back to the interpreter",
+        ),
+        Binding("enter", "show", "WAT", id="candidates.show", tooltip="show its WAT"),
+        Binding(
+            "p",
+            "toggle_prelude",
+            "Prelude",
+            id="candidates.prelude",
+            show=False,
+            tooltip="show the prelude's library functions nobody has called yet",
+        ),
     ]
 
     class Selected(Message):

@@ -10,9 +10,10 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
-__all__ = ["HELP", "HelpScreen"]
+__all__ = ["STORY", "HelpScreen"]
 
-HELP = """\
+#: The prose of the help; the key tables after it are built from the bindings in force.
+STORY = """\
 # jitscope
 
 A Scheme interpreter compiled to wasm emits JIT wasm modules at run time. jitscope runs it
@@ -32,56 +33,25 @@ under wasmtime and links each module in one real step at a time.
 5. **t** turns on auto tier-up: hot functions are linked mid-evaluation and *Dispatch*
    marks the moment (⚡).
 
-## Anywhere
-
-| key | does |
-|---|---|
-| F1 | this help |
-| ctrl+p | command palette: every action, by name |
-| F2 … F7 | REPL · Candidates · Module · Dispatch · Table · Patches |
-| tab / shift+tab | next / previous pane |
-| esc | interrupt the running evaluation |
-| F8 | write a snapshot: the program with its linked JIT code as one module (static linking) |
-| ctrl+q | quit |
-
-## REPL input
-
-| key | does |
-|---|---|
-| ⏎ | evaluate (an unfinished form continues on a new line) |
-| ctrl+j | newline without evaluating |
-| ctrl+r | evaluate as is, even unfinished (the reader reports what is missing) |
-| ↑ / ↓ | history (kept across runs) |
-| ctrl+l | clear the log |
-
-## Right-hand panes
-
-| key | does |
-|---|---|
-| n | next step of the selected JIT module |
-| l | link: run every remaining step |
-| b | back to interpreted: discard the unlinked module |
-| a | JIT all candidates |
-| t | auto tier-up on / off |
-
-**Candidates:** space mark · j JIT marked (or highlighted) · u unlink · ⏎ show its WAT ·
-p show the prelude's library functions nobody has called yet.
-**Module:** [ / ] previous / next module · g go to function · w write the WAT to a file.
-
 Themes: ctrl+p → *Theme*. WAT colours follow the theme.
 """
 
 
 class HelpScreen(ModalScreen[None]):
-    """Keys and the story; any of esc, F1 or q closes it."""
+    """The story and the keys (as the bindings and the user's keymap have them); any of esc,
+    F1 or q closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,f1,q", "close", "Close", id="help.close"),
     ]
 
+    def __init__(self, key_tables: str = "") -> None:
+        super().__init__()
+        self.key_tables = key_tables
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-dialog"):
-            yield Markdown(HELP)
+            yield Markdown(STORY + "\n" + self.key_tables)
 
     def action_close(self) -> None:
         self.dismiss(None)

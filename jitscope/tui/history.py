@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
+
+import platformdirs
 
 from jitscope.runtime.files import write_atomic
 
@@ -27,13 +28,7 @@ def default_history_path() -> Path:
     override = os.environ.get("JITSCOPE_HISTORY")
     if override:
         return Path(override).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "jitscope" / "history.json"
+    return platformdirs.user_data_path("jitscope") / "history.json"
 
 
 class History:

@@ -120,10 +120,18 @@ class ModuleView(Pane):
     KEY = "F4"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left_square_bracket", "cycle(-1)", "Prev", id="module.previous"),
-        Binding("right_square_bracket", "cycle(1)", "Next", id="module.next"),
-        Binding("g", "goto", "Go to func", id="module.goto"),
-        Binding("w", "export", "Write WAT", id="module.export"),
+        Binding(
+            "left_square_bracket",
+            "cycle(-1)",
+            "Prev",
+            id="module.previous",
+            tooltip="previous module",
+        ),
+        Binding(
+            "right_square_bracket", "cycle(1)", "Next", id="module.next", tooltip="next module"
+        ),
+        Binding("g", "goto", "Go to func", id="module.goto", tooltip="go to a function"),
+        Binding("w", "export", "Write WAT", id="module.export", tooltip="write the WAT to a file"),
     ]
 
     class ModuleChosen(Message):

@@ -47,10 +47,28 @@ class ReplInput(TextArea):
     """Scheme input: ⏎ evaluates a complete form, continues an open one; ↑/↓ browse history."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "submit", "Evaluate", key_display="⏎", id="repl.evaluate"),
-        Binding("ctrl+j", "newline", "Newline", id="repl.newline"),
-        Binding("ctrl+r", "submit(True)", "Run as is", id="repl.force", show=False),
-        Binding("ctrl+l", "clear_log", "Clear log", id="repl.clear", show=False),
+        Binding(
+            "enter",
+            "submit",
+            "Evaluate",
+            key_display="⏎",
+            id="repl.evaluate",
+            tooltip="evaluate (an unfinished form continues on a new line)",
+        ),
+        Binding(
+            "ctrl+j", "newline", "Newline", id="repl.newline", tooltip="newline without evaluating"
+        ),
+        Binding(
+            "ctrl+r",
+            "submit(True)",
+            "Run as is",
+            id="repl.force",
+            show=False,
+            tooltip="evaluate as is, even unfinished (the reader reports what is missing)",
+        ),
+        Binding(
+            "ctrl+l", "clear_log", "Clear log", id="repl.clear", show=False, tooltip="clear the log"
+        ),
     ]
 
     class Submitted(Message):
