@@ -23,6 +23,7 @@ from jitscope.tui.app import JitscopeApp
 from jitscope.tui.candidates import CandidatesTable
 from jitscope.tui.dispatch import DispatchView
 from jitscope.tui.help import HelpScreen
+from jitscope.tui.messages import Evaluated, TieredUp
 from jitscope.tui.module_view import ExportScreen, ModuleView
 from jitscope.tui.pane import PaneTable
 from jitscope.tui.patches import PatchesView
@@ -97,7 +98,7 @@ def test_the_whole_story_by_keyboard(tmp_path: Path) -> None:
         assert (fib.state, fib.interp_calls, fib.jit_calls) == ("candidate", 21891, 0)
         assert table_rows(app, "candidates")[0][:4] == ["  fib", "21,891", "0", "candidate"]
         assert table_rows(app, "dispatch")[0][3:5] == ["21,891", "0"]
-        evaluated = [m for m in messages if isinstance(m, JitscopeApp.Evaluated)]
+        evaluated = [m for m in messages if isinstance(m, Evaluated)]
         assert [r.text for m in evaluated for r in m.results] == ["fib", "10946"]
         assert evaluated[-1].source == "(fib 20)"
 
@@ -212,7 +213,7 @@ def test_auto_tier_up_is_shown_when_it_happens() -> None:
         assert app.state.auto_threshold == 1000
         await press(pilot, "f2")
         await type_line(pilot, "(fib 18)")
-        tiered = [m for m in messages if isinstance(m, JitscopeApp.TieredUp)]
+        tiered = [m for m in messages if isinstance(m, TieredUp)]
         assert len(tiered) == 1 and tiered[0].event.name == "fib"
         assert tiered[0].event.interp_calls == 1000
         fib = app.session.function("fib")

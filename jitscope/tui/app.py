@@ -13,8 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from functools import partial
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -23,22 +22,20 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical
 from textual.events import DescendantFocus
-from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Footer, Tab, Tabs
 
 from jitscope.debugger import DEFAULT_AUTO_THRESHOLD, Debugger, Report
 from jitscope.runtime.session import (
-    FormResult,
-    FunctionInfo,
     JitModule,
     Session,
 )
 from jitscope.tui.candidates import CandidatesTable
-from jitscope.tui.commands import JitscopeCommands, PaletteCommand
+from jitscope.tui.commands import JitscopeCommands, PaletteCommand, palette_commands
 from jitscope.tui.dispatch import DispatchView
 from jitscope.tui.help import HelpScreen
 from jitscope.tui.history import History, default_history_path
+from jitscope.tui.jobs import Job, Outcome, outcome_of
 from jitscope.tui.keys import (
     KeyGroup,
     binding_ids,
@@ -46,6 +43,7 @@ from jitscope.tui.keys import (
     help_tables,
     load_keymap,
 )
+from jitscope.tui.messages import Evaluated, JitDone, TieredUp
 from jitscope.tui.model import (
     ModuleSnap,
     SessionView,
@@ -76,25 +74,6 @@ PANES: tuple[tuple[str, type[Pane]], ...] = (
 )
 
 _UNSET = object()
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What a session job did, for the log and the panes."""
-
-    entries: list[LogEntry] = field(default_factory=list)
-    results: list[FormResult] | None = None  # set by evaluations
-    select: int | None = None  # module to select afterwards
-    auto: bool | None = None  # auto tier-up switched on/off (None: unchanged)
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    kind: str  # "eval" or "jit"
-    label: str  # shown while it runs
-    run: Callable[[Session], Outcome]
-    eval_seq: int = 0
-    source: str = ""  # what an evaluation evaluates
 
 
 class PaneTabs(Tabs):
@@ -214,45 +193,9 @@ class JitscopeApp(App[None]):
         ),
     ]
 
+    PANES = PANES
+
     state: reactive[UiState] = reactive(UiState, init=False)
-
-    class Evaluated(Message):
-        """An evaluation finished (results include an error form if one failed)."""
-
-        def __init__(
-            self,
-            source: str,
-            results: list[FormResult],
-            view: SessionView,
-            seconds: float,
-            eval_seq: int,
-        ) -> None:
-            super().__init__()
-            self.source = source
-            self.results = results
-            self.view = view
-            self.seconds = seconds
-            self.eval_seq = eval_seq
-
-    class JitDone(Message):
-        """A JIT job (generate, step, link, discard, unlink, auto) finished."""
-
-        def __init__(self, label: str, outcome: Outcome, view: SessionView) -> None:
-            super().__init__()
-            self.label = label
-            self.outcome = outcome
-            self.view = view
-
-    class TieredUp(Message):
-        """Auto mode linked a module in the middle of an evaluation (which is still running)."""
-
-        def __init__(
-            self, event: TierUp, module: ModuleSnap, functions: tuple[FunctionInfo, ...]
-        ) -> None:
-            super().__init__()
-            self.event = event
-            self.module = module
-            self.functions = functions
 
     def __init__(
         self,
@@ -275,6 +218,10 @@ class JitscopeApp(App[None]):
         self.keymap_path = keys if isinstance(keys, Path) else None
         self._lock = threading.Lock()  # held by whichever thread is using the session
         self._busy = ""  # kind of the running job, "" when idle
+        self._busy_label = ""  # what it is doing, for the "busy" warning
+        self._active_pane = "candidates"  # the pane in front in tab mode
+        self._auto_on = False  # auto tier-up switched on
+        self._keys_signature: tuple[object, ...] = ()  # what the footer was last built for
         self._seq = 0
         self._eval_seq = 0
         self._eval_started = 0.0
@@ -340,8 +287,6 @@ class JitscopeApp(App[None]):
         if not self.grid_mode:
             self._show_active_pane()
 
-    _active_pane = "candidates"
-
     def _show_active_pane(self) -> None:
         name = self._active_pane
         for pane_name, _ in PANES:
@@ -355,6 +300,10 @@ class JitscopeApp(App[None]):
     def _tab_activated(self, event: Tabs.TabActivated) -> None:
         if event.tab.id:
             self.activate_pane(event.tab.id.removeprefix("tab-"))
+
+    @property
+    def auto_on(self) -> bool:
+        return self._auto_on
 
     @property
     def busy(self) -> str:
@@ -397,13 +346,11 @@ class JitscopeApp(App[None]):
         )
         self._refresh_keys()
 
-    _auto_on = False
-
     def _refresh_keys(self) -> None:
         """Refresh the footer, but only when what check_action answers can have changed:
         the footer rebuilds all its keys, which costs more than the rest of a step."""
         snap = self.state.view
-        target = self._step_target()
+        target = self.step_target()
         # A JIT job lasts milliseconds: not worth two footer rebuilds; an evaluation shows esc.
         signature = (
             self._busy == "eval",
@@ -414,8 +361,6 @@ class JitscopeApp(App[None]):
         if signature != self._keys_signature:
             self._keys_signature = signature
             self.refresh_bindings()
-
-    _keys_signature: tuple[object, ...] = ()
 
     def _set_busy(self, kind: str, label: str = "") -> None:
         self._busy = kind
@@ -436,8 +381,6 @@ class JitscopeApp(App[None]):
         self._session_job(job)
         return True
 
-    _busy_label = ""
-
     @work(thread=True, exclusive=True, group="session", exit_on_error=False)
     def _session_job(self, job: Job) -> None:
         started = time.perf_counter()
@@ -457,10 +400,10 @@ class JitscopeApp(App[None]):
         seconds = time.perf_counter() - started
         if job.kind == "eval":
             self.post_message(
-                self.Evaluated(job.source, outcome.results or [], view, seconds, job.eval_seq)
+                Evaluated(job.source, outcome.results or [], view, seconds, job.eval_seq)
             )
         else:
-            self.post_message(self.JitDone(job.label, outcome, view))
+            self.post_message(JitDone(job.label, outcome, view))
 
     def _on_tier_up(self, mod: JitModule) -> None:
         """Runs on the evaluating thread (which owns the session) right after a tier-up."""
@@ -475,9 +418,10 @@ class JitscopeApp(App[None]):
             eval_seq=self._eval_seq,
             function_id=fid,
         )
-        self.post_message(self.TieredUp(event, view_module(mod, auto=True), functions))
+        self.post_message(TieredUp(event, view_module(mod, auto=True), functions))
 
-    def on_jitscope_app_evaluated(self, message: Evaluated) -> None:
+    @on(Evaluated)
+    def _evaluated(self, message: Evaluated) -> None:
         self._busy = ""
         self.query_one(ReplPane).set_running(None)
         self.query_one(ReplPane).log_results(message.results)
@@ -494,7 +438,8 @@ class JitscopeApp(App[None]):
             seconds=message.seconds,
         )
 
-    def on_jitscope_app_jit_done(self, message: JitDone) -> None:
+    @on(JitDone)
+    def _jit_done(self, message: JitDone) -> None:
         self._busy = ""
         repl = self.query_one(ReplPane)
         repl.set_running(None)
@@ -504,7 +449,8 @@ class JitscopeApp(App[None]):
             self._auto_on = message.outcome.auto
         self._apply_view(message.view, select=message.outcome.select)
 
-    def on_jitscope_app_tiered_up(self, message: TieredUp) -> None:
+    @on(TieredUp)
+    def _tiered_up(self, message: TieredUp) -> None:
         old = self.state
         modules = tuple(m for m in old.view.modules if m.id != message.module.id)
         view = replace(old.view, functions=message.functions, modules=(*modules, message.module))
@@ -564,7 +510,7 @@ class JitscopeApp(App[None]):
 
     # ----------------------------------------------------------------------------- JIT jobs
 
-    def _step_target(self) -> ModuleSnap | None:
+    def step_target(self) -> ModuleSnap | None:
         """The module the stepping keys act on: the selected one if unlinked, else the newest
         unlinked one."""
         snap = self.state.view
@@ -578,7 +524,7 @@ class JitscopeApp(App[None]):
         """Run one debugger act as a session job; its report goes to the log."""
 
         def run(session: Session) -> Outcome:
-            return _outcome(act(self.debugger))
+            return outcome_of(act(self.debugger))
 
         return self._start(Job("jit", label, run))
 
@@ -588,7 +534,7 @@ class JitscopeApp(App[None]):
         return self._act("generating", lambda d: d.generate(ids))
 
     def step(self, *, to_end: bool = False) -> bool:
-        target = self._step_target()
+        target = self.step_target()
         if target is None:
             self.notify(
                 "No JIT module in flight: JIT something first (j or a).", severity="warning"
@@ -616,7 +562,7 @@ class JitscopeApp(App[None]):
         return self._act("writing a snapshot", lambda d: d.snapshot(path)[0])
 
     def discard_module(self) -> bool:
-        target = self._step_target()
+        target = self.step_target()
         if target is None:
             self.notify("No unlinked module to discard.", severity="warning")
             return False
@@ -700,7 +646,7 @@ class JitscopeApp(App[None]):
         if action == "interrupt":
             return self._busy == "eval"
         if action in ("step", "link", "discard"):
-            return (not self._busy and self._step_target() is not None) or None
+            return (not self._busy and self.step_target() is not None) or None
         if action == "jit_all":
             return not self._busy or None
         if action == "toggle_auto":
@@ -725,7 +671,7 @@ class JitscopeApp(App[None]):
             return
         self.show_module(f.module_id, f.name)
 
-    def _show_in_selected(self, function: str) -> None:
+    def show_in_selected_module(self, function: str) -> None:
         self.show_module(self.state.selected_module or 0, function)
 
     def show_module(self, module_id: int, function: str | None = None) -> None:
@@ -749,128 +695,6 @@ class JitscopeApp(App[None]):
             self.notify(f"WAT written to {event.path}")
             self.query_one(ReplPane).add(LogEntry("info", f"WAT written to {event.path}"))
 
-    # ----------------------------------------------------------------------------- palette
-
     def palette_commands(self) -> list[PaletteCommand]:
         """Every action, named for the command palette; only those that apply now."""
-        c: list[PaletteCommand] = []
-        snap = self.state.view
-        target = self._step_target()
-        if target is not None and not self._busy:
-            c += [
-                PaletteCommand(
-                    f"Step module {target.id}: {target.next_step}",
-                    "take the next real step in wasmtime",
-                    self.step,
-                ),
-                PaletteCommand(
-                    f"Link module {target.id} (run to the end)",
-                    "run every remaining step",
-                    lambda: self.step(to_end=True),
-                ),
-                PaletteCommand(
-                    f"Back to interpreted (discard module {target.id})",
-                    "drop the unlinked module; its functions become candidates",
-                    self.discard_module,
-                ),
-            ]
-        if not self._busy and snap.debugger:
-            c.append(
-                PaletteCommand(
-                    "Write a snapshot (static link) to a file…",
-                    "one module with the linked JIT code baked in (F8)",
-                    self.action_snapshot,
-                )
-            )
-        if not self._busy:
-            c.append(
-                PaletteCommand(
-                    "JIT all candidates",
-                    "generate one module for every candidate",
-                    lambda: self.generate(None),
-                )
-            )
-            for f in snap.functions:
-                if f.state == "candidate":
-                    c.append(
-                        PaletteCommand(
-                            f"JIT {f.name}",
-                            f"generate a module for {f.name} alone",
-                            partial(self.generate, (f.id,)),
-                        )
-                    )
-                if f.state == "linked":
-                    c.append(
-                        PaletteCommand(
-                            f"Unlink {f.name}",
-                            "send its calls back to the interpreter",
-                            partial(self.unlink, f.id),
-                        )
-                    )
-            if snap.debugger:
-                for threshold in (100, 1000, 10000):
-                    c.append(
-                        PaletteCommand(
-                            f"Auto tier-up on at {threshold:,} calls",
-                            "hot functions are JIT-linked mid-evaluation",
-                            partial(self.set_auto, threshold),
-                        )
-                    )
-                if self._auto_on:
-                    c.append(
-                        PaletteCommand(
-                            "Auto tier-up off", "stay interpreted", lambda: self.set_auto(None)
-                        )
-                    )
-        if self._busy == "eval":
-            c.append(PaletteCommand("Interrupt evaluation", "esc", self.action_interrupt))
-        for m in snap.modules:
-            c.append(
-                PaletteCommand(
-                    f"View {m.title}",
-                    f"{m.state}, {fmt_count(m.size)} bytes",
-                    partial(self.show_module, m.id),
-                )
-            )
-        view = self.query_one(ModuleView)
-        for name in view.function_names():
-            c.append(
-                PaletteCommand(
-                    f"Go to func ${name}",
-                    "in the module view",
-                    partial(self._show_in_selected, name),
-                )
-            )
-        if snap.modules:
-            c.append(
-                PaletteCommand(
-                    "Export WAT to a file", "atomic write of the shown module", view.action_export
-                )
-            )
-        c.append(PaletteCommand("Focus REPL", "F2", lambda: self.action_focus_pane("repl")))
-        for i, (name, cls) in enumerate(PANES):
-            c.append(
-                PaletteCommand(
-                    f"Focus {cls.TITLE}", f"F{3 + i}", partial(self.action_focus_pane, name)
-                )
-            )
-        candidates = self.query_one(CandidatesTable)
-        c += [
-            PaletteCommand(
-                ("Hide" if candidates.show_prelude else "Show") + " uncalled prelude functions",
-                "the Scheme prelude's library functions in Candidates (p)",
-                candidates.action_toggle_prelude,
-            ),
-            PaletteCommand("Clear REPL log", "ctrl+l", self.query_one(ReplPane).clear),
-            PaletteCommand("Help", "F1: keys and the story", self.action_help),
-        ]
-        return c
-
-
-def _outcome(report: Report) -> Outcome:
-    """A debugger report as the log and the panes take it."""
-    return Outcome(
-        [LogEntry(line.kind, line.text, line.seconds) for line in report.lines],
-        select=report.module.id if report.module is not None else None,
-        auto=report.auto,
-    )
+        return palette_commands(self)

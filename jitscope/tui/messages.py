@@ -1,0 +1,56 @@
+"""What the app's session jobs post back to it (on the UI thread)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+from jitscope.runtime.session import FormResult, FunctionInfo
+from jitscope.tui.model import ModuleSnap, SessionView, TierUp
+
+if TYPE_CHECKING:
+    from jitscope.tui.jobs import Outcome
+
+__all__ = ["Evaluated", "JitDone", "TieredUp"]
+
+
+class Evaluated(Message):
+    """An evaluation finished (results include an error form if one failed)."""
+
+    def __init__(
+        self,
+        source: str,
+        results: list[FormResult],
+        view: SessionView,
+        seconds: float,
+        eval_seq: int,
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.results = results
+        self.view = view
+        self.seconds = seconds
+        self.eval_seq = eval_seq
+
+
+class JitDone(Message):
+    """A JIT job (generate, step, link, discard, unlink, auto) finished."""
+
+    def __init__(self, label: str, outcome: Outcome, view: SessionView) -> None:
+        super().__init__()
+        self.label = label
+        self.outcome = outcome
+        self.view = view
+
+
+class TieredUp(Message):
+    """Auto mode linked a module in the middle of an evaluation (which is still running)."""
+
+    def __init__(
+        self, event: TierUp, module: ModuleSnap, functions: tuple[FunctionInfo, ...]
+    ) -> None:
+        super().__init__()
+        self.event = event
+        self.module = module
+        self.functions = functions
