@@ -446,6 +446,16 @@ struct Compiler {
   // (define name expr) or (define (name . params) body...): the name and the init form.
   Sx *lambdaFromDefine(const Sx *x) {
     const Sx *head = x->items[1];
+    Sx *params = new Sx();
+    params->kind = Sx::LIST;
+    params->pos = head->pos;
+    params->items.assign(head->items.begin() + 1, head->items.end());
+    params->dotted = head->dotted;
+    return makeLambda(x, params, 2);
+  }
+
+  // (lambda params x[bodyFrom] ...), positioned at x: the lambda a derived form stands for.
+  Sx *makeLambda(const Sx *x, Sx *params, size_t bodyFrom) {
     Sx *lam = new Sx();
     lam->kind = Sx::LIST;
     lam->pos = x->pos;
@@ -455,14 +465,8 @@ struct Compiler {
     kw->text = "lambda";
     kw->keyword = true;
     kw->pos = x->pos;
-    Sx *params = new Sx();
-    params->kind = Sx::LIST;
-    params->pos = head->pos;
-    params->items.assign(head->items.begin() + 1, head->items.end());
-    params->dotted = head->dotted;
-    lam->items.push_back(kw);
-    lam->items.push_back(params);
-    for (size_t i = 2; i < x->items.size(); i++) lam->items.push_back(x->items[i]);
+    lam->items = {kw, params};
+    for (size_t i = bodyFrom; i < x->items.size(); i++) lam->items.push_back(x->items[i]);
     return lam;
   }
 
@@ -893,17 +897,7 @@ struct Compiler {
       params->items.push_back(b->items[0]);
       inits.push_back(b->items[1]);
     }
-    Sx *lam = new Sx();
-    lam->kind = Sx::LIST;
-    lam->pos = x->pos;
-    lam->end = x->end;
-    Sx *kw = new Sx();
-    kw->kind = Sx::SYMBOL;
-    kw->text = "lambda";
-    kw->keyword = true;
-    kw->pos = x->pos;
-    lam->items = {kw, params};
-    for (size_t i = 3; i < x->items.size(); i++) lam->items.push_back(x->items[i]);
+    Sx *lam = makeLambda(x, params, 3);
     // The initial arguments are evaluated outside the loop's scope.
     std::vector<Node *> args;
     for (auto *i : inits) args.push_back(expr(i, sc, fs));

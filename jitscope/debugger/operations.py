@@ -128,11 +128,9 @@ class Debugger:
             return self.jit(functions)
 
         def act(report: Report) -> None:
-            mod = self.session.generate(functions)
+            mod = _made(report, self.session.generate(functions), functions)
             if mod is None:
-                report.add("warning", _nothing_to_compile(functions))
                 return
-            report.module = mod
             report.add(
                 "jit",
                 f"module {mod.id} generated for {self._names(mod)} "
@@ -184,11 +182,9 @@ class Debugger:
 
         def act(report: Report) -> None:
             started = time.perf_counter()
-            mod = self.session.jit(functions)
+            mod = _made(report, self.session.jit(functions), functions)
             if mod is None:
-                report.add("warning", _nothing_to_compile(functions))
                 return
-            report.module = mod
             report.add(
                 "jit",
                 f"module {mod.id}: {self._names(mod)} ({mod.size:,} bytes) linked",
@@ -263,7 +259,17 @@ class Debugger:
         return self._guarded("snapshot", act), (written[0] if written else None)
 
 
-def _nothing_to_compile(functions: list[int | str] | None) -> str:
-    if functions is None:
-        return "nothing to compile: run a function first, so that it becomes a candidate"
-    return "nothing to compile: those functions are already compiled or linked"
+def _made(
+    report: Report, mod: JitModule | None, functions: list[int | str] | None
+) -> JitModule | None:
+    """The module made, now the report's; or None, and the report says why nothing was."""
+    if mod is None:
+        report.add(
+            "warning",
+            "nothing to compile: run a function first, so that it becomes a candidate"
+            if functions is None
+            else "nothing to compile: those functions are already compiled or linked",
+        )
+        return None
+    report.module = mod
+    return mod
