@@ -8,7 +8,7 @@
 //
 // One translation unit, in layers (each header uses only those before it): values and errors,
 // heap and collector, builtins, printer, reader, compiler, primitives, interpreter, the runtime
-// JIT code calls, the JIT, the exported interfaces, and the prelude (prelude.scm).
+// JIT code calls, the JIT's macro-assembler and compiler, the exported interfaces, and the prelude (prelude.scm).
 
 #include <cctype>
 #include <cstdarg>
@@ -43,6 +43,7 @@ extern "C" __attribute__((import_module("env"), import_name("throw_error"))) voi
 #include "primitives.h"
 #include "interpreter.h"
 #include "jit_runtime.h"
+#include "jit_macro.h"
 #include "jit.h"
 #include "debugger.h"
 #include "prelude.h"

@@ -1,0 +1,232 @@
+// The JIT's macro-assembler: value-aware wasm sequences over one function being compiled
+// (runtime calls, failure exits, temporaries and the shadow-stack spill, tag and type checks,
+// unboxing, argument stores), on top of the one-method-per-instruction assembler.  The JIT
+// compiler (jit.h) walks the AST and emits through these.
+// Part of interp.cc (one translation unit): included there in layer order, after the layers it
+// uses.
+#pragma once
+
+struct JitMacro {
+  wasm::ModuleBuilder mb;
+  uint32_t sigApply[MAX_JIT_ARGS + 1], sigJit[MAX_JIT_ARGS + 1], sigJitArray;
+  uint32_t sigFail, sigCons, sigMakeBox, sigArith, sigMakeClosure, sigSetGlobal, sigPrim;
+
+  // Per-function state.
+  Func *fn = nullptr;
+  wasm::Assembler *a = nullptr;
+  std::vector<uint32_t> slotLocal;
+  uint32_t fpLocal = 0, tmp32 = 0;
+  uint32_t loopDepth = 0;  // depth of the loop around the body, the target of self tail calls
+  bool hasFrame = false;
+  std::vector<uint32_t> freeTemps, pending;
+  std::unordered_map<uint32_t, uint32_t> tempSlot;  // temp local -> frame slot
+  uint32_t frameSlots = 0;
+
+  static const uint32_t CLOSURE = 0;  // wasm local 0 holds the closure
+
+  // An evaluated operand: a constant, or a wasm local holding the value.
+  struct Operand {
+    bool isConst;
+    Value c;
+    uint32_t local;
+    bool temp;
+    int slot = -1;     // the frame slot whose local this is, if any
+    bool fix = false;  // known to be a fixnum
+  };
+
+  // Frame slots whose locals are known to hold fixnums here: set by a type check, kept for
+  // the code the check dominates (branches restore what held before them).  Known fixnums
+  // need no further checks and no spilling.
+  std::vector<bool> fixSlot;
+
+  JitMacro() {
+    using namespace wasm;
+    for (int n = 0; n <= MAX_JIT_ARGS; n++) {
+      std::vector<ValType> ps(n + 1, I64);
+      sigJit[n] = mb.type(ps, {I64});
+      ps.insert(ps.begin(), I32);
+      sigApply[n] = mb.type(ps, {I64});
+    }
+    sigJitArray = mb.type({I64, I32}, {I64});
+    sigFail = mb.type({I32, I32, I64, I64}, {});
+    sigCons = mb.type({I64, I64}, {I64});
+    sigMakeBox = mb.type({I64}, {I64});
+    sigArith = mb.type({I32, I64, I64}, {I64});
+    sigMakeClosure = mb.type({I32, I32}, {I64});
+    sigSetGlobal = mb.type({I32, I64, I32}, {});
+    sigPrim = mb.type({I32, I32, I32}, {I64});
+  }
+
+  void callRuntime(const void *target, uint32_t sig) {
+    a->i32_const(tableIndex(target));
+    a->call_indirect(sig);
+  }
+
+  // Calls rt_fail; control does not come back.
+  void failWith(const Node *site, JitFailure code, const Operand *x = nullptr, const Operand *y = nullptr) {
+    a->i32_const((int32_t)(uintptr_t)site);
+    a->i32_const(code);
+    if (x) pushOperand(*x); else a->i64_const(0);
+    if (y) pushOperand(*y); else a->i64_const(0);
+    callRuntime((const void *)&rt_fail, sigFail);
+    a->unreachable();
+  }
+
+  static Operand inLocal(uint32_t local) { return Operand{false, 0, local, false, -1, false}; }
+
+  uint32_t takeTemp() {
+    if (!freeTemps.empty()) {
+      uint32_t t = freeTemps.back();
+      freeTemps.pop_back();
+      return t;
+    }
+    uint32_t t = a->addLocal(wasm::I64);
+    tempSlot[t] = frameSlots++;
+    return t;
+  }
+  void releaseTemp(uint32_t t) { freeTemps.push_back(t); }
+
+  // Stores every value the collector must see: locals, the closure, pending temporaries.
+  void spill() {
+    for (size_t i = 0; i < fn->nlocals; i++) {
+      if (fixSlot[i]) continue;
+      a->local_get(fpLocal);
+      a->local_get(slotLocal[i]);
+      a->i64_store(8 * i);
+    }
+    if (fn->hasFree) {
+      a->local_get(fpLocal);
+      a->local_get(CLOSURE);
+      a->i64_store(8 * fn->nlocals);
+    }
+    for (uint32_t t : pending) {
+      a->local_get(fpLocal);
+      a->local_get(t);
+      a->i64_store(8 * tempSlot[t]);
+    }
+  }
+
+  void popFrame() {
+    if (!hasFrame) return;
+    a->i32_const((int32_t)(uintptr_t)&sp);
+    a->local_get(fpLocal);
+    a->i32_store();
+  }
+
+  void pushOperand(const Operand &o) {
+    if (o.isConst) a->i64_const((int64_t)o.c);
+    else a->local_get(o.local);
+  }
+
+  void release(const std::vector<Operand> &ops) {
+    for (auto &o : ops)
+      if (o.temp) releaseTemp(o.local);
+  }
+
+  void boolFromI32() {
+    a->i64_extend_i32_u();
+    a->i64_const(3);
+    a->i64_shl();
+    a->i64_const(3);
+    a->i64_or();
+  }
+
+  // Fails unless every non-constant operand is a fixnum.
+  void checkFixnums(const Node *site, const std::vector<Operand> &ops) {
+    std::vector<const Operand *> vars;
+    for (auto &o : ops) {
+      if (o.fix) continue;
+      vars.push_back(&o);
+    }
+    if (vars.empty()) return;
+    for (auto *o : vars)
+      if (o->slot >= 0) fixSlot[o->slot] = true;  // for the code after this check
+    for (size_t i = 0; i < vars.size(); i++) {
+      pushOperand(*vars[i]);
+      if (i) a->i64_or();
+    }
+    a->i32_wrap_i64();
+    a->i32_const(1);
+    a->i32_and();
+    a->if_();
+    failWith(site, JF_NUMBER, &ops[0], ops.size() > 1 ? &ops[1] : nullptr);
+    a->end();
+  }
+
+  // Replaces the value's low word (an i32 on the stack) by whether it points to a heap
+  // object of `type`; the low word stays in tmp32 (the object's address + 1).
+  void testHeapType(ObjType type) {
+    a->local_tee(tmp32);
+    a->i32_const(7);
+    a->i32_and();
+    a->i32_const(1);
+    a->i32_eq();
+    a->if_(wasm::I32);
+    a->local_get(tmp32);
+    a->i32_const(1);
+    a->i32_sub();
+    a->i32_load();
+    a->i32_const(type);
+    a->i32_eq();
+    a->else_();
+    a->i32_const(0);
+    a->end();
+  }
+
+  // Leaves an i32 that is non-zero when `v` (a wasm local) is a pair.
+  void testPair(uint32_t v) {
+    a->local_get(v);
+    a->i32_wrap_i64();
+    testHeapType(T_PAIR);
+  }
+
+  void loadFree(int i) {
+    a->local_get(CLOSURE);
+    a->i32_wrap_i64();
+    a->i64_load(15 + 8 * i);
+  }
+
+  // Replaces the box on the stack by its contents, failing if it is still unassigned.
+  void unbox(const Node *site) {
+    a->i32_wrap_i64();
+    a->i64_load(7);
+    checkAssigned(site, JF_UNASSIGNED);
+  }
+
+  void checkAssigned(const Node *site, JitFailure code) {
+    uint32_t t = takeTemp();
+    a->local_tee(t);
+    a->i64_const(UNASSIGNED_V);
+    a->i64_eq();
+    a->if_();
+    failWith(site, code);
+    a->end();
+    a->local_get(t);
+    releaseTemp(t);
+  }
+
+  // Writes operands to the shadow stack above this frame; leaves the base address in tmp32.
+  void storeArgs(const std::vector<Operand> &ops) {
+    a->i32_const((int32_t)(uintptr_t)&sp);
+    a->i32_load();
+    a->local_set(tmp32);
+    for (size_t i = 0; i < ops.size(); i++) {
+      a->local_get(tmp32);
+      pushOperand(ops[i]);
+      a->i64_store(8 * i);
+    }
+  }
+
+  // The JIT code of the closure at base[0] (base in tmp32), after popping this frame.
+  void slowCallee() {
+    a->local_get(tmp32);
+    a->i32_load();
+    a->i32_load(7);
+    a->i32_load(offsetof(Func, jitCode));
+    popFrame();
+  }
+
+  uint32_t signature(const Func *f) const {
+    return f->nparams > (uint32_t)MAX_JIT_ARGS ? sigJitArray : sigJit[f->nparams];
+  }
+};
