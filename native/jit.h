@@ -229,7 +229,7 @@ struct Jit : JitMacro {
       a->local_tee(counted);
       a->i32_const((int32_t)(uintptr_t)&gcThreshold);
       a->i64_load();
-      a->op(0x58);  // i64.le_u
+      a->i64_le_u();
       a->i32_const((int32_t)(uintptr_t)&freeLists[3]);
       a->i32_load();
       a->local_tee(tmp32);

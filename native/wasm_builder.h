@@ -43,6 +43,67 @@ struct Bytes {
   size_t size() const { return b.size(); }
 };
 
+// Section ids.
+enum SectionId : uint8_t {
+  CUSTOM_SECTION = 0, TYPE_SECTION = 1, IMPORT_SECTION = 2, FUNCTION_SECTION = 3,
+  TABLE_SECTION = 4, MEMORY_SECTION = 5, GLOBAL_SECTION = 6, EXPORT_SECTION = 7,
+  START_SECTION = 8, ELEMENT_SECTION = 9, CODE_SECTION = 10, DATA_SECTION = 11,
+};
+
+// Opcodes of the instructions the assembler emits (MiscPrefix: table.grow and table.init).
+enum Op : uint8_t {
+  Unreachable = 0x00,
+  Block = 0x02,
+  Loop = 0x03,
+  If = 0x04,
+  Else = 0x05,
+  End = 0x0b,
+  Br = 0x0c,
+  BrTable = 0x0e,
+  Return = 0x0f,
+  Call = 0x10,
+  CallIndirect = 0x11,
+  ReturnCall = 0x12,
+  ReturnCallIndirect = 0x13,
+  Drop = 0x1a,
+  LocalGet = 0x20,
+  LocalSet = 0x21,
+  LocalTee = 0x22,
+  GlobalGet = 0x23,
+  GlobalSet = 0x24,
+  I32Load = 0x28,
+  I64Load = 0x29,
+  I32Store = 0x36,
+  I64Store = 0x37,
+  I32Const = 0x41,
+  I64Const = 0x42,
+  I32Eqz = 0x45,
+  I32Eq = 0x46,
+  I32Ne = 0x47,
+  I32GtU = 0x4b,
+  I64Eqz = 0x50,
+  I64Eq = 0x51,
+  I64Ne = 0x52,
+  I64LtS = 0x53,
+  I64GtS = 0x55,
+  I64LeS = 0x57,
+  I64LeU = 0x58,
+  I64GeS = 0x59,
+  I32Add = 0x6a,
+  I32Sub = 0x6b,
+  I32And = 0x71,
+  I64Add = 0x7c,
+  I64Sub = 0x7d,
+  I64And = 0x83,
+  I64Or = 0x84,
+  I64Xor = 0x85,
+  I64Shl = 0x86,
+  I32WrapI64 = 0xa7,
+  I64ExtendI32U = 0xad,
+  RefNullFunc = 0xd0,
+  MiscPrefix = 0xfc,
+};
+
 // One method per instruction; the caller keeps the operand stack consistent.
 struct Assembler {
   Bytes code;
@@ -55,65 +116,66 @@ struct Assembler {
     return nparams + locals.size() - 1;
   }
 
-  void op(uint8_t o) { code.u8(o); }
-  void unreachable() { op(0x00); }
-  void block(int8_t bt = 0x40) { op(0x02); code.u8((uint8_t)bt); depth++; }
-  void loop(int8_t bt = 0x40) { op(0x03); code.u8((uint8_t)bt); depth++; }
-  void if_(int8_t bt = 0x40) { op(0x04); code.u8((uint8_t)bt); depth++; }
-  void else_() { op(0x05); }
-  void end() { op(0x0b); depth--; }
-  void br(uint32_t depth) { op(0x0c); code.uleb(depth); }
+  void op(Op o) { code.u8(o); }
+  void unreachable() { op(Unreachable); }
+  void block(int8_t bt = 0x40) { op(Block); code.u8((uint8_t)bt); depth++; }
+  void loop(int8_t bt = 0x40) { op(Loop); code.u8((uint8_t)bt); depth++; }
+  void if_(int8_t bt = 0x40) { op(If); code.u8((uint8_t)bt); depth++; }
+  void else_() { op(Else); }
+  void end() { op(End); depth--; }
+  void br(uint32_t depth) { op(Br); code.uleb(depth); }
   void br_table(const std::vector<uint32_t> &targets, uint32_t dflt) {
-    op(0x0e);
+    op(BrTable);
     code.uleb(targets.size());
     for (uint32_t t : targets) code.uleb(t);
     code.uleb(dflt);
   }
-  void return_() { op(0x0f); }
-  void call(uint32_t f) { op(0x10); code.uleb(f); }
-  void call_indirect(uint32_t type, uint32_t table = 0) { op(0x11); code.uleb(type); code.uleb(table); }
-  void return_call(uint32_t f) { op(0x12); code.uleb(f); }
+  void return_() { op(Return); }
+  void call(uint32_t f) { op(Call); code.uleb(f); }
+  void call_indirect(uint32_t type, uint32_t table = 0) { op(CallIndirect); code.uleb(type); code.uleb(table); }
+  void return_call(uint32_t f) { op(ReturnCall); code.uleb(f); }
   void return_call_indirect(uint32_t type, uint32_t table = 0) {
-    op(0x13); code.uleb(type); code.uleb(table);
+    op(ReturnCallIndirect); code.uleb(type); code.uleb(table);
   }
-  void drop() { op(0x1a); }
-  void local_get(uint32_t i) { op(0x20); code.uleb(i); }
-  void local_set(uint32_t i) { op(0x21); code.uleb(i); }
-  void local_tee(uint32_t i) { op(0x22); code.uleb(i); }
-  void global_get(uint32_t i) { op(0x23); code.uleb(i); }
-  void global_set(uint32_t i) { op(0x24); code.uleb(i); }
-  void mem(uint8_t o, uint32_t align, uint32_t offset) { op(o); code.uleb(align); code.uleb(offset); }
-  void i32_load(uint32_t offset = 0) { mem(0x28, 2, offset); }
-  void i64_load(uint32_t offset = 0) { mem(0x29, 3, offset); }
-  void i32_store(uint32_t offset = 0) { mem(0x36, 2, offset); }
-  void i64_store(uint32_t offset = 0) { mem(0x37, 3, offset); }
-  void i32_const(int32_t v) { op(0x41); code.sleb(v); }
-  void i64_const(int64_t v) { op(0x42); code.sleb(v); }
-  void i32_eqz() { op(0x45); }
-  void i32_eq() { op(0x46); }
-  void i32_ne() { op(0x47); }
-  void i32_gt_u() { op(0x4b); }
-  void i64_eqz() { op(0x50); }
-  void i64_eq() { op(0x51); }
-  void i64_ne() { op(0x52); }
-  void i64_lt_s() { op(0x53); }
-  void i64_gt_s() { op(0x55); }
-  void i64_le_s() { op(0x57); }
-  void i64_ge_s() { op(0x59); }
-  void i32_add() { op(0x6a); }
-  void i32_sub() { op(0x6b); }
-  void i32_and() { op(0x71); }
-  void i64_add() { op(0x7c); }
-  void i64_sub() { op(0x7d); }
-  void i64_and() { op(0x83); }
-  void i64_or() { op(0x84); }
-  void i64_xor() { op(0x85); }
-  void i64_shl() { op(0x86); }
-  void i32_wrap_i64() { op(0xa7); }
-  void i64_extend_i32_u() { op(0xad); }
-  void ref_null_func() { op(0xd0); code.u8(FUNCREF); }
-  void table_grow(uint32_t t = 0) { op(0xfc); code.uleb(15); code.uleb(t); }
-  void table_init(uint32_t elem, uint32_t t = 0) { op(0xfc); code.uleb(12); code.uleb(elem); code.uleb(t); }
+  void drop() { op(Drop); }
+  void local_get(uint32_t i) { op(LocalGet); code.uleb(i); }
+  void local_set(uint32_t i) { op(LocalSet); code.uleb(i); }
+  void local_tee(uint32_t i) { op(LocalTee); code.uleb(i); }
+  void global_get(uint32_t i) { op(GlobalGet); code.uleb(i); }
+  void global_set(uint32_t i) { op(GlobalSet); code.uleb(i); }
+  void mem(Op o, uint32_t align, uint32_t offset) { op(o); code.uleb(align); code.uleb(offset); }
+  void i32_load(uint32_t offset = 0) { mem(I32Load, 2, offset); }
+  void i64_load(uint32_t offset = 0) { mem(I64Load, 3, offset); }
+  void i32_store(uint32_t offset = 0) { mem(I32Store, 2, offset); }
+  void i64_store(uint32_t offset = 0) { mem(I64Store, 3, offset); }
+  void i32_const(int32_t v) { op(I32Const); code.sleb(v); }
+  void i64_const(int64_t v) { op(I64Const); code.sleb(v); }
+  void i32_eqz() { op(I32Eqz); }
+  void i32_eq() { op(I32Eq); }
+  void i32_ne() { op(I32Ne); }
+  void i32_gt_u() { op(I32GtU); }
+  void i64_eqz() { op(I64Eqz); }
+  void i64_eq() { op(I64Eq); }
+  void i64_ne() { op(I64Ne); }
+  void i64_lt_s() { op(I64LtS); }
+  void i64_gt_s() { op(I64GtS); }
+  void i64_le_s() { op(I64LeS); }
+  void i64_le_u() { op(I64LeU); }
+  void i64_ge_s() { op(I64GeS); }
+  void i32_add() { op(I32Add); }
+  void i32_sub() { op(I32Sub); }
+  void i32_and() { op(I32And); }
+  void i64_add() { op(I64Add); }
+  void i64_sub() { op(I64Sub); }
+  void i64_and() { op(I64And); }
+  void i64_or() { op(I64Or); }
+  void i64_xor() { op(I64Xor); }
+  void i64_shl() { op(I64Shl); }
+  void i32_wrap_i64() { op(I32WrapI64); }
+  void i64_extend_i32_u() { op(I64ExtendI32U); }
+  void ref_null_func() { op(RefNullFunc); code.u8(FUNCREF); }
+  void table_grow(uint32_t t = 0) { op(MiscPrefix); code.uleb(15); code.uleb(t); }
+  void table_init(uint32_t elem, uint32_t t = 0) { op(MiscPrefix); code.uleb(12); code.uleb(elem); code.uleb(t); }
 };
 
 struct FuncType {
@@ -168,7 +230,7 @@ struct ModuleBuilder {
     return funcs.size() - 1;
   }
 
-  static void section(Bytes &out, uint8_t id, const Bytes &content) {
+  static void section(Bytes &out, SectionId id, const Bytes &content) {
     out.u8(id);
     out.uleb(content.size());
     out.append(content);
@@ -188,18 +250,18 @@ struct ModuleBuilder {
       s.uleb(t.results.size());
       for (auto r : t.results) s.u8(r);
     }
-    section(out, 1, s);
+    section(out, TYPE_SECTION, s);
 
     s = Bytes();
     s.uleb(2);
     s.name("env"); s.name("memory"); s.u8(0x02); s.u8(0x00); s.uleb(0);
     s.name("env"); s.name("__indirect_function_table"); s.u8(0x01); s.u8(FUNCREF); s.u8(0x00); s.uleb(0);
-    section(out, 2, s);
+    section(out, IMPORT_SECTION, s);
 
     s = Bytes();
     s.uleb(funcs.size());
     for (auto &f : funcs) s.uleb(f.type);
-    section(out, 3, s);
+    section(out, FUNCTION_SECTION, s);
 
     if (!globals.empty()) {
       s = Bytes();
@@ -211,18 +273,18 @@ struct ModuleBuilder {
         else { s.u8(0x42); s.sleb(g.init); }
         s.u8(0x0b);
       }
-      section(out, 6, s);
+      section(out, GLOBAL_SECTION, s);
     }
 
     s = Bytes();
     s.uleb(exports.size());
     for (auto &e : exports) { s.name(e.name); s.u8(e.kind); s.uleb(e.index); }
-    section(out, 7, s);
+    section(out, EXPORT_SECTION, s);
 
     if (start >= 0) {
       s = Bytes();
       s.uleb(start);
-      section(out, 8, s);
+      section(out, START_SECTION, s);
     }
 
     if (!passiveElems.empty()) {
@@ -232,7 +294,7 @@ struct ModuleBuilder {
       s.u8(0x00);  // elemkind funcref
       s.uleb(passiveElems.size());
       for (uint32_t f : passiveElems) s.uleb(f);
-      section(out, 9, s);
+      section(out, ELEMENT_SECTION, s);
     }
 
     s = Bytes();
@@ -252,13 +314,13 @@ struct ModuleBuilder {
       s.uleb(body.size());
       s.append(body);
     }
-    section(out, 10, s);
+    section(out, CODE_SECTION, s);
 
     for (auto &c : customs) {
       Bytes cs;
       cs.name(c.first);
       cs.append(c.second);
-      section(out, 0, cs);
+      section(out, CUSTOM_SECTION, cs);
     }
 
     // The name section: function names (1), local names (2), global names (7).
@@ -289,7 +351,7 @@ struct ModuleBuilder {
       for (size_t i = 0; i < globals.size(); i++) { sub.uleb(i); sub.name(globals[i].name); }
       names.u8(7); names.uleb(sub.size()); names.append(sub);
     }
-    section(out, 0, names);
+    section(out, CUSTOM_SECTION, names);
     return out;
   }
 };
