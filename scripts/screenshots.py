@@ -21,7 +21,6 @@ sys.path.insert(0, str(ROOT))
 
 from jitscope.runtime.session import Session
 from jitscope.tui.app import JitscopeApp
-from jitscope.tui.help import HelpScreen
 from jitscope.tui.story import SCENES, settle
 
 SIZES = [(80, 24), (160, 48)]
@@ -34,7 +33,7 @@ async def shoot(scene: str, size: tuple[int, int], out: Path) -> Path:
         async with app.run_test(size=size) as pilot:
             if scene == "help":
                 await settle(pilot)
-                app.push_screen(HelpScreen())
+                app.action_help()
             else:
                 await SCENES[scene](pilot)
             await settle(pilot)
