@@ -10,6 +10,7 @@ the new slots, apply each relocation, linked.  Every step runs wasm code; Python
 from __future__ import annotations
 
 import enum
+import hashlib
 import os
 import tempfile
 import threading
@@ -19,12 +20,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
+from importlib import metadata
 from pathlib import Path
 from typing import Self, TypeVar
 
+import platformdirs
 import wasmtime
 
 from jitscope.runtime.abi import Abi, interface_problems
+from jitscope.runtime.files import write_atomic
 from jitscope.runtime.layout import Layout, LayoutError, read_layout
 from jitscope.wasm.custom import (
     PATCH_SECTION,
@@ -215,6 +219,10 @@ class JitModule:
     stage: Stage = Stage.GENERATED
     module: wasmtime.Module | None = None
     instance: wasmtime.Instance | None = None
+    # Its exported functions, read once: wasmtime-py builds the whole export list on each
+    # exports() call, which made patching quadratic in the module's size.
+    functions: dict[str, wasmtime.Func] = field(default_factory=dict)
+    patches_done: int = 0
     table_base: int | None = None
     table_size_before: int | None = None
     error: str | None = None
@@ -226,7 +234,8 @@ class JitModule:
 
     @property
     def patches_applied(self) -> int:
-        return sum(p.applied for p in self.patches)
+        """Patches run so far (they run in order: these are the first ones)."""
+        return self.patches_done
 
     def next_step(self) -> str | None:
         """A short description of what :meth:`Session.step` would do next, None when done."""
@@ -785,6 +794,11 @@ class Session:
                 try:
                     assert mod.module is not None
                     mod.instance = self._instantiate_jit(mod.module)
+                    mod.functions = {
+                        n: f
+                        for n, f in mod.instance.exports(self.store).items()
+                        if isinstance(f, wasmtime.Func)
+                    }
                 except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
                     raise EvalError(
                         "jit", f"module {mod.id} cannot be instantiated: {_first_line(e)}"
@@ -809,7 +823,8 @@ class Session:
                 ps.before = self.read_u32(ps.patch.address)
                 self._module_call(mod, "apply_reloc", k)
                 ps.after = self.read_u32(ps.patch.address)
-                if mod.patches_applied == len(mod.patches):
+                mod.patches_done += 1
+                if mod.patches_done == len(mod.patches):
                     mod.stage = Stage.LINKED
                 key = "patch"
         except EvalError as e:
@@ -827,10 +842,9 @@ class Session:
         return linker.instantiate(self.store, module)
 
     def _module_call(self, mod: JitModule, name: str, *args: int) -> int:
-        assert mod.instance is not None
-        fn = mod.instance.exports(self.store)[name]
-        if not isinstance(fn, wasmtime.Func):
-            raise EvalError("jit", f"module {mod.id}: its export {name} is not a function")
+        fn = mod.functions.get(name)
+        if fn is None:
+            raise EvalError("jit", f"module {mod.id}: exports no function {name}")
         try:
             result = fn(self.store, *args)
             return result if isinstance(result, int) else 0
@@ -1026,10 +1040,8 @@ class Session:
         modules = []
         for mod in self.modules:
             identities: dict[str, object] = {}
-            if mod.instance is not None:
-                for name, item in mod.instance.exports(self.store).items():
-                    if isinstance(item, wasmtime.Func):
-                        identities[name] = _func_identity(item)
+            for name, item in mod.functions.items():
+                identities[name] = _func_identity(item)
             modules.append(
                 CapturedModule(
                     mod.id, mod.data, mod.stage, mod.table_base, mod.table_size_before, identities
@@ -1058,6 +1070,7 @@ class Session:
             pass
         for mod in self.modules:
             mod.module = mod.instance = None
+            mod.functions = {}
         self.modules = []
         self.on_tier_up = None
         for name in ("abi", "memory", "table", "_stack_pointer", "store"):
@@ -1085,12 +1098,57 @@ def _compile(path: Path, data: bytes) -> tuple[wasmtime.Engine, wasmtime.Module]
         config.max_wasm_stack = WASM_STACK_BYTES
         config.wasm_tail_call = True
         engine = wasmtime.Engine(config)
-        try:
-            module = wasmtime.Module(engine, data)
-        except wasmtime.WasmtimeError as e:
-            raise ModuleLoadError(path, f"not a valid wasm module: {_first_line(e)}") from e
-        _compiled[key] = (engine, module)
+        _compiled[key] = (engine, _cached_module(engine, path, data))
     return _compiled[key]
+
+
+#: Compiled modules kept in the cache (the most recently used).
+CACHE_ENTRIES = 8
+
+#: Settings that change the machine code, so a cached compile is only reused with them.
+_CODE_SETTINGS = f"epoch,tail-call,stack={WASM_STACK_BYTES}"
+
+
+def compile_cache_dir() -> Path | None:
+    """Where compiled main modules are kept between processes: ``$JITSCOPE_CACHE_DIR``, else
+    the platform's user cache directory; None (no cache) when that variable is empty."""
+    override = os.environ.get("JITSCOPE_CACHE_DIR")
+    if override is not None:
+        return Path(override).expanduser() if override else None
+    return platformdirs.user_cache_path("jitscope") / "modules"
+
+
+def _cached_module(engine: wasmtime.Engine, path: Path, data: bytes) -> wasmtime.Module:
+    """The module compiled for ``engine``: deserialized from the cache when an entry for these
+    bytes, this wasmtime and these settings exists and loads, else compiled (and cached).  A
+    corrupt or incompatible entry is compiled over."""
+    cache = compile_cache_dir()
+    entry = None
+    if cache is not None:
+        h = hashlib.sha256(data)
+        h.update(f"\0wasmtime {metadata.version('wasmtime')}\0{_CODE_SETTINGS}".encode())
+        entry = cache / f"{h.hexdigest()}.cwasm"
+        if entry.is_file():
+            try:
+                module = wasmtime.Module.deserialize_file(engine, str(entry))
+                os.utime(entry)  # recently used: kept by the pruning below
+                return module
+            except (wasmtime.WasmtimeError, OSError):
+                pass  # corrupt, truncated or from another build: compile afresh below
+    try:
+        module = wasmtime.Module(engine, data)
+    except wasmtime.WasmtimeError as e:
+        raise ModuleLoadError(path, f"not a valid wasm module: {_first_line(e)}") from e
+    if entry is not None:
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(entry, module.serialize())
+            entries = sorted(cache.glob("*.cwasm"), key=lambda p: p.stat().st_mtime, reverse=True)
+            for old in entries[CACHE_ENTRIES:]:
+                old.unlink(missing_ok=True)
+        except OSError:
+            pass  # a cache that cannot be written only costs the next start its compile
+    return module
 
 
 def _func_identity(func: wasmtime.Func) -> object | None:
