@@ -111,22 +111,34 @@ EXPORT(freeModule) void freeModule(JitModule *m) {
 
 // --- The debugger's interface. ---
 
-// Reads every form of `text`; returns how many.  Positions refer to source dbg_source().
+// What the host reads after the calls below, at one fixed address (dbg_state): a read of
+// memory instead of a call per fact.
+struct FormPos { uint32_t line, col, endLine, endCol; };
+struct DebugState {
+  uint32_t source;          // the source id of the last dbg_read (set before it can fail)
+  uint32_t formCount;       // its forms, and where each is
+  const FormPos *formPos;
+  const char *result;       // the printed value of the last dbg_run_form (a definition: the
+  uint32_t resultLength;    // defined name)
+  const Touched *touched;   // functions the interpreter entered since that dbg_read
+};
+static DebugState debugState = {0, 0, nullptr, "", 0, &touched};
+static std::vector<FormPos> formPositions;
+DEBUG_EXPORT(dbg_state) const DebugState *dbg_state() { return &debugState; }
+
+// Reads every form of `text`; returns how many.  Starts the list of functions entered.
 DEBUG_EXPORT(dbg_read) int32_t dbg_read(const char *text, int32_t len) {
+  touchBegin();
   uint32_t src = nextSource++;
+  debugState.source = src;
+  debugState.formCount = 0;
   std::vector<Sx *> xs = readAll(text, len, src);
   forms = xs;
+  formPositions.clear();
+  for (Sx *x : forms) formPositions.push_back({x->pos.line, x->pos.col, x->end.line, x->end.col});
+  debugState.formCount = formPositions.size();
+  debugState.formPos = formPositions.data();
   return forms.size();
-}
-DEBUG_EXPORT(dbg_source) uint32_t dbg_source() { return nextSource - 1; }
-
-// Position of form k (a FormPos, described by dbg_layout).
-struct FormPos { uint32_t line, col, endLine, endCol; };
-static FormPos formPos;
-DEBUG_EXPORT(dbg_form_pos) FormPos *dbg_form_pos(int32_t k) {
-  Sx *x = forms.at(k);
-  formPos = {x->pos.line, x->pos.col, x->end.line, x->end.col};
-  return &formPos;
 }
 
 static std::string resultText;
@@ -157,7 +169,7 @@ DEBUG_EXPORT(dbg_compile_form) Func *dbg_compile_form(int32_t k) {
 }
 
 // Runs a compiled form.  Returns 0 for a value, 1 for a definition, 2 for an unspecified
-// value; dbg_result() has the printed value (the defined name for a definition).
+// value; the DebugState has the printed value (the defined name for a definition).
 DEBUG_EXPORT(dbg_run_form) int32_t dbg_run_form(Func *top) {
   lastResult = runToplevel(top);
   flushOutput();
@@ -165,17 +177,19 @@ DEBUG_EXPORT(dbg_run_form) int32_t dbg_run_form(Func *top) {
   bool isDefine = top->body->kind == N_DEFINE;
   if (isDefine) resultText = top->body->name;
   if (top == lastToplevel) freeLastToplevel();
+  int kind = 0;
   if (isDefine) {
     lastResult = UNSPEC_V;
-    return 1;
+    kind = 1;
+  } else if (lastResult == UNSPEC_V) {
+    kind = 2;
+  } else {
+    printValue(resultText, lastResult, false);
   }
-  if (lastResult == UNSPEC_V) return 2;
-  printValue(resultText, lastResult, false);
-  return 0;
+  debugState.result = resultText.c_str();
+  debugState.resultLength = resultText.size();
+  return kind;
 }
-
-DEBUG_EXPORT(dbg_result) const char *dbg_result() { return resultText.c_str(); }
-DEBUG_EXPORT(dbg_result_length) uint32_t dbg_result_length() { return resultText.size(); }
 
 DEBUG_EXPORT(dbg_error) ErrorInfo *dbg_error() { return &lastError; }
 
@@ -186,6 +200,7 @@ DEBUG_EXPORT(dbg_reset) void dbg_reset() {
 }
 
 DEBUG_EXPORT(dbg_func_count) int32_t dbg_func_count() { return funcs.size(); }
+
 DEBUG_EXPORT(dbg_func) Func *dbg_func(int32_t i) { return funcs.at(i); }
 
 // Builds a module for the given functions (by id), or for every candidate when n is 0.  Its
@@ -247,7 +262,13 @@ static const LayoutEntry LAYOUT[] = {
   LAYOUT_FIELD(Func, id), LAYOUT_FIELD(Func, interpCalls), LAYOUT_FIELD(Func, jitCalls),
   LAYOUT_FIELD(Func, name), LAYOUT_FIELD(Func, line), LAYOUT_FIELD(Func, col),
   LAYOUT_FIELD(Func, endLine), LAYOUT_FIELD(Func, endCol), LAYOUT_FIELD(Func, src),
-  LAYOUT_FIELD(Func, moduleId), LAYOUT_FIELD(Func, nlocals),
+  LAYOUT_FIELD(Func, moduleId), LAYOUT_FIELD(Func, nlocals), LAYOUT_FIELD(Func, touchInterp),
+  LAYOUT_FIELD(Func, touchJit), LAYOUT_FIELD(Func, touchedEpoch),
+  LAYOUT_RECORD(Touched), LAYOUT_FIELD(Touched, count), LAYOUT_FIELD(Touched, ids),
+  LAYOUT_RECORD(DebugState),
+  LAYOUT_FIELD(DebugState, source), LAYOUT_FIELD(DebugState, formCount),
+  LAYOUT_FIELD(DebugState, formPos), LAYOUT_FIELD(DebugState, result),
+  LAYOUT_FIELD(DebugState, resultLength), LAYOUT_FIELD(DebugState, touched),
   LAYOUT_RECORD(ErrorInfo),
   LAYOUT_FIELD(ErrorInfo, kind), LAYOUT_FIELD(ErrorInfo, line), LAYOUT_FIELD(ErrorInfo, col),
   LAYOUT_FIELD(ErrorInfo, src), LAYOUT_FIELD(ErrorInfo, message),

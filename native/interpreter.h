@@ -35,7 +35,28 @@ static Value callJit(Func *fn, Value f, Value *a) {
 }
 
 
+// Functions the interpreter entered since the host's last dbg_read, with their counters
+// at that first entry: the host reads these (and the few with JIT code) after an evaluation
+// instead of every function record, so its cost follows the work, not the session's history.
+struct Touched { uint32_t count; const uint32_t *ids; };
+static uint32_t touchEpoch = 1;
+static std::vector<uint32_t> touchedIds;
+static Touched touched;  // kept in step with touchedIds, for the host
+
+static void touchBegin() {
+  touchEpoch++;
+  touchedIds.clear();
+  touched = {0, touchedIds.data()};
+}
+
 static inline void enterInterpreted(Func *fn, const Node *site) {
+  if (fn->touchedEpoch != touchEpoch) {
+    fn->touchedEpoch = touchEpoch;
+    fn->touchInterp = fn->interpCalls;
+    fn->touchJit = fn->jitCalls;
+    touchedIds.push_back(fn->id);
+    touched = {(uint32_t)touchedIds.size(), touchedIds.data()};
+  }
   fn->interpCalls++;
   if (tierUpHook && fn->interpCalls >= tierUpThreshold && !(fn->flags & (F_PENDING | F_TOPLEVEL)))
     ((void (*)(Func *))(uintptr_t)tierUpHook)(fn);

@@ -109,6 +109,9 @@ struct Func {
   uint32_t src;           // 52
   uint32_t moduleId;      // 56: JIT module that compiled it, 0 if none
   uint32_t nlocals;       // 60: frame slots: parameters first, then let-bound locals
+  // The counters when the interpreter first entered it since the last dbg_read (see Touched).
+  uint64_t touchInterp, touchJit;
+  uint32_t touchedEpoch;
   // Not read by the host:
   Node *body;
   std::vector<std::string> slotNames;  // frame slot names, parameters first

@@ -297,3 +297,17 @@ def test_auto_tier_up_fires_for_a_function_already_past_the_threshold():
         s.eval("(fib 20)")
         f = s.function("fib")
         assert f.state == "linked" and s.last_counts[f.id][1] > 0  # its next call tiered up
+
+
+def test_last_counts_cover_exactly_the_functions_called():
+    defs = "".join(f"(define (g{i} x) (+ x {i}))" for i in range(50))
+    with Session() as s:
+        s.eval(f"{defs} (define (twice x) (g1 (g2 x)))")
+        s.jit(["g2"])
+        s.eval("(twice 1) (twice 2)")
+        ids = {s.function(n).id: n for n in ("twice", "g1", "g2")}
+        called = {ids[i]: c for i, c in s.last_counts.items() if c != (0, 0)}
+        assert called == {"twice": (2, 0), "g1": (2, 0), "g2": (0, 2)}
+        s.unlink("g2")  # it keeps its JIT count; its calls are interpreted again
+        s.eval("(g2 5)")
+        assert s.last_counts[s.function("g2").id] == (1, 0)

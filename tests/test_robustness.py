@@ -187,7 +187,7 @@ EVAL_AND_ALLOCATE = (
         ),
         (
             '(func (export "dbg_read") (param i32 i32) (result i32) i32.const 0)',
-            "does not export dbg_source, which its interface needs",
+            "does not export dbg_compile_form, which its interface needs",
         ),
     ],
 )

@@ -34,12 +34,8 @@ DEBUGGER_INTERFACE: Mapping[str, Signature] = {
     "allocateBytes": ((_I,), (_I,)),
     "freeBytes": ((_I,), ()),
     "dbg_read": ((_I, _I), (_I,)),
-    "dbg_source": ((), (_I,)),
-    "dbg_form_pos": ((_I,), (_I,)),
     "dbg_compile_form": ((_I,), (_I,)),
     "dbg_run_form": ((_I,), (_I,)),
-    "dbg_result": ((), (_I,)),
-    "dbg_result_length": ((), (_I,)),
     "dbg_error": ((), (_I,)),
     "dbg_reset": ((), ()),
     "dbg_func_count": ((), (_I,)),
@@ -53,6 +49,7 @@ DEBUGGER_INTERFACE: Mapping[str, Signature] = {
     "dbg_set_heap_limit": ((_I,), ()),
     "dbg_stack_depth": ((), (_I,)),
     "dbg_layout": ((), (_I,)),
+    "dbg_state": ((), (_I,)),
 }
 
 #: Checked when present: the seed's JIT and memory calls, and what jitscope's own build adds.
@@ -183,23 +180,11 @@ class Abi:
     def read(self, text: int, length: int) -> int:
         return self._int("dbg_read", text, length)
 
-    def source(self) -> int:
-        return self._int("dbg_source")
-
-    def form_pos(self, k: int) -> int:
-        return self._int("dbg_form_pos", k)
-
     def compile_form(self, k: int) -> int:
         return self._int("dbg_compile_form", k)
 
     def run_form(self, top: int) -> int:
         return self._int("dbg_run_form", top)
-
-    def result(self) -> int:
-        return self._int("dbg_result")
-
-    def result_length(self) -> int:
-        return self._int("dbg_result_length")
 
     def error(self) -> int:
         return self._int("dbg_error")
@@ -239,6 +224,9 @@ class Abi:
 
     def stack_depth(self) -> int:
         return self._int("dbg_stack_depth")
+
+    def state(self) -> int:
+        return self._int("dbg_state")
 
     def layout(self) -> int:
         return self._int("dbg_layout")

@@ -39,6 +39,8 @@ NEEDED: dict[str, tuple[str, ...]] = {
     "HeapStats": ("heapBytes", "liveBytes", "allocatedBytes", "collections", "maxHeapBytes"),
     "JitModule": ("data", "size", "id", "nfuncs", "funcs"),
     "FormPos": ("line", "col", "endLine", "endCol"),
+    "Touched": ("count", "ids"),
+    "DebugState": ("source", "formCount", "formPos", "result", "resultLength", "touched"),
 }
 FLAGS = ("F_TOPLEVEL", "F_PENDING", "F_LIBRARY", "F_REST")
 
@@ -87,7 +89,7 @@ class Record:
             order.append(field)
         self.name = name
         self.size = pos  # bytes to read: to the end of the last field the host needs
-        self.offsets = {f: fields[f][0] for f in needed}
+        self.offsets = {f: offset for f, (offset, _) in fields.items()}  # every field described
         self._struct = struct.Struct(fmt)
         self._order = [order.index(f) for f in needed]  # struct order -> NEEDED order
         self._tuple: Any = namedtuple(name, needed)  # type: ignore[misc]
@@ -122,6 +124,14 @@ class Layout:
     @property
     def form_pos(self) -> Record:
         return self.records["FormPos"]
+
+    @property
+    def touched(self) -> Record:
+        return self.records["Touched"]
+
+    @property
+    def debug_state(self) -> Record:
+        return self.records["DebugState"]
 
     def flag(self, name: str) -> int:
         return self.constants[f"FuncFlags.{name}"]

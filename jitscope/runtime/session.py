@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import os
+import struct
 import tempfile
 import threading
 import time
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from importlib import metadata
 from pathlib import Path
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import platformdirs
 import wasmtime
@@ -124,6 +125,51 @@ class EvalError(Exception):
 
 class _Raised(Exception):
     """Raised by the throw_error import to unwind wasm; carries nothing, the module has it."""
+
+
+class _Ticker:
+    """Ends a call that outlives the time limit: one thread per session (started on first
+    use) sleeps until the armed deadline and then bumps the engine's epoch, which traps the
+    running wasm.  Arming and disarming cost a lock, not a thread per call."""
+
+    def __init__(self, engine: wasmtime.Engine) -> None:
+        self._engine = engine
+        self._cond = threading.Condition()
+        self._until: float | None = None
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+
+    def arm(self, seconds: float) -> None:
+        with self._cond:
+            self._until = time.monotonic() + seconds
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="jitscope-ticker", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def disarm(self) -> None:
+        with self._cond:
+            self._until = None
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while not self._stopped:
+                if self._until is None:
+                    self._cond.wait()
+                    continue
+                left = self._until - time.monotonic()
+                if left > 0:
+                    self._cond.wait(left)
+                    continue
+                self._until = None
+                self._engine.increment_epoch()
 
 
 class _Interrupted(Exception):
@@ -361,6 +407,7 @@ class Session:
             self._f_pending = self._layout.flag("F_PENDING")
             self._f_library = self._layout.flag("F_LIBRARY")
             self._f_rest = self._layout.flag("F_REST")
+            self._state_address = self.abi.state()
 
         self._main_names = function_names(data)
         self._main_slots = element_slots(data)
@@ -375,6 +422,7 @@ class Session:
         self._func_static: dict[int, tuple[str, str, int, int, int, int, int]] = {}
         self._func_addr: dict[int, int] = {}
         self._interrupt = threading.Event()
+        self._ticker = _Ticker(self.engine)
         self._auto_threshold: int | None = None
         self._tierup_events: list[tuple[float, str, int]] = []
         self._hook_slot: int | None = None
@@ -384,8 +432,14 @@ class Session:
         self.on_tier_up: Callable[[JitModule], None] | None = None
         #: Compile every new lambda before its form runs ("JIT-eager").
         self.eager_jit = False
-        #: Per function id: (interpreted calls, JIT calls) during the last eval().
+        #: Per function id: (interpreted calls, JIT calls) during the last eval(), for the
+        #: functions that were called.
         self.last_counts: dict[int, tuple[int, int]] = {}
+        self._eager_seen = 0  # functions the eager mode has looked at
+        #: Functions that have had JIT code: the only ones whose JIT counter can move.
+        self._jit_ids: set[int] = (
+            {f.id for f in self.functions() if f.jit_code} if self.debugger else set()
+        )
 
     # ----------------------------------------------------------------------------- plumbing
 
@@ -488,12 +542,9 @@ class Session:
     def _run(self, call: Callable[[], T]) -> T:
         """Run an evaluating call under the time limit; on failure restore the module."""
         saved = self._stack_pointer.value(self.store) if self._stack_pointer else None
-        timer = None
         self.store.set_epoch_deadline(1)
         if self.time_limit:
-            timer = threading.Timer(self.time_limit, self.engine.increment_epoch)
-            timer.daemon = True
-            timer.start()
+            self._ticker.arm(self.time_limit)
         self._running = True
         try:
             if self._interrupt.is_set():  # it came before the deadline was set: not lost
@@ -507,8 +558,8 @@ class Session:
             error = self._trap_error(e)
         finally:
             self._running = False
-            if timer:
-                timer.cancel()
+            if self.time_limit:
+                self._ticker.disarm()
             self.store.set_epoch_deadline(1 << 62)
         if saved is not None and self._stack_pointer is not None:
             self._stack_pointer.set_value(self.store, saved)
@@ -548,7 +599,7 @@ class Session:
         try:
             count = self._run(lambda: self.abi.read(ptr, len(data)))
         except EvalError as e:
-            src = self.abi.source()
+            src = self._state().source
             self._sources[src] = name or f"<input {src}>"
             if e.line:  # a read error has a position; an interrupt or a trap does not
                 e.source = self._sources[src]
@@ -565,15 +616,16 @@ class Session:
             ]
         finally:
             self._call(lambda: self.abi.free_bytes(ptr))
-        src = self.abi.source()
-        self._sources[src] = name or f"<input {src}>"
+        state = self._state()
+        self._sources[state.source] = name or f"<input {state.source}>"
+        fp = self.layout.form_pos
+        positions = self._read(state.formPos, fp.size * state.formCount)
         results = []
-        before = {f.id: (f.interp_calls, f.jit_calls) for f in self.functions()}
+        # Only functions the interpreter enters (the module lists them) and those with JIT code
+        # can count calls: their counters are read, not every function's.
+        jit_before = {fid: self._counters(fid) for fid in self._jit_ids}
         for k in range(count):
-            pos = self.abi.form_pos(k)
-            line, col, _, _ = self.layout.form_pos.unpack(
-                self._read(pos, self.layout.form_pos.size)
-            )
+            line, col, _, _ = fp.unpack(positions[k * fp.size : (k + 1) * fp.size])
             start = time.perf_counter()
             try:
                 top = self._run(partial(self.abi.compile_form, k))
@@ -594,22 +646,61 @@ class Session:
                 )
                 break
             seconds = time.perf_counter() - start
-            text_ptr = self.abi.result()
-            length = self.abi.result_length()
-            text = self._read(text_ptr, length).decode("utf-8", "replace")
+            state = self._state()
+            text = self._read(state.result, state.resultLength).decode("utf-8", "replace")
             kind_name = ("value", "definition", "void")[kind]
             results.append(FormResult(kind_name, text, self._take_output(), seconds, line, col))
-        self.last_counts = {
-            f.id: (
-                f.interp_calls - before.get(f.id, (0, 0))[0],
-                f.jit_calls - before.get(f.id, (0, 0))[1],
-            )
-            for f in self.functions()
-        }
+        self.last_counts = self._counts_since(jit_before)
         return results
 
+    def _state(self) -> Any:
+        """The module's DebugState: what the last read and run left (see native/debugger.h)."""
+        rec = self.layout.debug_state
+        return rec.unpack(self._read(self._state_address, rec.size))
+
+    def _counters(self, fid: int) -> tuple[int, int]:
+        """(interpreted calls, JIT calls) of function ``fid`` now."""
+        rec = self._read(self._func_address(fid), self.layout.func.size)
+        off = self.layout.func.offsets
+        return (
+            int.from_bytes(rec[off["interpCalls"] : off["interpCalls"] + 8], "little"),
+            int.from_bytes(rec[off["jitCalls"] : off["jitCalls"] + 8], "little"),
+        )
+
+    def _counts_since(self, jit_before: dict[int, tuple[int, int]]) -> dict[int, tuple[int, int]]:
+        """Calls per function since the evaluation began: the touched list's functions, from
+        their counters at first entry, and those with JIT code, from ``jit_before``."""
+        t = self.layout.touched
+        count, ids_ptr = t.unpack(self._read(self._state().touched, t.size))
+        ids = struct.unpack(f"<{count}I", self._read(ids_ptr, 4 * count)) if count else ()
+        off = self.layout.func.offsets
+        at_touch: dict[int, tuple[int, int]] = {}
+        for fid in ids:
+            rec = self._read(self._func_address(fid), off["touchJit"] + 8)
+            at_touch[fid] = (
+                int.from_bytes(rec[off["touchInterp"] : off["touchInterp"] + 8], "little"),
+                int.from_bytes(rec[off["touchJit"] : off["touchJit"] + 8], "little"),
+            )
+        counts = {}
+        for fid in {*ids, *self._jit_ids}:
+            interp, jit = self._counters(fid)
+            bi, bj = jit_before.get(fid) or at_touch.get(fid) or (0, 0)
+            counts[fid] = (interp - bi, jit - bj)
+        return counts
+
+    def _func_address(self, i: int) -> int:
+        # A Func never moves: its address is asked for once (a call into wasm costs far more
+        # than the read, and the prelude makes dozens of functions).
+        addr = self._func_addr.get(i)
+        if addr is None:
+            addr = self._func_addr[i] = self.abi.func(i)
+        return addr
+
     def _jit_new_functions(self) -> None:
-        fresh = [f.id for f in self.functions() if f.state in ("interpreted", "candidate")]
+        count = self.abi.func_count()
+        new = [self._function(i) for i in range(self._eager_seen, count)]
+        self._eager_seen = count
+        fresh = [f.id for f in new if f.state in ("interpreted", "candidate")]
         if fresh:
             mod = self.generate(fresh)
             if mod is not None:
@@ -649,11 +740,7 @@ class Session:
         return [self._function(i) for i in range(count)]
 
     def _function(self, i: int) -> FunctionInfo:
-        # A Func never moves: its address is asked for once (a call into wasm costs far more
-        # than the read, and the prelude makes dozens of functions).
-        addr = self._func_addr.get(i)
-        if addr is None:
-            addr = self._func_addr[i] = self.abi.func(i)
+        addr = self._func_address(i)
         (
             jit_code,
             nparams,
@@ -826,6 +913,7 @@ class Session:
                 mod.patches_done += 1
                 if mod.patches_done == len(mod.patches):
                     mod.stage = Stage.LINKED
+                    self._jit_ids.update(mod.function_ids)
                 key = "patch"
         except EvalError as e:
             self._fail_module(mod, e.message)
@@ -1073,6 +1161,7 @@ class Session:
             mod.functions = {}
         self.modules = []
         self.on_tier_up = None
+        self._ticker.stop()
         for name in ("abi", "memory", "table", "_stack_pointer", "store"):
             self.__dict__.pop(name, None)
 
@@ -1143,7 +1232,9 @@ def _cached_module(engine: wasmtime.Engine, path: Path, data: bytes) -> wasmtime
         try:
             entry.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(entry, module.serialize())
-            entries = sorted(cache.glob("*.cwasm"), key=lambda p: p.stat().st_mtime, reverse=True)
+            entries = sorted(
+                entry.parent.glob("*.cwasm"), key=lambda p: p.stat().st_mtime, reverse=True
+            )
             for old in entries[CACHE_ENTRIES:]:
                 old.unlink(missing_ok=True)
         except OSError:

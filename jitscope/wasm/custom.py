@@ -13,7 +13,7 @@ linker), decoded and encoded here only.
         uleb generation           the snapshot that baked it in
         uleb length, bytes        its Scheme name
     uleb count, then count times:
-        uleb source id            as dbg_source() numbers them
+        uleb source id            as the module numbers them (DebugState.source)
         uleb length, bytes        the name the session knew the source by
 """
 

@@ -145,7 +145,7 @@
           local.get $tmp
           i32.load offset=7
           local.tee $tmp
-          i32.load offset=84
+          i32.load offset=104
           i32.const 1
           i32.eq
           if (result i32) ;; label = @4
@@ -242,7 +242,7 @@
           local.get $tmp
           i32.load offset=7
           local.tee $tmp
-          i32.load offset=84
+          i32.load offset=104
           i32.const 1
           i32.eq
           if (result i32) ;; label = @4
