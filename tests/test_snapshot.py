@@ -383,3 +383,13 @@ def test_the_static_linker_is_a_function_of_the_capture(session):
     first, second = snapshot(capture), snapshot(capture)
     assert first.data == second.data
     assert first.memory_bytes == len(capture.memory)
+
+
+def test_memory_becomes_few_data_segments(session):
+    # wasmtime's compile time grows with the number of data segments: a snapshot must load
+    # about as fast as the plain module, so zero runs shorter than MERGE_GAP stay in a segment.
+    values(session, f"{FIB} (fib 15)")
+    session.jit()
+    snap = snapshot(session.capture())
+    assert snap.segments < 100
+    tools.validate(snap.data)
