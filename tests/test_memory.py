@@ -37,3 +37,18 @@ def test_forty_closed_sessions_grow_rss_by_under_a_megabyte_each():
     )
     per_session = float(p.stdout.strip())
     assert per_session < 1.0, f"each closed session kept {per_session:.2f} MB"
+
+
+def test_discarded_and_linked_modules_give_their_bytes_back():
+    from jitscope.runtime.session import Session
+
+    with Session() as s:
+        s.eval("(define (f x) (* x 2)) (define (g x) (+ (f x) 1)) (g 1)")
+        for _ in range(20):  # warm-up: the allocator's pools
+            s.discard(s.generate(["f", "g"]))
+        before = s.memory_bytes()
+        for _ in range(300):
+            s.discard(s.generate(["f", "g"]))
+        assert s.memory_bytes() <= before + 65536  # not a page more (320 KB more before)
+        s.link(s.generate(["f", "g"]))
+        assert s.eval("(g 20)")[0].text == "41"  # the linked code does not need them

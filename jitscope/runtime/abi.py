@@ -50,6 +50,7 @@ DEBUGGER_INTERFACE: Mapping[str, Signature] = {
     "dbg_stack_depth": ((), (_I,)),
     "dbg_layout": ((), (_I,)),
     "dbg_state": ((), (_I,)),
+    "freeModule": ((_I,), ()),
 }
 
 #: Checked when present: the seed's JIT and memory calls, and what jitscope's own build adds.

@@ -914,6 +914,7 @@ class Session:
                 if mod.patches_done == len(mod.patches):
                     mod.stage = Stage.LINKED
                     self._jit_ids.update(mod.function_ids)
+                    self._free_module(mod.id)
                 key = "patch"
         except EvalError as e:
             self._fail_module(mod, e.message)
@@ -988,7 +989,15 @@ class Session:
         ptr = self._module_ptrs.get(mod.id)
         if ptr and self.debugger:
             self._call(lambda: self.abi.discard(ptr))
+            self._free_module(mod.id)
         mod.stage = Stage.DISCARDED
+
+    def _free_module(self, module_id: int) -> None:
+        """Free the module's copy of a JIT module (its bytes and function list) once no step
+        needs it: the host keeps its own copy of the bytes."""
+        ptr = self._module_ptrs.pop(module_id, None)
+        if ptr:
+            self._call(lambda: self.abi.free_module(ptr))
 
     def unlink(self, function: int | str) -> None:
         """Send calls of a linked function back to the interpreter."""
