@@ -9,8 +9,6 @@ the new slots, apply each relocation, linked.  Every step runs wasm code; Python
 
 from __future__ import annotations
 
-import enum
-import hashlib
 import os
 import struct
 import tempfile
@@ -19,22 +17,29 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from functools import partial
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
-import platformdirs
 import wasmtime
 
 from jitscope.runtime.abi import Abi, interface_problems
-from jitscope.runtime.files import write_atomic
+from jitscope.runtime.engine import Ticker, compiled_main
 from jitscope.runtime.layout import Layout, LayoutError, read_layout
+from jitscope.runtime.types import (
+    Capture,
+    CapturedModule,
+    CapturedSlot,
+    FormResult,
+    FunctionInfo,
+    JitModule,
+    PatchState,
+    Stage,
+    TableSlot,
+)
 from jitscope.wasm.custom import (
     PATCH_SECTION,
     SNAPSHOT_SECTION,
-    Patch,
     SnapshotRecord,
     parse_patches,
     parse_snapshot_record,
@@ -68,10 +73,6 @@ DEFAULT_TIME_LIMIT = 60.0
 
 #: The source name of library functions defined by the module's Scheme prelude.
 PRELUDE_SOURCE = "<prelude>"
-
-#: wasm call stack for deep (non-tail) recursion: wasmtime's default is 512 KiB, and it must
-#: stay below wasmtime's async stack size (2 MiB), which wasmtime-py does not expose.
-WASM_STACK_BYTES = (2 << 20) - (128 << 10)
 
 
 class ModuleLoadError(Exception):
@@ -127,51 +128,6 @@ class _Raised(Exception):
     """Raised by the throw_error import to unwind wasm; carries nothing, the module has it."""
 
 
-class _Ticker:
-    """Ends a call that outlives the time limit: one thread per session (started on first
-    use) sleeps until the armed deadline and then bumps the engine's epoch, which traps the
-    running wasm.  Arming and disarming cost a lock, not a thread per call."""
-
-    def __init__(self, engine: wasmtime.Engine) -> None:
-        self._engine = engine
-        self._cond = threading.Condition()
-        self._until: float | None = None
-        self._stopped = False
-        self._thread: threading.Thread | None = None
-
-    def arm(self, seconds: float) -> None:
-        with self._cond:
-            self._until = time.monotonic() + seconds
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="jitscope-ticker", daemon=True
-                )
-                self._thread.start()
-            self._cond.notify()
-
-    def disarm(self) -> None:
-        with self._cond:
-            self._until = None
-
-    def stop(self) -> None:
-        with self._cond:
-            self._stopped = True
-            self._cond.notify()
-
-    def _run(self) -> None:
-        with self._cond:
-            while not self._stopped:
-                if self._until is None:
-                    self._cond.wait()
-                    continue
-                left = self._until - time.monotonic()
-                if left > 0:
-                    self._cond.wait(left)
-                    continue
-                self._until = None
-                self._engine.increment_epoch()
-
-
 class _Interrupted(Exception):
     """An interrupt that arrived before the wasm call it was meant for."""
 
@@ -180,170 +136,6 @@ def _throw_error() -> None:
     # A plain function, not a method: wasmtime-py keeps host functions in a process-wide slab
     # until their Store goes, and a bound method would keep the Session (and Store) alive.
     raise _Raised()
-
-
-@dataclass(frozen=True, slots=True)
-class FormResult:
-    """The outcome of one top-level form."""
-
-    kind: str  # "value", "definition", "void" or "error"
-    text: str  # printed value, defined name, or the error's one-line message
-    output: str  # what display/newline wrote while it ran
-    seconds: float
-    line: int = 0
-    col: int = 0
-    error: EvalError | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FunctionInfo:
-    """A lambda the interpreter knows, with its dispatch counters."""
-
-    id: int
-    name: str
-    source: str
-    line: int
-    col: int
-    end_line: int
-    end_col: int
-    nparams: int
-    interp_calls: int
-    jit_calls: int
-    jit_code_address: int  # where the patch writes
-    jit_code: int  # table index of its JIT code, 0 while interpreted
-    module_id: int  # the JIT module that last compiled it
-    pending: bool  # compiled into a module not linked yet
-    library: bool = False  # defined by the prelude (source <prelude>), not by the user
-    rest: bool = False  # its last parameter takes the remaining arguments as a list
-
-    @property
-    def state(self) -> str:
-        if self.jit_code:
-            return "linked"
-        if self.pending:
-            return f"compiled in module {self.module_id}"
-        return "candidate" if self.interp_calls else "interpreted"
-
-    @property
-    def span(self) -> str:
-        return f"{self.source}:{self.line}:{self.col}-{self.end_line}:{self.end_col}"
-
-
-class Stage(enum.IntEnum):
-    """Where a JIT module is in its life; steps go forward one stage (or one patch) at a time."""
-
-    GENERATED = 0
-    COMPILED = 1
-    INSTANTIATED = 2
-    TABLE_GROWN = 3
-    SLOTS_FILLED = 4
-    LINKED = 5
-    DISCARDED = 6
-    FAILED = 7
-
-
-@dataclass(slots=True)
-class PatchState:
-    patch: Patch
-    before: int | None = None
-    after: int | None = None
-
-    @property
-    def applied(self) -> bool:
-        return self.after is not None
-
-
-@dataclass(eq=False, slots=True)
-class JitModule:
-    """A generated module and how far it has been linked."""
-
-    id: int
-    data: bytes
-    function_ids: list[int]
-    names: list[str]
-    patches: list[PatchState]
-    stage: Stage = Stage.GENERATED
-    module: wasmtime.Module | None = None
-    instance: wasmtime.Instance | None = None
-    # Its exported functions, read once: wasmtime-py builds the whole export list on each
-    # exports() call, which made patching quadratic in the module's size.
-    functions: dict[str, wasmtime.Func] = field(default_factory=dict)
-    patches_done: int = 0
-    table_base: int | None = None
-    table_size_before: int | None = None
-    error: str | None = None
-    timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-    @property
-    def patches_applied(self) -> int:
-        """Patches run so far (they run in order: these are the first ones)."""
-        return self.patches_done
-
-    def next_step(self) -> str | None:
-        """A short description of what :meth:`Session.step` would do next, None when done."""
-        if self.stage is Stage.GENERATED:
-            return "compile (validate)"
-        if self.stage is Stage.COMPILED:
-            return "instantiate"
-        if self.stage is Stage.INSTANTIATED:
-            return f"grow table by {len(self.names)}"
-        if self.stage is Stage.TABLE_GROWN:
-            return f"fill {len(self.names)} slot{'s' if len(self.names) != 1 else ''}"
-        if self.stage is Stage.SLOTS_FILLED:
-            p = self.patches[self.patches_applied].patch
-            return f"patch {p.name}.jitCode @ 0x{p.address:x}"
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class TableSlot:
-    index: int
-    name: str
-    owner: str  # "main", "jit N", "host" or "" for an empty slot
-    empty: bool
-    grown: bool  # added after the main module was instantiated
-
-
-@dataclass(frozen=True, slots=True)
-class CapturedSlot:
-    """A live table slot: the type of the function in it (None when empty) and a token equal
-    for the same function (None where wasmtime-py cannot tell)."""
-
-    type: tuple[tuple[str, ...], tuple[str, ...]] | None
-    identity: object | None
-
-
-@dataclass(frozen=True, slots=True)
-class CapturedModule:
-    """A JIT module as the static linker needs it."""
-
-    id: int
-    data: bytes
-    stage: Stage
-    table_base: int | None
-    table_size_before: int | None
-    export_identities: dict[str, object]  # exported function name -> identity token
-
-
-@dataclass(frozen=True, slots=True)
-class Capture:
-    """Everything of a live session that a snapshot bakes in, copied out at one moment (see
-    :meth:`Session.capture`); the static linker is a function of this alone."""
-
-    main_wasm: bytes
-    modules: tuple[CapturedModule, ...]
-    table: tuple[CapturedSlot, ...]
-    host_slots: frozenset[int]  # slots the host filled (the tier-up hook)
-    auto_hook: int | None  # the tier-up hook's slot while auto mode was on
-    memory: bytes
-    pages: int
-    globals: dict[str, object]  # exported globals' live values
-    sources: dict[int, str]
-    zeroed_bytes: int  # garbage dbg_scrub cleared first
 
 
 class Session:
@@ -363,7 +155,10 @@ class Session:
         #: What ``jitscope snapshot`` baked into this module, if it is a snapshot.
         self.snapshot_record = _snapshot_record(self.path, data)
 
-        self.engine, self.main_module = _compile(self.path, data)
+        try:
+            self.engine, self.main_module = compiled_main(self.path, data)
+        except wasmtime.WasmtimeError as e:
+            raise ModuleLoadError(self.path, f"not a valid wasm module: {_first_line(e)}") from e
         self.store = wasmtime.Store(self.engine)
         fd, self._out_path = tempfile.mkstemp(prefix="jitscope-out-")
         os.close(fd)  # WASI opens it by name; we read it by name
@@ -422,7 +217,7 @@ class Session:
         self._func_static: dict[int, tuple[str, str, int, int, int, int, int]] = {}
         self._func_addr: dict[int, int] = {}
         self._interrupt = threading.Event()
-        self._ticker = _Ticker(self.engine)
+        self._ticker = Ticker(self.engine)
         self._auto_threshold: int | None = None
         self._tierup_events: list[tuple[float, str, int]] = []
         self._hook_slot: int | None = None
@@ -1179,76 +974,6 @@ class Session:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-# Compiled main modules by (path, size, mtime): sessions on one build share an engine, so a
-# second session (a test, a reload) skips the compile.  Epoch interruption is engine-wide, but
-# only a store with a running evaluation has a near deadline.
-_compiled: dict[tuple[str, int, int], tuple[wasmtime.Engine, wasmtime.Module]] = {}
-
-
-def _compile(path: Path, data: bytes) -> tuple[wasmtime.Engine, wasmtime.Module]:
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _compiled:
-        config = wasmtime.Config()
-        config.epoch_interruption = True
-        config.max_wasm_stack = WASM_STACK_BYTES
-        config.wasm_tail_call = True
-        engine = wasmtime.Engine(config)
-        _compiled[key] = (engine, _cached_module(engine, path, data))
-    return _compiled[key]
-
-
-#: Compiled modules kept in the cache (the most recently used).
-CACHE_ENTRIES = 8
-
-#: Settings that change the machine code, so a cached compile is only reused with them.
-_CODE_SETTINGS = f"epoch,tail-call,stack={WASM_STACK_BYTES}"
-
-
-def compile_cache_dir() -> Path | None:
-    """Where compiled main modules are kept between processes: ``$JITSCOPE_CACHE_DIR``, else
-    the platform's user cache directory; None (no cache) when that variable is empty."""
-    override = os.environ.get("JITSCOPE_CACHE_DIR")
-    if override is not None:
-        return Path(override).expanduser() if override else None
-    return platformdirs.user_cache_path("jitscope") / "modules"
-
-
-def _cached_module(engine: wasmtime.Engine, path: Path, data: bytes) -> wasmtime.Module:
-    """The module compiled for ``engine``: deserialized from the cache when an entry for these
-    bytes, this wasmtime and these settings exists and loads, else compiled (and cached).  A
-    corrupt or incompatible entry is compiled over."""
-    cache = compile_cache_dir()
-    entry = None
-    if cache is not None:
-        h = hashlib.sha256(data)
-        h.update(f"\0wasmtime {metadata.version('wasmtime')}\0{_CODE_SETTINGS}".encode())
-        entry = cache / f"{h.hexdigest()}.cwasm"
-        if entry.is_file():
-            try:
-                module = wasmtime.Module.deserialize_file(engine, str(entry))
-                os.utime(entry)  # recently used: kept by the pruning below
-                return module
-            except (wasmtime.WasmtimeError, OSError):
-                pass  # corrupt, truncated or from another build: compile afresh below
-    try:
-        module = wasmtime.Module(engine, data)
-    except wasmtime.WasmtimeError as e:
-        raise ModuleLoadError(path, f"not a valid wasm module: {_first_line(e)}") from e
-    if entry is not None:
-        try:
-            entry.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(entry, module.serialize())
-            entries = sorted(
-                entry.parent.glob("*.cwasm"), key=lambda p: p.stat().st_mtime, reverse=True
-            )
-            for old in entries[CACHE_ENTRIES:]:
-                old.unlink(missing_ok=True)
-        except OSError:
-            pass  # a cache that cannot be written only costs the next start its compile
-    return module
 
 
 def _func_identity(func: wasmtime.Func) -> object | None:
