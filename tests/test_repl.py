@@ -119,3 +119,10 @@ def test_golden_wat_of_a_generated_module():
     if os.environ.get("JITSCOPE_BLESS"):
         expected_file.write_text(text)
     assert text == expected_file.read_text()
+
+
+def test_jitscope_help_shows_help_not_a_missing_module():
+    p = jitscope("help")
+    assert p.returncode == 0 and "Subcommands: repl, run, bench, snapshot" in p.stdout
+    p = jitscope("help", "run")
+    assert p.returncode == 0 and "--jit" in p.stdout and "default 1,000" in p.stdout

@@ -27,6 +27,10 @@ SUBCOMMANDS = ("repl", "run", "bench", "snapshot")
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["help"]:  # `jitscope help [SUBCOMMAND]`, not a module called "help"
+        topic = argv[1] if len(argv) > 1 and argv[1] in SUBCOMMANDS else "tui"
+        _parser(topic).print_help()
+        return 0
     if argv and argv[0] in SUBCOMMANDS:
         command, rest = argv[0], argv[1:]
     else:
@@ -99,7 +103,7 @@ def _parser(command: str) -> argparse.ArgumentParser:
             prog="jitscope",
             description="A terminal debugger for run-time wasm code generation. "
             "Without a subcommand, opens the TUI. Subcommands: repl, run, bench, snapshot "
-            "(see jitscope SUBCOMMAND --help).",
+            "(see jitscope help SUBCOMMAND).",
         )
         p.add_argument(
             "path", nargs="?", type=Path, help="interplib.wasm to open (default: the bundled build)"
