@@ -393,3 +393,14 @@ def test_memory_becomes_few_data_segments(session):
     snap = snapshot(session.capture())
     assert snap.segments < 100
     tools.validate(snap.data)
+
+
+def test_the_report_does_not_call_an_unlinked_function_linked_in(session, tmp_path):
+    values(session, f"{FIB} {DEEP} (fib 5) (deep 5)")
+    session.jit()
+    session.unlink("deep")
+    snap = write_snapshot(session, tmp_path / "s.wasm")
+    assert snap.unlinked == ("deep",)
+    assert "1 JIT function linked in (fib), 1 in the table but unlinked (deep)" in snap.summary()
+    with Session(tmp_path / "s.wasm") as t:
+        assert t.function("deep").state != "linked" and t.function("fib").state == "linked"

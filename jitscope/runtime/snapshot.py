@@ -107,17 +107,23 @@ class Snapshot:
     table_size: int
     seconds: float
     notes: tuple[str, ...] = ()
+    unlinked: tuple[str, ...] = ()  # new functions in the table whose calls are interpreted
 
     @property
     def size(self) -> int:
         return len(self.data)
 
     def summary(self) -> str:
-        names = ", ".join(f.name for f in self.new_functions) or "none"
-        plural = "s" if len(self.new_functions) != 1 else ""
+        linked = [f.name for f in self.new_functions if f.name not in self.unlinked]
+        plural = "s" if len(linked) != 1 else ""
+        kept = (
+            f", {len(self.unlinked)} in the table but unlinked ({', '.join(self.unlinked)})"
+            if self.unlinked
+            else ""
+        )
         head = (
             f"{self.size:,} bytes (main module {self.input_size:,}); "
-            f"{len(self.new_functions)} JIT function{plural} linked in ({names}), "
+            f"{len(linked)} JIT function{plural} linked in ({', '.join(linked) or 'none'}){kept}, "
             f"{len(self.functions)} in all; memory {self.memory_bytes >> 10:,} KiB as "
             f"{self.segments:,} data segments of {self.data_bytes:,} bytes; "
             f"table {self.table_size} slots; {self.seconds:.2f} s"
@@ -215,6 +221,7 @@ def _snapshot(capture: Capture) -> Snapshot:
             if b.mod is mod:
                 slot_func[b.slot] = index_of[b.jit_index]
 
+    unlinked = tuple(b.name for b in baked if not _dispatched(b, capture.memory))
     generation = (previous.generation if previous else 0) + 1
     new_slots = tuple(
         BakedSlot(b.slot, slot_func[b.slot], b.mod.id, generation, b.name) for b in baked
@@ -258,6 +265,7 @@ def _snapshot(capture: Capture) -> Snapshot:
         input_size=len(capture.main_wasm),
         functions=all_slots,
         new_functions=new_slots,
+        unlinked=unlinked,
         memory_bytes=len(memory),
         data_bytes=sum(e - s for s, e in segments),
         segments=len(segments),
@@ -491,6 +499,16 @@ def _check_table(
                 f"table slot {slot} should hold {name} of its JIT module "
                 "but holds another function of the same type"
             )
+
+
+def _dispatched(b: _Baked, memory: bytes) -> bool:
+    """Whether calls of ``b`` go to its JIT code: its ``jitCode`` word holds its slot (after an
+    unlink it is 0, though the slot still holds the function)."""
+    section = b.parsed.custom(PATCH_SECTION)
+    for p in parse_patches(section) if section is not None else ():
+        if p.function == b.jit_index:
+            return int.from_bytes(memory[p.address : p.address + 4], "little") == b.slot
+    return True  # no patch to tell (a foreign module): the table is all there is
 
 
 def _live_globals(capture: Capture, main: ParsedModule) -> dict[int, bytes]:
