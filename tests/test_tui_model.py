@@ -11,6 +11,7 @@ from jitscope.runtime.session import Session, Stage
 from jitscope.tui.history import History
 from jitscope.tui.model import (
     diff,
+    fmt_count_fit,
     record_history,
     redact_addresses,
     redact_hex,
@@ -161,3 +162,12 @@ def test_history_save_failure_leaves_old_file(tmp_path, monkeypatch) -> None:
         h.save()
     assert json.loads(path.read_text()) == ["(a)"]
     assert [p.name for p in tmp_path.iterdir()] == ["history.json"]
+
+
+@pytest.mark.parametrize(
+    ("n", "shown"),
+    [(0, "0"), (99_999_999, "99,999,999"), (700_496_147, "700.5M"), (12_345_678_901, "12.3G")],
+)
+def test_counts_are_never_cut(n: int, shown: str) -> None:
+    text = fmt_count_fit(n, 10)
+    assert text == shown and len(text) <= 10

@@ -10,7 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 
 from jitscope.runtime.session import FunctionInfo
-from jitscope.tui.model import UiState, fmt_count
+from jitscope.tui.model import UiState, fmt_count_fit
 from jitscope.tui.pane import Hint, Pane, PaneTable
 from jitscope.tui.styles import Palette
 
@@ -29,6 +29,10 @@ SEED_ONLY = (
     "It runs the seed's interface only: evaluation works, and [b]a[/b] compiles and links "
     "every hot function in one go (no per-function view, no stepping)."
 )
+
+
+#: Cells of the count columns.
+COUNT_WIDTH = 10
 
 
 class CandidatesTable(Pane):
@@ -101,12 +105,13 @@ class CandidatesTable(Pane):
 
     def on_mount(self) -> None:
         table = self.table
-        # Counts get a fixed width (up to 99,999,999): an auto-sized column is measured only
-        # after its rows change, and a screen drawn in between showed counts cut short.
+        # Counts get a fixed width (in full up to 99,999,999, compact beyond): an auto-sized
+        # column is measured only after its rows change, and a screen drawn in between showed
+        # counts cut short.
         for label, key, width in (
             ("function", "name", None),
-            ("interp", "interp", 10),
-            ("JIT", "jit", 10),
+            ("interp", "interp", COUNT_WIDTH),
+            ("JIT", "jit", COUNT_WIDTH),
             ("state", "state", None),
             ("span", "span", None),
         ):
@@ -159,8 +164,8 @@ class CandidatesTable(Pane):
         name.append(f.name or "λ", style="bold")
         cells: list[object] = [
             name,
-            Text(fmt_count(f.interp_calls), style=palette.interp, justify="right"),
-            Text(fmt_count(f.jit_calls), style=palette.jit, justify="right"),
+            Text(fmt_count_fit(f.interp_calls, COUNT_WIDTH), style=palette.interp, justify="right"),
+            Text(fmt_count_fit(f.jit_calls, COUNT_WIDTH), style=palette.jit, justify="right"),
             Text(f.state, style=state_style),
             Text(f"{f.source} {span}", style=palette.muted),
         ]

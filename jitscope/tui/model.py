@@ -327,6 +327,17 @@ def fmt_count(n: int) -> str:
     return f"{n:,}"
 
 
+def fmt_count_fit(n: int, width: int) -> str:
+    """``n`` in full when it fits ``width`` cells, else compact (``700.5M``): never cut."""
+    full = f"{n:,}"
+    if len(full) <= width:
+        return full
+    for unit, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("k", 10**3)):
+        if n >= scale:
+            return f"{n / scale:.1f}{unit}"
+    return full
+
+
 def fmt_seconds(seconds: float, deterministic: bool = False) -> str:
     """Elapsed time for the log; a fixed string in snapshot tests, where times vary."""
     if deterministic:
