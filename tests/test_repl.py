@@ -126,3 +126,8 @@ def test_jitscope_help_shows_help_not_a_missing_module():
     assert p.returncode == 0 and "Subcommands: repl, run, bench, snapshot" in p.stdout
     p = jitscope("help", "run")
     assert p.returncode == 0 and "--jit" in p.stdout and "default 1,000" in p.stdout
+
+
+def test_a_value_starts_on_a_fresh_line_after_output_without_one():
+    p = jitscope("repl", stdin='(display "x")\n(+ 1 2)\n(display "y") (newline)\n(+ 2 2)\n')
+    assert p.stdout == "x\n3\ny\n4\n"

@@ -46,8 +46,11 @@ class Repl:
         self.prompt = sys.stdin.isatty() if prompt is None else prompt
         self.inputs = 0
         self._reading = False
+        self._at_line_start = True  # what was written last ended a line
 
     def write(self, text: str) -> None:
+        if text:
+            self._at_line_start = text.endswith("\n")
         self.out.write(text)
         self.out.flush()
 
@@ -79,12 +82,14 @@ class Repl:
             return None
         finally:
             self._reading = False
+        self._at_line_start = True  # what was written last ended a line
 
     def _loop(self, lines: TextIO) -> int:
         buffer = ""
         while True:
-            if self.prompt:
-                self.write("... " if buffer else "> ")
+            if self.prompt:  # the user's ⏎ ends the prompt's line: not tracked by write()
+                self.out.write("... " if buffer else "> ")
+                self.out.flush()
             line = self._readline(lines)
             if line is None:
                 self.write("\n")
@@ -113,7 +118,7 @@ class Repl:
         results = interruptible(
             self.session, lambda: self.session.eval(source, name=f"<repl {self.inputs}>")
         )
-        self.write(format_results(results))
+        self.write(format_results(results, fresh_line=self._at_line_start))
 
     def meta(self, words: list[str]) -> bool:
         """Run a meta-command; False to quit."""

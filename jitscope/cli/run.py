@@ -17,14 +17,14 @@ __all__ = ["format_results", "interruptible", "run_file", "write_report"]
 T = TypeVar("T")
 
 
-def format_results(results: list[FormResult]) -> str:
+def format_results(results: list[FormResult], *, fresh_line: bool = True) -> str:
     """What the headless commands print: each form's output, then its value or error, which
-    start on a line of their own."""
+    start on a line of their own (``fresh_line``: whether the text goes at a line's start)."""
     text = ""
     for r in results:
         text += r.output
         if r.kind in ("value", "error"):
-            if text and not text.endswith("\n"):
+            if text and not text.endswith("\n") or not text and not fresh_line:
                 text += "\n"
             text += (r.text if r.kind == "value" else f"error: {r.text}") + "\n"
     return text
