@@ -355,6 +355,7 @@ def test_help_palette_and_export(tmp_path: Path) -> None:
 
         # Export the WAT (w in the module view), atomically, to a path typed in the dialog.
         target = tmp_path / "out" / "fib.wat"
+        target.parent.mkdir()  # a missing directory is an error, not made silently
         await press(pilot, "f4", "w")
         assert isinstance(app.screen, ExportScreen)
         await press(pilot, "ctrl+u")

@@ -71,6 +71,7 @@ class History:
         if self.path is None:
             return
         text = json.dumps(self.entries[-MAX_ENTRIES:], ensure_ascii=False, indent=0)
+        self.path.parent.mkdir(parents=True, exist_ok=True)  # the data directory, first time
         write_atomic(self.path, text)
 
     # ----------------------------------------------------------------------------- browsing
