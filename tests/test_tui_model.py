@@ -132,7 +132,9 @@ def test_history_round_trip_and_browsing(tmp_path) -> None:
     assert again.next() is None
 
 
-@pytest.mark.parametrize("content", [b"{not json", b'{"a": 1}', b"[1, 2]", b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "content", [b"{not json", b'{"a": 1}', b"[1, 2]", b"\xff\xfe", b"[" * 100_000 + b"]" * 100_000]
+)
 def test_corrupt_history_is_set_aside(tmp_path, content: bytes) -> None:
     path = tmp_path / "history.json"
     path.write_bytes(content)

@@ -65,8 +65,9 @@ def main(argv: list[str] | None = None) -> int:
             return run_file(session, args.file, args.jit, args.threshold, sys.stdout)
         from jitscope.tui.app import JitscopeApp
 
-        JitscopeApp(session).run()
-        return 0
+        app = JitscopeApp(session)
+        app.run()
+        return app.return_code or 0  # non-zero when the app ended in an error
 
 
 def threshold_argument(text: str) -> int:

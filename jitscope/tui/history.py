@@ -54,7 +54,8 @@ class History:
             if not isinstance(data, list) or not all(isinstance(e, str) for e in data):
                 raise ValueError("not a list of strings")
             self.entries = data[-MAX_ENTRIES:]
-        except (OSError, ValueError) as e:  # JSONDecodeError and UnicodeDecodeError included
+        # JSONDecodeError and UnicodeDecodeError included; RecursionError for [[[[…]]]]
+        except (OSError, ValueError, RecursionError) as e:
             aside = self.path.with_name(
                 f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}"
             )
