@@ -226,3 +226,19 @@ def test_an_interrupt_before_the_evaluation_starts_is_not_lost():
         [r] = s.eval("(spin)")
         assert (r.error.kind, r.text) == ("interrupted", "interrupted")
         assert values(s, "(+ 1 2)") == ["3"]  # and it is spent: the next evaluation runs
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.2, 0.5])
+def test_ctrl_c_during_start_up_is_one_line_not_a_traceback(delay):
+    p = subprocess.Popen(
+        [sys.executable, "-m", "jitscope", "repl"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(delay)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate("", timeout=60)
+    assert "Traceback" not in err
+    assert p.returncode in (0, 130, -signal.SIGINT)
