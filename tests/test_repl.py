@@ -131,3 +131,8 @@ def test_jitscope_help_shows_help_not_a_missing_module():
 def test_a_value_starts_on_a_fresh_line_after_output_without_one():
     p = jitscope("repl", stdin='(display "x")\n(+ 1 2)\n(display "y") (newline)\n(+ 2 2)\n')
     assert p.stdout == "x\n3\ny\n4\n"
+
+
+def test_a_meta_command_starts_on_a_fresh_line_too():
+    p = jitscope("repl", stdin='(display "x")\n,stats\n(+ 1 2)\n')
+    assert p.stdout == "x\nno calls yet\n3\n"

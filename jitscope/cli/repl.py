@@ -7,7 +7,7 @@ import sys
 import threading
 from typing import TextIO
 
-from jitscope.cli.run import format_results, interruptible, write_report
+from jitscope.cli.run import format_report, format_results, interruptible
 from jitscope.debugger import Debugger, Report, open_depth, parse_auto_threshold
 from jitscope.runtime.session import JitModule, Session, Unsupported
 from jitscope.wasm.tools import WasmToolsError, print_wat
@@ -55,7 +55,7 @@ class Repl:
         self.out.flush()
 
     def report(self, report: Report) -> None:
-        write_report(report, self.out)
+        self.write(format_report(report))
 
     def run(self, lines: TextIO) -> int:
         """Read and evaluate until end of input or ,quit.  Ctrl-C while reading drops the
@@ -128,6 +128,8 @@ class Repl:
         if cmd in ("quit", "q", "exit"):
             return False
         handler = getattr(self, f"cmd_{cmd.replace('-', '_')}", None)
+        if not self._at_line_start:  # what a command says starts on a line of its own
+            self.write("\n")
         if handler is None:
             self.write(f"error: unknown meta-command ,{cmd} (,help lists them)\n")
             return True

@@ -12,7 +12,7 @@ from typing import TextIO, TypeVar
 from jitscope.debugger import Debugger, Report
 from jitscope.runtime.session import FormResult, Session
 
-__all__ = ["format_results", "interruptible", "run_file", "write_report"]
+__all__ = ["format_report", "format_results", "interruptible", "run_file"]
 
 T = TypeVar("T")
 
@@ -30,13 +30,12 @@ def format_results(results: list[FormResult], *, fresh_line: bool = True) -> str
     return text
 
 
-def write_report(report: Report, out: TextIO) -> None:
+def format_report(report: Report) -> str:
     """A :class:`~jitscope.debugger.Report` as headless text: errors say so."""
-    out.writelines(
+    return "".join(
         f"error: {line.text}\n" if line.kind == "error" else f"{line.text}\n"
         for line in report.lines
     )
-    out.flush()
 
 
 def run_file(session: Session, path: Path, jit: str, threshold: int, out: TextIO) -> int:
