@@ -60,6 +60,7 @@ from jitscope.wasm.custom import (
     PATCH_SECTION,
     SNAPSHOT_SECTION,
     BakedSlot,
+    Patch,
     SnapshotRecord,
     encode_snapshot_record,
     parse_patches,
@@ -143,6 +144,7 @@ class _Baked:
     parsed: ParsedModule
     jit_index: int  # function index inside the JIT module
     name: str
+    jit_code_address: int | None  # where its patch writes the slot (None: the module has none)
 
 
 def snapshot(capture: Capture) -> Snapshot:
@@ -325,8 +327,9 @@ def _previous_record(main: ParsedModule) -> SnapshotRecord | None:
         raise SnapshotError(f"main module: corrupt {SNAPSHOT_SECTION} section: {e}") from None
 
 
-def _jit_slot_map(mod: CapturedModule, parsed: ParsedModule) -> dict[int, int]:
-    """Slot -> function index inside the JIT module, from its element segment and patches."""
+def _jit_slot_map(mod: CapturedModule, parsed: ParsedModule) -> tuple[dict[int, int], list[Patch]]:
+    """Slot -> function index inside the JIT module, from its element segment and patches
+    (checked against each other); and the patches."""
     base = mod.table_base
     assert base is not None
     where = f"JIT module {mod.id}"
@@ -352,6 +355,7 @@ def _jit_slot_map(mod: CapturedModule, parsed: ParsedModule) -> dict[int, int]:
             "offsets)"
         )
     section = parsed.custom(PATCH_SECTION)
+    patches: list[Patch] = []
     if section is not None:
         try:
             patches = parse_patches(section)
@@ -369,7 +373,7 @@ def _jit_slot_map(mod: CapturedModule, parsed: ParsedModule) -> dict[int, int]:
             f"{where}: its slots start at {min(slots)}, below the table size "
             f"{mod.table_size_before} before it grew the table"
         )
-    return slots
+    return slots, patches
 
 
 def _baked_slots(
@@ -408,7 +412,8 @@ def _baked_slots(
                 f"JIT module {mod.id}: has tables or memories of its own; a "
                 "snapshot can only link modules that import the main module's"
             )
-        slots = _jit_slot_map(mod, parsed)
+        slots, patches = _jit_slot_map(mod, parsed)
+        jit_code_address = {p.function: p.address for p in patches}
         live = {s: s < len(capture.table) and capture.table[s].type is not None for s in slots}
         if not any(live.values()):
             if mod.stage is Stage.LINKED:
@@ -430,7 +435,7 @@ def _baked_slots(
             )
         for slot, f in sorted(slots.items()):
             name = parsed.names.get(f, f"jit{mod.id}_{f}")
-            baked.append(_Baked(slot, mod, parsed, f, name))
+            baked.append(_Baked(slot, mod, parsed, f, name, jit_code_address.get(f)))
         modules.append((mod, parsed))
     return baked, modules
 
@@ -504,11 +509,10 @@ def _check_table(
 def _dispatched(b: _Baked, memory: bytes) -> bool:
     """Whether calls of ``b`` go to its JIT code: its ``jitCode`` word holds its slot (after an
     unlink it is 0, though the slot still holds the function)."""
-    section = b.parsed.custom(PATCH_SECTION)
-    for p in parse_patches(section) if section is not None else ():
-        if p.function == b.jit_index:
-            return int.from_bytes(memory[p.address : p.address + 4], "little") == b.slot
-    return True  # no patch to tell (a foreign module): the table is all there is
+    at = b.jit_code_address
+    if at is None:
+        return True  # no patch to tell (a foreign module): the table is all there is
+    return int.from_bytes(memory[at : at + 4], "little") == b.slot
 
 
 def _live_globals(capture: Capture, main: ParsedModule) -> dict[int, bytes]:
