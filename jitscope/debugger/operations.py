@@ -89,7 +89,6 @@ class Debugger:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.auto_threshold: int | None = None  # None while auto tier-up is off
 
     # ------------------------------------------------------------------------- helpers
 
@@ -229,7 +228,6 @@ class Debugger:
             if threshold is not None and not 1 <= threshold <= MAX_AUTO_THRESHOLD:
                 raise ValueError(f"the threshold must be from 1 to {MAX_AUTO_THRESHOLD:,}")
             self.session.set_auto_jit(threshold)
-            self.auto_threshold = threshold
             report.auto = threshold is not None
             if threshold is None:
                 report.add("jit", "auto tier-up off")

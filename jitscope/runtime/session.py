@@ -453,14 +453,16 @@ class Session:
         rec = self.layout.debug_state
         return rec.unpack(self._read(self._state_address, rec.size))
 
+    def _u64s(self, fid: int, *fields: str) -> tuple[int, ...]:
+        """Fields of function ``fid``'s record (u64 counters), read in one go."""
+        off = self.layout.func.offsets
+        rec = self._read(self._func_address(fid), max(off[f] for f in fields) + 8)
+        return tuple(int.from_bytes(rec[off[f] : off[f] + 8], "little") for f in fields)
+
     def _counters(self, fid: int) -> tuple[int, int]:
         """(interpreted calls, JIT calls) of function ``fid`` now."""
-        rec = self._read(self._func_address(fid), self.layout.func.size)
-        off = self.layout.func.offsets
-        return (
-            int.from_bytes(rec[off["interpCalls"] : off["interpCalls"] + 8], "little"),
-            int.from_bytes(rec[off["jitCalls"] : off["jitCalls"] + 8], "little"),
-        )
+        interp, jit = self._u64s(fid, "interpCalls", "jitCalls")
+        return interp, jit
 
     def _counts_since(self, jit_before: dict[int, tuple[int, int]]) -> dict[int, tuple[int, int]]:
         """Calls per function since the evaluation began: the touched list's functions, from
@@ -468,18 +470,16 @@ class Session:
         t = self.layout.touched
         count, ids_ptr = t.unpack(self._read(self._state().touched, t.size))
         ids = struct.unpack(f"<{count}I", self._read(ids_ptr, 4 * count)) if count else ()
-        off = self.layout.func.offsets
-        at_touch: dict[int, tuple[int, int]] = {}
-        for fid in ids:
-            rec = self._read(self._func_address(fid), off["touchJit"] + 8)
-            at_touch[fid] = (
-                int.from_bytes(rec[off["touchInterp"] : off["touchInterp"] + 8], "little"),
-                int.from_bytes(rec[off["touchJit"] : off["touchJit"] + 8], "little"),
-            )
         counts = {}
-        for fid in {*ids, *self._jit_ids}:
+        for fid in ids:  # their counters now and at first entry, in one read each
+            interp, jit, ti, tj = self._u64s(
+                fid, "interpCalls", "jitCalls", "touchInterp", "touchJit"
+            )
+            bi, bj = jit_before.get(fid, (ti, tj))
+            counts[fid] = (interp - bi, jit - bj)
+        for fid in self._jit_ids.difference(ids):
             interp, jit = self._counters(fid)
-            bi, bj = jit_before.get(fid) or at_touch.get(fid) or (0, 0)
+            bi, bj = jit_before.get(fid, (0, 0))
             counts[fid] = (interp - bi, jit - bj)
         return counts
 
