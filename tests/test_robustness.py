@@ -60,6 +60,17 @@ def test_interrupt_from_another_thread():
         assert values(s, "(+ 1 2)") == ["3"]
 
 
+def start_repl() -> subprocess.Popen[str]:
+    """``jitscope repl`` in a child with pipes on all three streams."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "jitscope", "repl"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def wait_until_spinning(pid: int) -> None:
     """Until the process burns CPU (user time grows by 30 ms in 100 ms): it is evaluating."""
 
@@ -79,13 +90,7 @@ def wait_until_spinning(pid: int) -> None:
 
 
 def test_ctrl_c_in_the_repl_ends_the_evaluation_not_the_process():
-    p = subprocess.Popen(
-        [sys.executable, "-m", "jitscope", "repl"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    p = start_repl()
     assert p.stdin is not None and p.stdout is not None
     p.stdin.write("(define (spin) (spin))\n(+ 1 1)\n")
     p.stdin.flush()
@@ -230,13 +235,7 @@ def test_an_interrupt_before_the_evaluation_starts_is_not_lost():
 
 @pytest.mark.parametrize("delay", [0.05, 0.2, 0.5])
 def test_ctrl_c_during_start_up_is_one_line_not_a_traceback(delay):
-    p = subprocess.Popen(
-        [sys.executable, "-m", "jitscope", "repl"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    p = start_repl()
     time.sleep(delay)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate("", timeout=60)
