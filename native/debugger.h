@@ -87,9 +87,15 @@ EXPORT(eval) void evalProgram(Func *top, int32_t heapSize) {
   Value v = runToplevel(top);
   std::string s;
   printValue(s, v, false);
-  flushOutput();
+  fwrite(output.data(), 1, output.size(), stdout);
+  output.clear();
   printf("result: %s\n", s.c_str());
+  // The seed's eval does not flush; nor does the seed-only build, so that its tests see what
+  // a host of the seed's own module sees: a result that reaches fd 1 only if stdio
+  // line-buffers it.
+#ifndef JITSCOPE_SEED_ONLY
   fflush(stdout);
+#endif
 }
 
 static std::vector<Func *> candidates() {
@@ -213,16 +219,21 @@ DEBUG_EXPORT(dbg_jit) JitModule *dbg_jit(const int32_t *ids, int32_t n) {
     if (ids[i] < 0 || (size_t)ids[i] >= funcs.size()) raise(E_JIT, noPos, nullptr, "no function with id %d", ids[i]);
     Func *f = funcs[ids[i]];
     if (const char *why = uncompilableReason(f)) raise(E_JIT, noPos, f->name, "cannot compile %s: %s", f->name, why);
+    // Linked or in a module already: one module at a time owns a function's jitCode, so a
+    // patch's before-value is always 0 and discarding a module can undo its patches.
+    if (f->jitCode || (f->flags & F_PENDING)) continue;
     if (seen.insert(f).second) list.push_back(f);
   }
   return buildModule(list, false);
 }
 
-// A module that will not be linked: its functions become candidates again.
+// Give up on a module part-way through linking: the patches it applied are undone (each
+// before-value is 0, since only functions without JIT code are compiled) and its functions
+// go back to the interpreter.
 DEBUG_EXPORT(dbg_discard) void dbg_discard(JitModule *m) {
   for (uint32_t i = 0; i < m->nfuncs; i++) {
     Func *f = m->funcs[i];
-    if (f->moduleId == m->id && !f->jitCode) { f->flags &= ~F_PENDING; f->moduleId = 0; }
+    if (f->moduleId == m->id) { f->jitCode = 0; f->flags &= ~F_PENDING; f->moduleId = 0; }
   }
 }
 

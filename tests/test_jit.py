@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from jitscope.debugger import Debugger
 from jitscope.runtime.session import Session, Stage
 from jitscope.wasm import tools
 from jitscope.wasm.custom import PATCH_SECTION, parse_patches
@@ -92,7 +93,7 @@ CORPUS = {
 def run(source: str, mode: str) -> list[str]:
     with Session() as s:
         if mode == "eager":
-            s.eager_jit = True
+            s.set_eager_jit(True)
         elif mode == "auto":
             s.set_auto_jit(3)
         return values(s, source)
@@ -311,3 +312,58 @@ def test_last_counts_cover_exactly_the_functions_called():
         s.unlink("g2")  # it keeps its JIT count; its calls are interpreted again
         s.eval("(g2 5)")
         assert s.last_counts[s.function("g2").id] == (1, 0)
+
+
+TWO = "(define (sq x) (* x x)) (define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))"
+
+
+def test_discarding_after_a_patch_undoes_it_and_the_function_runs_interpreted():
+    with Session() as s:
+        s.eval(TWO + " (fib 10) (sq 3)")
+        d = Debugger(s)
+        d.generate(["fib", "sq"])
+        for _ in range(5):  # compile, instantiate, grow, fill, the first patch
+            d.step()
+        mod = s.modules[-1]
+        first = mod.patches[0]
+        assert first.applied and s.function(first.patch.name).state == "linked"
+        lines = [line.text for line in d.discard().lines]
+        assert lines[1] == (
+            f"  patch undone: {first.patch.name}.jitCode @ 0x{first.patch.address:x} "
+            f"{first.after} -> 0"
+        )
+        assert "dead" in lines[2]
+        assert [ps.status(now) for ps, now in zip(mod.patches, s.patch_values(mod))] == [
+            "reverted",
+            "pending",
+        ]
+        s.eval("(fib 10) (sq 3)")
+        for name in ("fib", "sq"):
+            f = s.function(name)
+            assert (f.state, s.last_counts[f.id][1]) == ("candidate", 0), name
+        dead = [t for t in s.table_slots() if t.dead]
+        assert [t.dead for t in dead] == ["discarded", "discarded"]
+        assert s.jit().stage is Stage.LINKED  # both compile again into a new module
+
+
+def test_after_unlink_the_patch_reads_reverted_and_the_slot_dead():
+    with Session() as s:
+        s.eval(TWO + " (fib 10)")
+        mod = s.jit(["fib"])
+        slot = s.function("fib").jit_code
+        s.unlink("fib")
+        [ps] = mod.patches
+        assert ps.status(s.patch_values(mod)[0]) == "reverted"
+        assert s.table_slots()[slot].dead == "unlinked"
+
+
+def test_a_linked_or_pending_function_is_not_compiled_again():
+    with Session() as s:
+        s.eval(TWO + " (fib 10) (sq 2)")
+        s.jit(["fib"])
+        pending = s.generate(["sq"])
+        assert pending is not None
+        report = Debugger(s).generate(["fib", "sq"])
+        assert [line.text for line in report.lines] == [
+            "nothing to compile: those functions are already compiled or linked"
+        ]

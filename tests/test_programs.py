@@ -18,7 +18,7 @@ PROGRAMS = Path(__file__).parent / "programs"
 def run_program(path: Path, mode: str) -> str:
     with Session() as s:
         if mode == "eager":
-            s.eager_jit = True
+            s.set_eager_jit(True)
         elif mode == "auto":
             s.set_auto_jit(2)
         return format_results(s.eval(path.read_text(), name=path.name))

@@ -3,10 +3,15 @@ and a module with only that interface still works in the debugger where it can."
 
 from __future__ import annotations
 
+import io
+import re
+
 import pytest
 import wasmtime
 
 from jitscope.buildwasm import build_wasm
+from jitscope.cli.repl import Repl
+from jitscope.cli.run import run_file
 from jitscope.runtime.session import BUNDLED_WASM, Session, Stage, Unsupported
 
 FIB = """
@@ -129,3 +134,44 @@ def test_a_seed_only_module_still_evaluates_jits_and_shows_the_table(seed_only):
         assert (slot.name, slot.owner) == ("fib", "jit 1")
         [r] = s.eval(FIB)
         assert r.text == "10946"
+
+
+def test_each_seed_evaluation_shows_its_own_value_though_the_module_never_flushes(seed_only):
+    # Its eval leaves "result: N" in stdio's buffer; the session's streams look like a
+    # terminal to wasi-libc, so the line is flushed at its newline.
+    with Session(seed_only) as s:
+        for i in range(100):
+            [r] = s.eval(f'(begin (display "x") (+ {i} 1))')
+            assert (r.text, r.output) == (str(i + 1), "x"), i
+
+
+def test_the_repl_says_what_a_seed_only_module_cannot_do_and_names_what_it_linked(seed_only):
+    fib = " ".join(FIB.split())
+    out = io.StringIO()
+    with Session(seed_only) as s:
+        Repl(s, out, prompt=False).run(
+            io.StringIO(f"{fib}\n,gen\n,step\n,jit fib\n,jit\n,stats\n,patches\n{fib}\n")
+        )
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "10946"
+    assert lines[1].startswith("error: generate: seedonly.wasm has only the seed's interface")
+    assert lines[2].startswith("error: step: seedonly.wasm has only the seed's interface")
+    assert lines[3].endswith(",jit takes no names here")
+    assert re.fullmatch(r"module 1: fib \([\d,]+ bytes\) linked", lines[4])
+    assert (
+        lines[5] == "error: counting calls needs the debugger interface, which seedonly.wasm lacks"
+    )
+    assert lines[6].startswith("module 1 patched itself in when instantiated")
+    assert lines[7] == "10946"
+
+
+@pytest.mark.parametrize("jit", ["eager", "auto"])
+def test_run_with_a_jit_mode_a_seed_only_module_lacks_is_one_line_and_status_2(
+    seed_only, tmp_path, capsys, jit
+):
+    program = tmp_path / "p.scm"
+    program.write_text("(+ 1 2)\n")
+    with Session(seed_only) as s:
+        assert run_file(s, program, jit, 10, io.StringIO()) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{jit} JIT needs the debugger interface" in err

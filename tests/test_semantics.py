@@ -11,7 +11,7 @@ from tests.conftest import values
 @pytest.fixture(params=["interp", "jit"])
 def s(request):
     with Session() as session:
-        session.eager_jit = request.param == "jit"
+        session.set_eager_jit(request.param == "jit")
         yield session
 
 

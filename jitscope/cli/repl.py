@@ -180,6 +180,7 @@ class Repl:
         self.write(HELP + "\n")
 
     def cmd_candidates(self, args: list[str]) -> None:
+        self.session.require_debugger("listing candidates")
         fs = self.session.candidates()
         if not fs:
             self.write(
@@ -190,6 +191,7 @@ class Repl:
             self.write(f"{f.name:<20} {f.interp_calls:>12,} calls  {f.span}\n")
 
     def cmd_functions(self, args: list[str]) -> None:
+        self.session.require_debugger("listing functions")
         everything = args[:1] == ["all"]
         for f in self.session.functions():
             if f.library and not (everything or f.interp_calls or f.jit_calls or f.jit_code):
@@ -200,6 +202,7 @@ class Repl:
             )
 
     def cmd_stats(self, args: list[str]) -> None:
+        self.session.require_debugger("counting calls")
         fs = [f for f in self.session.functions() if f.interp_calls or f.jit_calls]
         if not fs:
             self.write("no calls yet\n")
@@ -235,13 +238,20 @@ class Repl:
 
     def cmd_patches(self, args: list[str]) -> None:
         mod = self._module_arg(args)
-        for p in mod.patches:
-            state = "applied" if p.applied else "pending"
+        if not self.session.debugger:
+            self.write(
+                f"module {mod.id} patched itself in when instantiated: the seed's interface "
+                "does not list its patches\n"
+            )
+        for p, now in zip(mod.patches, self.session.patch_values(mod), strict=True):
             before = "?" if p.before is None else p.before
             after = "?" if p.after is None else p.after
+            status = p.status(now)
+            if status in ("reverted", "replaced"):
+                status += f" (now {now})"
             self.write(
                 f"0x{p.patch.address:08x} {p.patch.name + '.jitCode':<24} "
-                f"{before!s:>6} -> {after!s:<6} {state}\n"
+                f"{before!s:>6} -> {after!s:<6} {status}\n"
             )
 
     def cmd_table(self, args: list[str]) -> None:
@@ -254,7 +264,10 @@ class Repl:
             self.write(f"slots 0-{first - 1}: main module (,table all lists them)\n")
         for s in slots[first:]:
             mark = "+" if s.grown else " "
-            self.write(f"{mark}{s.index:>5} {'(empty)' if s.empty else s.name:<28} {s.owner}\n")
+            dead = f" (dead: {s.dead})" if s.dead else ""
+            self.write(
+                f"{mark}{s.index:>5} {'(empty)' if s.empty else s.name:<28} {s.owner}{dead}\n"
+            )
 
     def cmd_heap(self, args: list[str]) -> None:
         h = self.session.heap_stats()

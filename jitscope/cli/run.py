@@ -44,10 +44,9 @@ def run_file(session: Session, path: Path, jit: str, threshold: int, out: TextIO
     except OSError as e:
         print(f"jitscope: {path}: {e.strerror}", file=sys.stderr)
         return 2
-    if jit == "eager":
-        session.eager_jit = True
-    elif jit == "auto":
-        report = Debugger(session).set_auto(threshold)
+    if jit != "never":
+        debugger = Debugger(session)
+        report = debugger.set_eager(True) if jit == "eager" else debugger.set_auto(threshold)
         if report.failed:
             print(f"jitscope: {report.lines[0].text}", file=sys.stderr)
             return 2

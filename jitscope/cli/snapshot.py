@@ -77,10 +77,12 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return 2
     with session:
         debugger = Debugger(session)
-        if args.jit == "eager":
-            session.eager_jit = True
-        elif args.jit == "auto":
-            report = debugger.set_auto(args.threshold)
+        if args.jit in ("eager", "auto"):
+            report = (
+                debugger.set_eager(True)
+                if args.jit == "eager"
+                else debugger.set_auto(args.threshold)
+            )
             if report.failed:
                 print(f"jitscope: {report.lines[0].text}", file=sys.stderr)
                 return 2

@@ -96,7 +96,15 @@ class Debugger:
         """Modules generated and not yet linked, discarded or failed."""
         return [m for m in self.session.modules if m.next_step() is not None]
 
+    def _seed_only(self, what: str) -> ValueError:
+        return ValueError(
+            f"{self.session.path.name} has only the seed's interface: its JIT module patches "
+            f"itself in when instantiated, so {what}; ,jit generates and links in one go"
+        )
+
     def _target(self, module_id: int | None) -> JitModule:
+        if not self.session.debugger:
+            raise self._seed_only("no step can be taken on its own")
         if module_id is not None:
             mod = self.session.module(module_id)
             if mod.next_step() is None:
@@ -123,10 +131,10 @@ class Debugger:
 
     def generate(self, functions: list[int | str] | None = None) -> Report:
         """Generate a module (in wasm) for these functions, or every candidate; not linked."""
-        if not self.session.debugger:
-            return self.jit(functions)
 
         def act(report: Report) -> None:
+            if not self.session.debugger:
+                raise self._seed_only("it cannot be generated without being linked")
             mod = _made(report, self.session.generate(functions), functions)
             if mod is None:
                 return
@@ -180,6 +188,11 @@ class Debugger:
         """Generate, instantiate and patch in one go (a seed-only module's only way)."""
 
         def act(report: Report) -> None:
+            if functions and not self.session.debugger:
+                raise ValueError(
+                    f"{self.session.path.name} has only the seed's interface, whose JIT "
+                    "compiles every hot function: ,jit takes no names here"
+                )
             started = time.perf_counter()
             mod = _made(report, self.session.jit(functions), functions)
             if mod is None:
@@ -204,8 +217,20 @@ class Debugger:
         def act(report: Report) -> None:
             mod = self._target(module_id)
             report.module = mod
-            self.session.discard(mod)
+            undone = self.session.discard(mod)
             report.add("jit", f"module {mod.id} discarded: {self._names(mod)} back to interpreted")
+            for ps, now in undone:
+                field = f"{ps.patch.name}.jitCode @ 0x{ps.patch.address:x}"
+                if now == ps.before:
+                    report.add("jit", f"  patch undone: {field} {ps.after} -> {now}")
+                else:
+                    report.add("error", f"  {field} still holds {now} (was {ps.before})")
+            if undone and mod.table_base is not None:
+                first, last = mod.table_base, mod.table_base + len(mod.names) - 1
+                slots = f"slot {first}" if first == last else f"slots {first}-{last}"
+                report.add(
+                    "jit", f"  table {slots} keep its code, dead: no function dispatches there"
+                )
 
         return self._guarded("discard", act)
 
@@ -220,6 +245,20 @@ class Debugger:
             report.add("jit", f"{f.name} unlinked: its calls go through the interpreter again")
 
         return self._guarded("unlink", act)
+
+    def set_eager(self, on: bool) -> Report:
+        """JIT-eager: every new function compiled and linked before its form runs."""
+
+        def act(report: Report) -> None:
+            self.session.set_eager_jit(on)
+            report.add(
+                "jit",
+                "eager JIT on: every new function is linked before its form runs"
+                if on
+                else "eager JIT off",
+            )
+
+        return self._guarded("eager", act)
 
     def set_auto(self, threshold: int | None) -> Report:
         """Auto tier-up after ``threshold`` interpreted calls, or off (None)."""

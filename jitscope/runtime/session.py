@@ -26,6 +26,7 @@ import wasmtime
 from jitscope.runtime.abi import Abi, interface_problems
 from jitscope.runtime.engine import Ticker, compiled_main
 from jitscope.runtime.layout import Layout, LayoutError, read_layout
+from jitscope.runtime.stdio import define_wasi
 from jitscope.runtime.types import (
     Capture,
     CapturedModule,
@@ -173,7 +174,7 @@ class Session:
         if problems:
             raise ModuleLoadError(self.path, "; ".join(problems))
         linker = wasmtime.Linker(self.engine)
-        linker.define_wasi()
+        define_wasi(linker)
         linker.define_func("env", "throw_error", wasmtime.FuncType([], []), _throw_error)
         try:
             instance = linker.instantiate(self.store, self.main_module)
@@ -209,6 +210,8 @@ class Session:
         self.initial_table_size = self.table.size(self.store)
         self.modules: list[JitModule] = []
         self._slot_owner: dict[int, tuple[str, str]] = {}
+        # Slots whose JIT code no function dispatches to any more, and why.
+        self._dead_slots: dict[int, str] = {}
         self._sources: dict[int, str] = {}
         if self.snapshot_record is not None:
             for b in self.snapshot_record.slots:
@@ -225,8 +228,7 @@ class Session:
         self._module_ptrs: dict[int, int] = {}  # module id -> its JitModule struct in memory
         #: Called on the evaluating thread right after auto mode linked a module.
         self.on_tier_up: Callable[[JitModule], None] | None = None
-        #: Compile every new lambda before its form runs ("JIT-eager").
-        self.eager_jit = False
+        self._eager_jit = False  # compile every new lambda before its form runs
         #: Per function id: (interpreted calls, JIT calls) during the last eval(), for the
         #: functions that were called.
         self.last_counts: dict[int, tuple[int, int]] = {}
@@ -424,7 +426,7 @@ class Session:
             start = time.perf_counter()
             try:
                 top = self._run(partial(self.abi.compile_form, k))
-                if self.eager_jit:
+                if self._eager_jit:
                     self._jit_new_functions()
                 kind = self._run(partial(self.abi.run_form, top))
             except EvalError as e:
@@ -515,15 +517,15 @@ class Session:
             ]
         output = self._take_output()
         seconds = time.perf_counter() - start
-        lines = output.splitlines(keepends=True)
-        value = ""
-        if lines and lines[-1].startswith("result: "):
-            value = lines.pop()[len("result: ") :].rstrip("\n")
-        return [FormResult("value", value, "".join(lines), seconds)]
+        # The result is the last line, after whatever the program displayed without a newline.
+        head, marker, value = output.rstrip("\n").rpartition("result: ")
+        if not marker or "\n" in value:
+            head, value = output, ""
+        return [FormResult("value", value, head, seconds)]
 
     # ----------------------------------------------------------------------------- functions
 
-    def _need_debugger(self, what: str) -> None:
+    def require_debugger(self, what: str) -> None:
         if not self.debugger:
             raise Unsupported(f"{what} needs the debugger interface, which {self.path.name} lacks")
 
@@ -620,7 +622,10 @@ class Session:
             else [f if isinstance(f, int) else self.function(f).id for f in functions]
         )
         if not self.debugger:
-            raise Unsupported("stepping needs the debugger interface; use jit_all()")
+            raise Unsupported(
+                f"generating without linking needs the debugger interface, which "
+                f"{self.path.name} lacks: jit() generates and links in one go"
+            )
         start = time.perf_counter()
         if ids:
             buf = self._call(lambda: self.abi.allocate_bytes(4 * len(ids)))
@@ -772,20 +777,28 @@ class Session:
         mod.table_size_before, mod.table_base = before, before
         names = function_names(data)
         for i in range(before, self.table.size(self.store)):
-            self._slot_owner[i] = (names.get(i - before, "?"), f"jit {mod.id}")
+            name = names.get(i - before, "?")
+            self._slot_owner[i] = (name, f"jit {mod.id}")
+            mod.names.append(name)
         mod.stage = Stage.LINKED
         self.modules.append(mod)
         return mod
 
-    def discard(self, mod: JitModule) -> None:
-        """Give up on an unlinked module: its functions become candidates again."""
+    def discard(self, mod: JitModule) -> list[tuple[PatchState, int]]:
+        """Give up on an unlinked module: the patches it applied are undone and its functions
+        become candidates again.  Returns each applied patch with its field's value now, read
+        back from memory."""
         if mod.stage is Stage.LINKED:
             raise ValueError(f"module {mod.id} is linked; unlink its functions instead")
         ptr = self._module_ptrs.get(mod.id)
         if ptr and self.debugger:
             self._call(lambda: self.abi.discard(ptr))
             self._free_module(mod.id)
+        if mod.stage >= Stage.TABLE_GROWN and mod.table_base is not None:
+            for i in range(mod.table_base, mod.table_base + len(mod.names)):
+                self._dead_slots[i] = "discarded"
         mod.stage = Stage.DISCARDED
+        return [(ps, self.read_u32(ps.patch.address)) for ps in mod.patches if ps.applied]
 
     def _free_module(self, module_id: int) -> None:
         """Free the module's copy of a JIT module (its bytes and function list) once no step
@@ -794,18 +807,29 @@ class Session:
         if ptr:
             self._call(lambda: self.abi.free_module(ptr))
 
+    def patch_values(self, mod: JitModule) -> list[int]:
+        """Each of the module's patched fields (a function's jitCode) as it is now."""
+        return [self.read_u32(ps.patch.address) for ps in mod.patches]
+
     def unlink(self, function: int | str) -> None:
         """Send calls of a linked function back to the interpreter."""
-        self._need_debugger("unlinking")
-        fid = function if isinstance(function, int) else self.function(function).id
-        self._call(lambda: self.abi.unlink(fid))
+        self.require_debugger("unlinking")
+        f = self.function(function)
+        if f.jit_code:
+            self._dead_slots[f.jit_code] = "unlinked"
+        self._call(lambda: self.abi.unlink(f.id))
 
     # ----------------------------------------------------------------------------- tier-up
+
+    def set_eager_jit(self, on: bool) -> None:
+        """JIT-eager: compile and link every new lambda before its form runs."""
+        self.require_debugger("eager JIT")
+        self._eager_jit = on
 
     def set_auto_jit(self, threshold: int | None) -> None:
         """Tier up on its own: a function entered ``threshold`` times by the interpreter is
         compiled and linked mid-evaluation.  None turns it off."""
-        self._need_debugger("auto JIT")
+        self.require_debugger("auto JIT")
         if threshold is None:
             self._call(lambda: self.abi.set_tierup(0, 0))
             self._auto_threshold = None
@@ -865,12 +889,19 @@ class Session:
             else:
                 name, owner = "", ""
             slots.append(
-                TableSlot(i, name if not empty else "", owner if not empty else "", empty, grown)
+                TableSlot(
+                    i,
+                    name if not empty else "",
+                    owner if not empty else "",
+                    empty,
+                    grown,
+                    self._dead_slots.get(i, ""),
+                )
             )
         return slots
 
     def heap_stats(self) -> dict[str, int]:
-        self._need_debugger("heap statistics")
+        self.require_debugger("heap statistics")
         ptr = self.abi.heap()
         heap, live, allocated, collections, limit = self.layout.heap.unpack(
             self._read(ptr, self.layout.heap.size)
@@ -885,7 +916,7 @@ class Session:
 
     def set_heap_limit(self, max_bytes: int) -> None:
         """Cap the Scheme heap; an evaluation that needs more fails with a "heap" error."""
-        self._need_debugger("a heap limit")
+        self.require_debugger("a heap limit")
         self._call(lambda: self.abi.set_heap_limit(max_bytes))
 
     def memory_bytes(self) -> int:
@@ -895,15 +926,15 @@ class Session:
     def scrub(self) -> int:
         """Collect and zero free heap memory and the dead shadow stack (before a snapshot of
         linear memory); returns the bytes zeroed."""
-        self._need_debugger("scrubbing the heap")
+        self.require_debugger("scrubbing the heap")
         return self._call(self.abi.scrub) & 0xFFFFFFFF
 
     def collect(self) -> None:
-        self._need_debugger("collecting")
+        self.require_debugger("collecting")
         self._call(lambda: self.abi.collect())
 
     def stack_depth(self) -> int:
-        self._need_debugger("the stack depth")
+        self.require_debugger("the stack depth")
         return self._call(lambda: self.abi.stack_depth())
 
     def capture(self) -> Capture:

@@ -97,6 +97,16 @@ class PatchState:
     def applied(self) -> bool:
         return self.after is not None
 
+    def status(self, now: int) -> str:
+        """Where the patch stands, given its field's value ``now`` (read from memory):
+        "pending", "applied", "reverted" (back to its before-value: unlinked or discarded) or
+        "replaced" (another value since)."""
+        if self.after is None:
+            return "pending"
+        if now == self.after:
+            return "applied"
+        return "reverted" if now == self.before else "replaced"
+
 
 @dataclass(eq=False, slots=True)
 class JitModule:
@@ -151,6 +161,7 @@ class TableSlot:
     owner: str  # "main", "jit N", "host" or "" for an empty slot
     empty: bool
     grown: bool  # added after the main module was instantiated
+    dead: str = ""  # why no function dispatches to its JIT code: "unlinked" or "discarded"
 
 
 @dataclass(frozen=True, slots=True)

@@ -418,7 +418,7 @@ class JitscopeApp(App[None]):
             eval_seq=self._eval_seq,
             function_id=fid,
         )
-        self.post_message(TieredUp(event, view_module(mod, auto=True), functions))
+        self.post_message(TieredUp(event, view_module(self.session, mod, auto=True), functions))
 
     @on(Evaluated)
     def _evaluated(self, message: Evaluated) -> None:
@@ -531,6 +531,8 @@ class JitscopeApp(App[None]):
     def generate(self, functions: tuple[int, ...] | None) -> bool:
         """Generate a JIT module for these function ids (None: every candidate)."""
         ids: list[int | str] | None = list(functions) if functions is not None else None
+        if not self.state.view.debugger:  # the seed's interface links as it generates
+            return self._act("JIT-linking", lambda d: d.jit(None))
         return self._act("generating", lambda d: d.generate(ids))
 
     def step(self, *, to_end: bool = False) -> bool:

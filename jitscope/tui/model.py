@@ -48,6 +48,8 @@ class PatchSnap:
     name: str
     before: int | None
     after: int | None
+    now: int  # the field's value when the view was taken
+    status: str  # PatchState.status: pending, applied, reverted or replaced
 
     @property
     def applied(self) -> bool:
@@ -231,7 +233,7 @@ class UiState:
         return self.view.module(self.selected_module)
 
 
-def view_module(mod: JitModule, *, auto: bool = False) -> ModuleSnap:
+def view_module(session: Session, mod: JitModule, *, auto: bool = False) -> ModuleSnap:
     patches = tuple(
         PatchSnap(
             mod.id,
@@ -242,8 +244,10 @@ def view_module(mod: JitModule, *, auto: bool = False) -> ModuleSnap:
             ps.patch.name,
             ps.before,
             ps.after,
+            now,
+            ps.status(now),
         )
-        for i, ps in enumerate(mod.patches)
+        for i, (ps, now) in enumerate(zip(mod.patches, session.patch_values(mod), strict=True))
     )
     return ModuleSnap(
         id=mod.id,
@@ -269,7 +273,7 @@ def take_view(session: Session, seq: int) -> SessionView:
         debugger=session.debugger,
         functions=tuple(session.functions()),
         last_counts=dict(session.last_counts),
-        modules=tuple(view_module(m, auto=m.id in auto) for m in session.modules),
+        modules=tuple(view_module(session, m, auto=m.id in auto) for m in session.modules),
         slots=tuple(session.table_slots()),
         initial_table_size=session.initial_table_size,
         module_path=str(session.path),
@@ -301,14 +305,14 @@ def diff(before: SessionView, after: SessionView) -> Changes:
         s.index
         for s in after.slots
         if (os_ := old_s.get(s.index)) is None
-        or (os_.name, os_.owner, os_.empty) != (s.name, s.owner, s.empty)
+        or (os_.name, os_.owner, os_.empty, os_.dead) != (s.name, s.owner, s.empty, s.dead)
     )
     old_p = {(p.module_id, p.index): p for m in before.modules for p in m.patches}
     patches = frozenset(
         (p.module_id, p.index)
         for m in after.modules
         for p in m.patches
-        if (op := old_p.get((p.module_id, p.index))) is None or op.applied != p.applied
+        if (op := old_p.get((p.module_id, p.index))) is None or op.status != p.status
     )
     old_m = {m.id: m for m in before.modules}
     modules = frozenset(

@@ -100,10 +100,17 @@ class PatchesView(Pane):
             Text(p.label, style="bold"),
             value(p.before),
             value(p.after),
-            Text("applied", style=palette.jit)
-            if p.applied
-            else Text("pending", style=palette.interp),
+            self._status(m, p, palette),
         ]
-        if m.stage in (Stage.DISCARDED, Stage.FAILED) and not p.applied:
-            cells[-1] = Text("dropped", style=palette.error)
         return cells
+
+    @staticmethod
+    def _status(m: ModuleSnap, p: PatchSnap, palette: Palette) -> Text:
+        """The patch as memory holds it now: a reverted one says what the field holds."""
+        if p.status == "pending":
+            if m.stage in (Stage.DISCARDED, Stage.FAILED):
+                return Text("dropped", style=palette.error)
+            return Text("pending", style=palette.interp)
+        if p.status == "applied":
+            return Text("applied", style=palette.jit)
+        return Text(f"{p.status}, now {p.now}", style=palette.muted)

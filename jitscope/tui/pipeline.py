@@ -79,7 +79,13 @@ class PipelineStrip(Widget):
         if mod.error:
             return Content.styled(f"failed: {mod.error}", "$text-error")
         parts: list[str | tuple[str, str]] = [(f"module {mod.id} {mod.state}", "bold")]
-        if mod.stage is Stage.LINKED:
+        gone = [p.name for p in mod.patches if p.status != "applied"]
+        if mod.stage is Stage.LINKED and gone:
+            which = "all its functions" if len(gone) == len(mod.patches) else ", ".join(gone)
+            parts.append(
+                (f"  — {which} unlinked since: calls go to the interpreter", "$text-muted")
+            )
+        elif mod.stage is Stage.LINKED:
             parts.append(
                 ("  — run it again: Dispatch (F5) shows the calls switch to JIT", "$text-muted")
             )

@@ -69,13 +69,17 @@ class TableSlotsView(Pane):
         else:
             name = Text(s.name or "(unnamed)", style="bold" if s.owner.startswith("jit") else "")
         owner_style = (
-            palette.jit
+            palette.muted
+            if s.dead
+            else palette.jit
             if s.owner.startswith("jit")
             else (palette.accent if s.owner == "host" else palette.muted)
         )
         status = []
         if s.grown:
             status.append("grown")
+        if s.dead:
+            status.append(f"dead ({s.dead})")
         if changed:
             status.append("★")
         cells: list[object] = [
