@@ -16,7 +16,7 @@ import pytest
 from textual.events import Key, Paste
 from textual.message import Message
 from textual.pilot import Pilot
-from textual.widgets import Static, Tabs
+from textual.widgets import Static, Tab, Tabs
 
 from jitscope.runtime.session import Session, Stage
 from jitscope.tui.app import JitscopeApp
@@ -117,8 +117,8 @@ def test_the_whole_story_by_keyboard(tmp_path: Path) -> None:
         view = app.query_one(ModuleView)
         wat = view.wat_text()
         assert wat is not None and "(func $fib" in wat
-        assert [r[2] for r in table_rows(app, "patches")] == ["fib.jitCode"]
-        assert table_rows(app, "patches")[0][5] == "pending"
+        assert [r[0] for r in table_rows(app, "patches")] == ["fib.jitCode"]
+        assert table_rows(app, "patches")[0][1:3] == ["0 → ?", "pending"]
         slots_before = len(session.table_slots())
 
         # n, n, n, n, n: every stage is the real operation; each pane follows.
@@ -143,7 +143,7 @@ def test_the_whole_story_by_keyboard(tmp_path: Path) -> None:
         assert session.read_u32(fib.jit_code_address) == new_slot
         patch = mod.patches[0]
         assert (patch.before, patch.after) == (0, new_slot)
-        assert table_rows(app, "patches")[0][3:] == ["0 (interp)", f"{new_slot} → fib", "applied"]
+        assert table_rows(app, "patches")[0][1:3] == [f"0 → {new_slot}", "applied"]
         assert app.state.changes.patches == {(mod.id, 0)}
         assert session.function("fib").state == "linked"
         assert "module 1 linked" in log_text(app)
@@ -199,9 +199,20 @@ def test_jit_marked_functions_and_back_to_interpreted() -> None:
         second = app.session.modules[-1]
         assert second.stage is Stage.LINKED and second.id == 2
         assert [m.id for m in app.state.view.modules] == [1, 2]
-        await press(pilot, "up", "u")  # the cursor was left on sq; up to fib
+        await press(pilot, "up")  # the cursor was left on sq; up to fib
+        fib = app.session.function("fib")
+        assert app.query_one(CandidatesTable).border_subtitle == (
+            f"fib: {fib.interp_calls:,} interpreted · 0 JIT calls"
+        )
+        await press(pilot, "u")
         assert app.session.function("fib").state == "candidate"
         assert app.session.function("sq").state == "linked"
+        # The patch that linked fib reads back as reverted, its slot as dead.
+        rows = {r[0]: r for r in table_rows(app, "patches") if r[4] == "jit 2"}
+        assert rows["fib.jitCode"][2] == "reverted, now 0"
+        assert rows["sq.jitCode"][2] == "applied"
+        assert "fib unlinked since" in str(app.query_one(PipelineStrip).render())
+        assert any("dead (unlinked)" in r[3] for r in table_rows(app, "table"))
 
     run_app(scenario)
 
@@ -327,6 +338,27 @@ def test_every_pane_is_reachable_at_80x24() -> None:
             app.pane(p).region.height > 8
             for p in ("candidates", "module", "dispatch", "table", "patches")
         )
+
+    run_app(scenario, size=(80, 24))
+
+
+def test_at_80x24_the_tabs_mark_the_panes_the_last_step_changed() -> None:
+    def marked(app: JitscopeApp) -> list[str]:
+        return [
+            str(t.label).split()[0] for t in app.query_one(Tabs).query(Tab) if "★" in str(t.label)
+        ]
+
+    async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        await type_line(pilot, FIB)
+        await type_line(pilot, RUN)
+        assert marked(app) == ["Candidates", "Dispatch"]
+        await press(pilot, "f3", "a")
+        assert marked(app) == ["Candidates", "Module", "Patches"]
+        await press(pilot, "n", "n", "n")  # compile, instantiate, grow the table
+        assert marked(app) == ["Module", "Table"]
+        await press(pilot, "f7", "n", "n")  # fill, then the patch
+        assert marked(app) == ["Candidates", "Module", "Patches"]
+        assert table_rows(app, "patches")[0][2] == "applied"
 
     run_app(scenario, size=(80, 24))
 

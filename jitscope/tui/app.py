@@ -10,6 +10,7 @@ the session's owner at that moment, so it may read the session and post what it 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.events import DescendantFocus
 from textual.reactive import reactive
 from textual.widgets import Footer, Tab, Tabs
@@ -45,6 +47,7 @@ from jitscope.tui.keys import (
 )
 from jitscope.tui.messages import Evaluated, JitDone, TieredUp
 from jitscope.tui.model import (
+    Changes,
     ModuleSnap,
     SessionView,
     TierUp,
@@ -74,6 +77,21 @@ PANES: tuple[tuple[str, type[Pane]], ...] = (
 )
 
 _UNSET = object()
+
+
+def changed_panes(changes: Changes) -> set[str]:
+    """The panes whose rows the last step changed (their tabs are marked)."""
+    return {
+        name
+        for name, changed in (
+            ("candidates", changes.functions),
+            ("module", changes.modules),
+            ("dispatch", changes.counts),
+            ("table", changes.slots),
+            ("patches", changes.patches),
+        )
+        if changed
+    }
 
 
 class PaneTabs(Tabs):
@@ -295,6 +313,14 @@ class JitscopeApp(App[None]):
         if tabs.active != f"tab-{name}":
             with tabs.prevent(Tabs.TabActivated):
                 tabs.active = f"tab-{name}"
+
+    def watch_state(self, state: UiState) -> None:
+        # In tab mode the other panes are hidden: their tabs say which ones the step changed.
+        changed = changed_panes(state.changes)
+        for name, cls in PANES:
+            mark = " ★" if name in changed else ""
+            with contextlib.suppress(NoMatches):  # before the tab bar is composed
+                self.query_one(f"#tab-{name}", Tab).label = f"{cls.TITLE} {cls.KEY}{mark}"
 
     @on(Tabs.TabActivated, "#pane-tabs")
     def _tab_activated(self, event: Tabs.TabActivated) -> None:

@@ -32,7 +32,7 @@ SEED_ONLY = (
 
 
 #: Cells of the count columns.
-COUNT_WIDTH = 10
+COUNT_WIDTH = 8
 
 
 class CandidatesTable(Pane):
@@ -92,6 +92,7 @@ class CandidatesTable(Pane):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.marked: set[int] = set()
+        self._hidden = 0  # prelude functions not shown
         #: Show the Scheme prelude's library functions even when nothing has called them.
         self.show_prelude = False
 
@@ -127,8 +128,8 @@ class CandidatesTable(Pane):
             self.set_empty(EMPTY)
             return
         shown = [f for f in snap.functions if self._shown(f)]
-        hidden = len(snap.functions) - len(shown)
-        self.border_subtitle = f"{hidden} prelude functions hidden · p shows" if hidden else ""
+        self._hidden = len(snap.functions) - len(shown)
+        self._update_subtitle()
         if not shown:
             self.set_empty(EMPTY)
             return
@@ -144,6 +145,30 @@ class CandidatesTable(Pane):
         if self.table.cursor_key is None or self.table.cursor_key not in {k for k, _ in rows}:
             focus = next((str(f.id) for f in shown if f.state == "candidate"), None)
         self.table.rebuild(rows, focus, {str(i) for i in changed}, palette.changed)
+        self._update_subtitle()
+
+    def _update_subtitle(self) -> None:
+        """The highlighted function's exact counts while the table has focus (a cell may show
+        them compact), else how many prelude functions are hidden."""
+        fid = self._cursor_id() if self.table.has_focus else None
+        f = self.state.view.function(fid) if fid is not None else None
+        if f is not None:
+            self.border_subtitle = (
+                f"{f.name}: {f.interp_calls:,} interpreted · {f.jit_calls:,} JIT calls"
+            )
+        elif self._hidden:
+            self.border_subtitle = f"{self._hidden} prelude functions hidden · p shows"
+        else:
+            self.border_subtitle = ""
+
+    def on_data_table_row_highlighted(self, event: PaneTable.RowHighlighted) -> None:
+        self._update_subtitle()
+
+    def on_descendant_focus(self) -> None:
+        self._update_subtitle()
+
+    def on_descendant_blur(self) -> None:
+        self._update_subtitle()
 
     def _shown(self, f: FunctionInfo) -> bool:
         """User functions always; library (prelude) ones once called or compiled."""
@@ -166,7 +191,7 @@ class CandidatesTable(Pane):
             name,
             Text(fmt_count_fit(f.interp_calls, COUNT_WIDTH), style=palette.interp, justify="right"),
             Text(fmt_count_fit(f.jit_calls, COUNT_WIDTH), style=palette.jit, justify="right"),
-            Text(f.state, style=state_style),
+            Text(_state_label(f), style=state_style),
             Text(f"{f.source} {span}", style=palette.muted),
         ]
         return cells
@@ -220,3 +245,9 @@ class CandidatesTable(Pane):
         if action in ("toggle_mark", "jit_marked", "unlink", "show"):
             return bool(self.state.view.functions) or None
         return True
+
+
+def _state_label(f: FunctionInfo) -> str:
+    """The state in few columns: "compiled in module 3" is "pending in jit 3" here, the
+    module's name in the Table pane."""
+    return f"pending, jit {f.module_id}" if f.pending and not f.jit_code else f.state

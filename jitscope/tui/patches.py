@@ -34,13 +34,13 @@ class PatchesView(Pane):
 
     def on_mount(self) -> None:
         table = self.query_one(PaneTable)
+        # What the step changed comes first, so narrow panes cut the address, not the values.
         for label, key in (
-            ("module", "module"),
-            ("address", "address"),
-            ("what lives there", "what"),
-            ("before", "before"),
-            ("after", "after"),
+            ("field", "what"),
+            ("before → after", "values"),
             ("state", "state"),
+            ("address", "address"),
+            ("module", "module"),
         ):
             table.add_column(label, key=key)
         super().on_mount()
@@ -89,20 +89,26 @@ class PatchesView(Pane):
     ) -> list[object]:
         def value(v: int | None) -> Text:
             if v is None:
-                return Text("—", style=palette.muted)
+                return Text("?", style=palette.muted)
             if v == 0:
-                return Text("0 (interp)", style=palette.interp)
-            return Text(f"{v} → {names.get(v, '?')}", style=palette.jit)
+                return Text("0", style=palette.interp)  # 0: no JIT code, the interpreter
+            return Text(str(v), style=palette.jit)
 
-        cells: list[object] = [
-            Text(f"jit {m.id}"),
-            Text(fmt_addr(p.address, state.deterministic), style=palette.primary),
+        if p.applied:
+            values = Text.assemble(value(p.before), " → ", value(p.after))
+        else:  # what it will read and write: the field now, and its slot once filled
+            slot = None if m.table_base is None else m.table_base + p.element
+            values = Text.assemble(value(p.now), " → ", value(slot))
+            values.stylize(palette.muted)
+        if p.after is not None and names.get(p.after, p.name) != p.name:
+            values.append(f" ({names.get(p.after, '?')})", style=palette.muted)
+        return [
             Text(p.label, style="bold"),
-            value(p.before),
-            value(p.after),
+            values,
             self._status(m, p, palette),
+            Text(fmt_addr(p.address, state.deterministic), style=palette.primary),
+            Text(f"jit {m.id}"),
         ]
-        return cells
 
     @staticmethod
     def _status(m: ModuleSnap, p: PatchSnap, palette: Palette) -> Text:
