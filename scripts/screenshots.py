@@ -4,8 +4,9 @@
     python scripts/screenshots.py linked     # only the scenes named
 
 Each scene (jitscope/tui/story.py, shared with the snapshot tests) runs in a fresh app and
-session under ``App.run_test()``; the screen is then saved with ``save_screenshot``. The app
-runs with ``deterministic=True`` so times and addresses do not churn the files.
+session under ``App.run_test()``; the screen is then saved with ``save_screenshot``. Times
+and addresses are the real ones of that run (only the snapshot tests redact them), so each
+regeneration changes them.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ OUT = ROOT / "screenshots"
 
 
 async def shoot(scene: str, size: tuple[int, int], out: Path) -> Path:
-    app = JitscopeApp(Session(), history_path=None, keymap_path=None, deterministic=True)
+    app = JitscopeApp(Session(), history_path=None, keymap_path=None)
     try:
         async with app.run_test(size=size) as pilot:
             if scene == "help":
