@@ -136,3 +136,15 @@ def test_a_value_starts_on_a_fresh_line_after_output_without_one():
 def test_a_meta_command_starts_on_a_fresh_line_too():
     p = jitscope("repl", stdin='(display "x")\n,stats\n(+ 1 2)\n')
     assert p.stdout == "x\nno calls yet\n3\n"
+
+
+def test_bytes_that_are_not_utf8_on_stdin_are_one_error_and_the_repl_goes_on():
+    p = subprocess.run(
+        [sys.executable, "-m", "jitscope", "repl"],
+        input=b'(define x 5)\n(display "\xff")\n(+ x 2)\n',
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert p.stdout.decode() == "error: <repl 2>:1:11: invalid UTF-8 byte 0xff\n7\n"
+    assert p.returncode == 0 and p.stderr == b""

@@ -13,6 +13,7 @@ Nothing below imports this package: it depends on the front ends and layers it s
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from pathlib import Path
 
@@ -58,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         if command == "repl":
             from jitscope.cli.repl import Repl
 
+            # Bytes that are not UTF-8 reach the reader as they are, which says where they are.
+            if isinstance(sys.stdin, io.TextIOWrapper):
+                sys.stdin.reconfigure(errors="surrogateescape")
             return Repl(session, sys.stdout).run(sys.stdin)
         if command == "run":
             from jitscope.cli.run import run_file

@@ -388,7 +388,10 @@ class Session:
             self._interrupt.clear()
 
     def _eval(self, source: str | bytes, name: str | None) -> list[FormResult]:
-        data = source.encode("utf-8") if isinstance(source, str) else bytes(source)
+        # surrogateescape: bytes a caller decoded that way go back to the reader as they were.
+        data = (
+            source.encode("utf-8", "surrogateescape") if isinstance(source, str) else bytes(source)
+        )
         if not self.debugger:
             return self._seed_eval(data)
         ptr = self._write_bytes(data)
