@@ -367,3 +367,30 @@ def test_a_linked_or_pending_function_is_not_compiled_again():
         assert [line.text for line in report.lines] == [
             "nothing to compile: those functions are already compiled or linked"
         ]
+
+
+def test_a_cancelled_jit_discards_its_module_and_the_session_goes_on():
+    with Session() as s:
+        s.eval(TWO + " (fib 10) (sq 2)")
+        d = Debugger(s)
+        real_step = s.step
+
+        def step(mod):  # Ctrl-C lands while the table is grown, between two steps
+            what = real_step(mod)
+            if mod.stage is Stage.TABLE_GROWN:
+                d.cancel()
+            return what
+
+        s.step = step  # type: ignore[method-assign]
+        [line] = d.jit().lines
+        mod = s.modules[-1]
+        assert line.kind == "warning"
+        assert line.text == (
+            f"jit: cancelled before module {mod.id} was linked: discarded, "
+            f"{', '.join(mod.names)} stay interpreted"
+        )
+        assert mod.stage is Stage.DISCARDED
+        assert {s.function(n).state for n in ("fib", "sq")} == {"candidate"}
+        assert values(s, "(fib 10)") == ["55"]
+        del s.step
+        assert d.jit().lines[0].text.startswith(f"module {mod.id + 1}: ")  # no stale cancel

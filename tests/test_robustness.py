@@ -241,3 +241,23 @@ def test_ctrl_c_during_start_up_is_one_line_not_a_traceback(delay):
     _, err = p.communicate("", timeout=60)
     assert "Traceback" not in err
     assert p.returncode in (0, 130, -signal.SIGINT)
+
+
+def test_ctrl_c_during_jit_in_the_repl_cancels_it_and_the_session_goes_on():
+    n = 2000  # enough functions that generating and compiling them takes seconds
+    p = start_repl()
+    assert p.stdin is not None and p.stdout is not None
+    p.stdin.write("".join(f"(define (f{i} x) (+ x {i}))\n(f{i} 1)\n" for i in range(n)))
+    p.stdin.write(",jit\n")
+    p.stdin.flush()
+    for _ in range(n):  # the values: the REPL then reads ,jit
+        p.stdout.readline()
+    wait_until_spinning(p.pid)
+    p.send_signal(signal.SIGINT)
+    p.stdin.write("(f3 1)\n,quit\n")
+    p.stdin.close()
+    out = p.stdout.read()
+    assert p.wait(timeout=60) == 0
+    first, value = out.splitlines()
+    assert first.startswith("jit: cancelled before module 1 was linked: discarded, f0, f1")
+    assert first.endswith("and 1,995 more stay interpreted") and value == "4"

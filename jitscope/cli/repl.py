@@ -134,7 +134,8 @@ class Repl:
             self.write(f"error: unknown meta-command ,{cmd} (,help lists them)\n")
             return True
         try:
-            handler(args)
+            # Ctrl-C cancels an act at its next step (a half-linked module is discarded).
+            interruptible(self.session, lambda: handler(args), self.debugger.cancel)
         except (ValueError, Unsupported) as e:  # usage, or what this module cannot do
             self.write(f"error: {e}\n")
         return True

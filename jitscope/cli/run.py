@@ -56,13 +56,16 @@ def run_file(session: Session, path: Path, jit: str, threshold: int, out: TextIO
     return 1 if results and results[-1].kind == "error" else 0
 
 
-def interruptible(session: Session, work: Callable[[], T]) -> T:
+def interruptible(
+    session: Session, work: Callable[[], T], on_interrupt: Callable[[], None] | None = None
+) -> T:
     """Run ``work`` on a thread so Ctrl-C can interrupt the wasm it runs (signals are only
     seen by Python between bytecodes, never inside a wasm call).
 
     While it runs, SIGINT interrupts the session instead of raising KeyboardInterrupt, so no
     Ctrl-C can land between two lines of this function and lose the session; the interrupt is
     repeated until the work ends, since one that lands before the wasm call starts is lost.
+    ``on_interrupt`` replaces the session's interrupt (a Debugger act's cancel, say).
     """
     if threading.current_thread() is not threading.main_thread():
         return work()  # signals reach only the main thread
@@ -78,16 +81,18 @@ def interruptible(session: Session, work: Callable[[], T]) -> T:
         finally:
             done.set()
 
+    interrupt = on_interrupt or session.interrupt
+
     def on_sigint(signum: int, frame: object) -> None:
         interrupted.set()
-        session.interrupt()
+        interrupt()
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
         threading.Thread(target=target, name="jitscope-eval", daemon=True).start()
         while not done.wait(0.05):
             if interrupted.is_set():
-                session.interrupt()
+                interrupt()
     finally:
         signal.signal(signal.SIGINT, previous)
     result = box[0]

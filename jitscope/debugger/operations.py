@@ -9,6 +9,7 @@ owns the session (a front end's worker).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -83,12 +84,26 @@ def _message(e: BaseException) -> str:
 _FAILURES = (EvalError, Unsupported, ValueError, KeyError)
 
 
+class _Cancelled(Exception):
+    """Debugger.cancel() reached an act between two steps."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
 class Debugger:
     """The acts of a debugger over one session: JIT, step, link, discard, unlink, auto
     tier-up, snapshot."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        """Stop the act that is running at its next step (from any thread, a signal handler
+        included): a module it was linking is discarded, so nothing is left half-linked."""
+        self._cancel.set()
 
     # ------------------------------------------------------------------------- helpers
 
@@ -117,15 +132,35 @@ class Debugger:
 
     def _guarded(self, verb: str, act: Callable[[Report], None]) -> Report:
         report = Report()
+        self._cancel.clear()  # a cancel meant for an act that had ended
         try:
             act(report)
         except _FAILURES as e:
             report.add("error", f"{verb}: {_message(e)}")
+        except _Cancelled as c:
+            report.add("warning", f"{verb}: cancelled{c.what}")
+        finally:
+            self._cancel.clear()
         return report
 
+    def _check_cancel(self, mod: JitModule | None = None) -> None:
+        """Between steps: if cancelled, discard ``mod`` (not yet linked) and stop the act."""
+        if not self._cancel.is_set():
+            return
+        if mod is None or mod.stage is Stage.LINKED:
+            raise _Cancelled("")
+        self.session.discard(mod)
+        raise _Cancelled(
+            f" before module {mod.id} was linked: discarded, {self._names(mod)} stay interpreted"
+        )
+
     @staticmethod
-    def _names(mod: JitModule) -> str:
-        return ", ".join(mod.names) or "its functions"
+    def _names(mod: JitModule, most: int = 6) -> str:
+        """The module's functions, the first few by name when there are many."""
+        names = mod.names
+        if len(names) > most:
+            return f"{', '.join(names[: most - 1])} and {len(names) - most + 1:,} more"
+        return ", ".join(names) or "its functions"
 
     # ------------------------------------------------------------------------- acts
 
@@ -154,6 +189,8 @@ class Debugger:
             mod = self._target(module_id)
             report.module = mod
             while mod.next_step() is not None:
+                if to_end:
+                    self._check_cancel(mod)
                 started = time.perf_counter()
                 try:
                     what = self.session.step(mod)
@@ -194,7 +231,13 @@ class Debugger:
                     "compiles every hot function: ,jit takes no names here"
                 )
             started = time.perf_counter()
-            mod = _made(report, self.session.jit(functions), functions)
+            if self.session.debugger:  # one step at a time, so that a cancel can come between
+                mod = _made(report, self.session.generate(functions), functions)
+                while mod is not None and mod.next_step() is not None:
+                    self._check_cancel(mod)
+                    self.session.step(mod)
+            else:
+                mod = _made(report, self.session.jit(functions), functions)
             if mod is None:
                 return
             report.add(

@@ -633,6 +633,9 @@ class JitscopeApp(App[None]):
         if self._busy == "eval":
             self.session.interrupt()  # thread-safe: bumps the engine epoch
             self.query_one(ReplPane).add(LogEntry("info", "interrupting…"))
+        elif self._busy == "jit":
+            self.debugger.cancel()  # at its next step; a half-linked module is discarded
+            self.query_one(ReplPane).add(LogEntry("info", "cancelling…"))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -672,7 +675,7 @@ class JitscopeApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "interrupt":
-            return self._busy == "eval"
+            return self._busy in ("eval", "jit")
         if action in ("step", "link", "discard"):
             return (not self._busy and self.step_target() is not None) or None
         if action == "jit_all":
