@@ -6,6 +6,7 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jitscope.runtime.session import ModuleLoadError, Session, Stage
+from jitscope.runtime.stdio import OUTPUT_LIMIT, OutputCapture
 from tests.conftest import values
 
 
@@ -261,3 +263,30 @@ def test_ctrl_c_during_jit_in_the_repl_cancels_it_and_the_session_goes_on():
     first, value = out.splitlines()
     assert first.startswith("jit: cancelled before module 1 was linked: discarded, f0, f1")
     assert first.endswith("and 1,995 more stay interpreted") and value == "4"
+
+
+def test_output_without_end_keeps_a_bounded_tail_and_says_what_it_elided():
+    with Session(time_limit=1) as s:
+        [r] = s.eval('(let loop () (display "xxxxxxxxxx") (loop))')
+        assert r.kind == "error" and "time limit" in r.text
+        head, tail = r.output.split("\n", 1)
+        assert head.startswith("[") and "of output elided: the last 1.0 MB follow]" in head
+        assert tail == "x" * len(tail) and len(tail) == OUTPUT_LIMIT
+        [r] = s.eval('(begin (display "hi") 5)')  # the next form has only its own output
+        assert (r.text, r.output) == ("5", "hi")
+
+
+def test_output_capture_keeps_the_last_bytes_in_order():
+    capture = OutputCapture(limit=10)
+    for i in range(100):
+        capture.write(str(i % 10).encode())
+    assert capture.take() == "[90 bytes of output elided: the last 10 bytes follow]\n0123456789"
+    capture.write(b"ab")
+    assert capture.take() == "ab"
+
+
+def test_a_session_leaves_no_file_behind(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with Session() as s:
+        s.eval('(display "out")')
+        assert list(tmp_path.iterdir()) == []

@@ -9,9 +9,7 @@ the new slots, apply each relocation, linked.  Every step runs wasm code; Python
 
 from __future__ import annotations
 
-import os
 import struct
-import tempfile
 import threading
 import time
 import weakref
@@ -26,7 +24,7 @@ import wasmtime
 from jitscope.runtime.abi import Abi, interface_problems
 from jitscope.runtime.engine import Ticker, compiled_main
 from jitscope.runtime.layout import Layout, LayoutError, read_layout
-from jitscope.runtime.stdio import define_wasi
+from jitscope.runtime.stdio import OutputCapture, define_wasi
 from jitscope.runtime.types import (
     Capture,
     CapturedModule,
@@ -161,20 +159,15 @@ class Session:
         except wasmtime.WasmtimeError as e:
             raise ModuleLoadError(self.path, f"not a valid wasm module: {_first_line(e)}") from e
         self.store = wasmtime.Store(self.engine)
-        fd, self._out_path = tempfile.mkstemp(prefix="jitscope-out-")
-        os.close(fd)  # WASI opens it by name; we read it by name
-        self._out_pos = 0
-        wasi = wasmtime.WasiConfig()
-        wasi.stdout_file = self._out_path
-        wasi.stderr_file = self._out_path
-        self.store.set_wasi(wasi)
+        self._output = OutputCapture()
+        self.store.set_wasi(wasmtime.WasiConfig())
         self.store.set_epoch_deadline(1 << 62)
 
         self.debugger, problems = interface_problems(self.main_module.exports)
         if problems:
             raise ModuleLoadError(self.path, "; ".join(problems))
         linker = wasmtime.Linker(self.engine)
-        define_wasi(linker)
+        define_wasi(linker, self._output)
         linker.define_func("env", "throw_error", wasmtime.FuncType([], []), _throw_error)
         try:
             instance = linker.instantiate(self.store, self.main_module)
@@ -283,11 +276,7 @@ class Session:
         return ptr
 
     def _take_output(self) -> str:
-        with open(self._out_path, "rb") as f:
-            f.seek(self._out_pos)
-            data = f.read()
-        self._out_pos += len(data)
-        return data.decode("utf-8", "replace")
+        return self._output.take()
 
     def source_name(self, src: int) -> str:
         """The name a source was evaluated under; source 0 is the module's Scheme prelude."""
@@ -990,10 +979,6 @@ class Session:
 
     def close(self) -> None:
         """Free the instance, its Store and the JIT modules; the session cannot be used after."""
-        try:
-            os.unlink(self._out_path)
-        except OSError:
-            pass
         for mod in self.modules:
             mod.module = mod.instance = None
             mod.functions = {}

@@ -1,16 +1,19 @@
 """WASI for the main module, with standard streams that look like a terminal.
 
-The session captures the module's output in a file.  wasi-libc makes stdout fully buffered
-when ``fd_fdstat_get`` says fd 1 is not a character device, so a module that prints without
-flushing (the seed workbench's ``eval`` does) would hold each result in its stdio buffer and
-the host would show it evaluations later.  Answering ``fd_fdstat_get`` for fds 0-2 as a
-terminal would (a character device that cannot seek) makes wasi-libc line-buffer them, with
-the module unchanged; writes still go to the capture file.
+wasi-libc makes stdout fully buffered when ``fd_fdstat_get`` says fd 1 is not a character
+device, so a module that prints without flushing (the seed workbench's ``eval`` does) would
+hold each result in its stdio buffer and the host would show it evaluations later.  Answering
+``fd_fdstat_get`` for fds 0-2 as a terminal would (a character device that cannot seek) makes
+wasi-libc line-buffer them, with the module unchanged.
+
+``fd_write`` to fds 1 and 2 goes straight into an :class:`OutputCapture` in memory, on the
+calling thread: no file to fill a disk or leave behind, no background writer.
 """
 
 from __future__ import annotations
 
 import struct
+from functools import partial
 
 import wasmtime
 
@@ -48,8 +51,78 @@ def _fd_fdstat_get(caller: wasmtime.Caller, fd: int, out: int) -> int:
     return _ERRNO_SUCCESS
 
 
-def define_wasi(linker: wasmtime.Linker) -> None:
-    """WASI preview1 into ``linker``, with fds 0-2 reported as a terminal."""
+#: Output kept per evaluation: a program that prints without end keeps only its last
+#: this many bytes (and says how much went before), so neither memory nor a view grows.
+OUTPUT_LIMIT = 1 << 20
+
+
+class OutputCapture:
+    """What the module writes to stdout and stderr, held in memory up to a bounded tail."""
+
+    def __init__(self, limit: int = OUTPUT_LIMIT) -> None:
+        self.limit = limit
+        self._data = bytearray()
+        self._elided = 0
+
+    def write(self, data: bytes) -> None:
+        self._data += data
+        if len(self._data) > 2 * self.limit:  # cut in bulk: amortised O(1) a byte
+            cut = len(self._data) - self.limit
+            del self._data[:cut]
+            self._elided += cut
+
+    def take(self) -> str:
+        """Everything written since the last take, with a line saying what was elided."""
+        data, elided = bytes(self._data), self._elided
+        if len(data) > self.limit:
+            elided += len(data) - self.limit
+            data = data[-self.limit :]
+        self._data.clear()
+        self._elided = 0
+        text = data.decode("utf-8", "replace")
+        if elided:
+            text = (
+                f"[{_size(elided)} of output elided: the last {_size(len(data))} follow]\n" + text
+            )
+        return text
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n:,} bytes"
+
+
+_IOVEC = struct.Struct("<II")  # buf, buf_len
+
+
+def _fd_write(
+    capture: OutputCapture, caller: wasmtime.Caller, fd: int, iovs: int, count: int, out: int
+) -> int:
+    if fd not in (1, 2):
+        return _ERRNO_BADF
+    memory = caller.get("memory")
+    if not isinstance(memory, wasmtime.Memory):
+        return _ERRNO_FAULT
+    size = memory.data_len(caller)
+    if not (0 <= iovs and iovs + _IOVEC.size * count <= size and 0 <= out <= size - 4):
+        return _ERRNO_FAULT
+    table = memory.read(caller, iovs, iovs + _IOVEC.size * count)
+    written = 0
+    for buf, length in _IOVEC.iter_unpack(table):
+        if buf + length > size:
+            return _ERRNO_FAULT
+        if length:
+            capture.write(memory.read(caller, buf, buf + length))
+            written += length
+    memory.write(caller, written.to_bytes(4, "little"), out)
+    return _ERRNO_SUCCESS
+
+
+def define_wasi(linker: wasmtime.Linker, capture: OutputCapture) -> None:
+    """WASI preview1 into ``linker``: fds 0-2 look like a terminal, and what the module writes
+    to fds 1 and 2 goes to ``capture``."""
     linker.define_wasi()
     linker.allow_shadowing = True
     i32 = wasmtime.ValType.i32()
@@ -58,6 +131,15 @@ def define_wasi(linker: wasmtime.Linker) -> None:
         "fd_fdstat_get",
         wasmtime.FuncType([i32, i32], [i32]),
         _fd_fdstat_get,
+        access_caller=True,
+    )
+    # A partial of the capture, not of the session: wasmtime-py keeps host functions until
+    # the Store goes, and must not keep the Session alive.
+    linker.define_func(
+        WASI,
+        "fd_write",
+        wasmtime.FuncType([i32, i32, i32, i32], [i32]),
+        partial(_fd_write, capture),
         access_caller=True,
     )
     linker.allow_shadowing = False
