@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import os
+import random
 import select
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import pytest
 import wasmtime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jitscope.runtime.session import ModuleLoadError, Session, Stage
+from jitscope.runtime.session import (
+    BUNDLED_WASM,
+    MAX_MODULE_BYTES,
+    ModuleLoadError,
+    Session,
+    Stage,
+)
 from jitscope.runtime.stdio import OUTPUT_LIMIT, OutputCapture
+from jitscope.wasm import tools
 from tests.conftest import values
 
 
@@ -290,3 +300,116 @@ def test_a_session_leaves_no_file_behind(tmp_path, monkeypatch):
     with Session() as s:
         s.eval('(display "out")')
         assert list(tmp_path.iterdir()) == []
+
+
+SEED_EXPORTS = (
+    '(memory (export "memory") 1) (table (export "__indirect_function_table") 1 funcref) '
+    '(func (export "parse") (param i32) (result i32) i32.const 0) '
+    '(func (export "eval") (param i32 i32)) '
+    '(func (export "allocateBytes") (param i32) (result i32) i32.const 1024)'
+)
+
+
+@pytest.mark.parametrize(
+    "body, problem",
+    [
+        (
+            "(func $spin (loop (br 0))) (start $spin)",
+            "still instantiating after the time limit of 0.5 s",
+        ),
+        (
+            '(func (export "_initialize") (loop (br 0)))',
+            "still initialising after the time limit of 0.5 s",
+        ),
+        ('(func (export "_initialize") unreachable)', "traps while initialising: "),
+    ],
+)
+def test_start_up_runs_under_the_time_limit(tmp_path, body, problem):
+    path = tmp_path / "start.wasm"
+    path.write_bytes(wasmtime.wat2wasm(f"(module {SEED_EXPORTS} {body})"))
+    with pytest.raises(ModuleLoadError) as e:
+        Session(path, time_limit=0.5)
+    assert e.value.problem.startswith(problem)
+
+
+def test_ctrl_c_during_a_start_function_that_loops_is_one_line_and_status_130(tmp_path):
+    path = tmp_path / "spin.wasm"
+    path.write_bytes(
+        wasmtime.wat2wasm(f"(module {SEED_EXPORTS} (func $s (loop (br 0))) (start $s))")
+    )
+    p = subprocess.Popen(
+        [sys.executable, "-m", "jitscope", "run", "--wasm", str(path), "never-read.scm"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_until_spinning(p.pid)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=30)
+    assert (p.returncode, err) == (130, "jitscope: interrupted\n")
+
+
+@pytest.mark.parametrize("make", ["fifo", "device", "huge"])
+def test_a_file_that_is_not_a_module_file_is_refused_without_reading_it(tmp_path, make):
+    path = tmp_path / "m.wasm"
+    if make == "fifo":
+        os.mkfifo(path)
+        expected = "is a FIFO, not a wasm module file"
+    elif make == "device":
+        path = Path("/dev/zero")
+        expected = "is a character device, not a wasm module file"
+    else:
+        with open(path, "wb") as f:
+            f.truncate(MAX_MODULE_BYTES + 1)  # sparse: no disk used
+        expected = "MB: more than a module may be"
+    with pytest.raises(ModuleLoadError, match=expected):
+        Session(path)
+
+
+def test_generated_modules_are_one_line_errors_never_a_traceback_or_a_hang(tmp_path):
+    # wasm-tools smith turns random bytes into valid modules with the exports of the seed's
+    # interface or of interplib.wasm, and random code behind them: start functions that loop,
+    # initialisers that trap, allocators that return nonsense.
+    seed_shape = tmp_path / "seed-shape.wasm"
+    seed_shape.write_bytes(
+        wasmtime.wat2wasm(f'(module {SEED_EXPORTS} (func (export "_initialize")))')
+    )
+    rng = random.Random(11)
+    for i in range(60):
+        path = tmp_path / f"smith{i}.wasm"
+        shape = seed_shape if i % 2 else BUNDLED_WASM
+        subprocess.run(
+            [str(tools.wasm_tools()), "smith", "--exports", str(shape), "-o", str(path)],
+            input=rng.randbytes(rng.randrange(64, 4096)),
+            check=True,
+            capture_output=True,
+        )
+        try:
+            with Session(path, time_limit=0.3) as s:
+                [r] = s.eval("(+ 1 2)")  # what loads also evaluates, or says why not
+                assert r.kind in ("value", "error") and "\n" not in r.text
+        except ModuleLoadError as e:
+            assert e.problem and "\n" not in e.problem
+
+
+def test_a_corrupt_name_section_is_a_warning_and_the_module_still_runs(tmp_path):
+    wasm = wasmtime.wat2wasm(f"(module {SEED_EXPORTS})")
+    payload = b"\x04name" + b"\x01\xff\xff\xff\xff\xff\xff"  # subsection 1, a runaway LEB128
+    path = tmp_path / "names.wasm"
+    path.write_bytes(bytes(wasm) + b"\x00" + bytes([len(payload)]) + payload)
+    with Session(path) as s:
+        [warning] = s.warnings
+        assert warning.startswith("its name section is corrupt (")
+        assert warning.endswith("): functions are shown by index")
+        assert s.eval("1")[0].kind == "value"
+    program = tmp_path / "one.scm"
+    program.write_text("1\n")
+    p = subprocess.run(
+        [sys.executable, "-m", "jitscope", "run", "--wasm", str(path), str(program)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert p.stderr == f"jitscope: {path}: warning: {warning}\n"

@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     except ModuleLoadError as e:
         print(f"jitscope: {e.path}: {e.problem}", file=sys.stderr)
         return 2
+    for warning in session.warnings:
+        print(f"jitscope: {session.path}: warning: {warning}", file=sys.stderr)
     with session:
         if command == "repl":
             from jitscope.cli.repl import Repl

@@ -101,11 +101,14 @@ class Ticker:
         self._cond = threading.Condition()
         self._until: float | None = None
         self._stopped = False
+        #: The armed deadline passed (since the last arm): a trap then means the time limit.
+        self.fired = False
         self._thread: threading.Thread | None = None
 
     def arm(self, seconds: float) -> None:
         with self._cond:
             self._until = time.monotonic() + seconds
+            self.fired = False
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="jitscope-ticker", daemon=True
@@ -133,4 +136,5 @@ class Ticker:
                     self._cond.wait(left)
                     continue
                 self._until = None
+                self.fired = True
                 self._engine.increment_epoch()

@@ -9,6 +9,8 @@ the new slots, apply each relocation, linked.  Every step runs wasm code; Python
 
 from __future__ import annotations
 
+import os
+import stat
 import struct
 import threading
 import time
@@ -169,37 +171,35 @@ class Session:
         linker = wasmtime.Linker(self.engine)
         define_wasi(linker, self._output)
         linker.define_func("env", "throw_error", wasmtime.FuncType([], []), _throw_error)
-        try:
-            instance = linker.instantiate(self.store, self.main_module)
-        except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
-            raise ModuleLoadError(self.path, f"cannot be instantiated: {_first_line(e)}") from e
+        self._ticker = Ticker(self.engine)
+        instance = self._start_up(
+            "instantiating", lambda: linker.instantiate(self.store, self.main_module)
+        )
         #: Typed calls into the instance (its exports were checked above).
         self.abi = Abi(self.store, instance)
         self.memory: wasmtime.Memory = self.abi.memory
         self.table: wasmtime.Table = self.abi.table
         self._stack_pointer: wasmtime.Global | None = self.abi.stack_pointer
         if self.abi.has("_initialize"):
-            try:
-                self.abi.initialize()
-            except (wasmtime.WasmtimeError, wasmtime.Trap, _Raised) as e:
-                raise ModuleLoadError(
-                    self.path, f"traps while initialising: {_first_line(e)}"
-                ) from None
+            self._start_up("initialising", self.abi.initialize)
 
         # The module's own description of the records the session reads (dbg_layout).
         self._layout: Layout | None = None
         if self.debugger:
-            try:
-                self._layout = read_layout(self.abi.layout(), self._read, self._read_cstring)
-            except LayoutError as e:
-                raise ModuleLoadError(self.path, str(e)) from None
+            self._layout = self._start_up(
+                "reading its layout",
+                lambda: read_layout(self.abi.layout(), self._read, self._read_cstring),
+            )
             self._f_pending = self._layout.flag("F_PENDING")
             self._f_library = self._layout.flag("F_LIBRARY")
             self._f_rest = self._layout.flag("F_REST")
-            self._state_address = self.abi.state()
+            self._state_address = self._start_up("reading its state", self.abi.state)
 
-        self._main_names = function_names(data)
-        self._main_slots = element_slots(data)
+        #: What the module carries that could not be read, each a sentence: the session
+        #: works without it (front ends show these once, at start).
+        self.warnings: list[str] = []
+        self._main_names = self._optional("name section", function_names, data) or {}
+        self._main_slots = self._optional("element section", element_slots, data) or {}
         self.initial_table_size = self.table.size(self.store)
         self.modules: list[JitModule] = []
         self._slot_owner: dict[int, tuple[str, str]] = {}
@@ -213,7 +213,6 @@ class Session:
         self._func_static: dict[int, tuple[str, str, int, int, int, int, int]] = {}
         self._func_addr: dict[int, int] = {}
         self._interrupt = threading.Event()
-        self._ticker = Ticker(self.engine)
         self._auto_threshold: int | None = None
         self._tierup_events: list[tuple[float, str, int]] = []
         self._hook_slot: int | None = None
@@ -228,14 +227,67 @@ class Session:
         self._eager_seen = 0  # functions the eager mode has looked at
         #: Functions that have had JIT code: the only ones whose JIT counter can move.
         self._jit_ids: set[int] = (
-            {f.id for f in self.functions() if f.jit_code} if self.debugger else set()
+            self._start_up(
+                "reading its functions", lambda: {f.id for f in self.functions() if f.jit_code}
+            )
+            if self.debugger
+            else set()
         )
 
     # ----------------------------------------------------------------------------- plumbing
 
+    def _optional(self, what: str, parse: Callable[[bytes], T], data: bytes) -> T | None:
+        """A part of the module the session can do without: None and a warning if corrupt."""
+        try:
+            return parse(data)
+        except (ValueError, IndexError, UnicodeDecodeError) as e:
+            self.warnings.append(f"its {what} is corrupt ({e}): functions are shown by index")
+            return None
+
+    def _start_up(self, what: str, call: Callable[[], T]) -> T:
+        """Start-up wasm (the start function, ``_initialize``) under the time limit; any
+        failure is a ModuleLoadError.  (Another session's interrupt on the shared engine
+        also ends it.)"""
+        self.store.set_epoch_deadline(1)
+        if self.time_limit:
+            self._ticker.arm(self.time_limit)
+        try:
+            return call()
+        except wasmtime.Trap as e:
+            if e.trap_code != wasmtime.TrapCode.INTERRUPT:
+                problem = f"traps while {what}: {_first_line(e)}"
+            elif self._ticker.fired:
+                problem = f"still {what} after the time limit of {self.time_limit:g} s"
+            else:
+                problem = f"interrupted while {what}"
+        except (wasmtime.WasmtimeError, _Raised) as e:
+            problem = (
+                f"cannot be instantiated: {_first_line(e)}"
+                if what == "instantiating"
+                else f"fails while {what}: {_first_line(e)}"
+            )
+        except LayoutError as e:
+            problem = str(e)
+        except (ValueError, IndexError, KeyError, struct.error) as e:
+            # The module's records, read from memory, are not what it described.
+            problem = f"fails while {what}: {e}"
+        except EvalError as e:  # a helper call (say dbg_func) trapped or ran past the limit
+            problem = f"fails while {what}: {e.message}"
+        finally:
+            self._ticker.disarm()
+            self.store.set_epoch_deadline(1 << 62)
+        self._ticker.stop()  # no session: no thread left waiting for one
+        raise ModuleLoadError(self.path, problem)
+
     def _call(self, call: Callable[[], T]) -> T:
-        """Call into wasm outside evaluation; a Scheme error comes back as EvalError."""
+        """Call into wasm outside evaluation, under the time limit (a helper of a foreign
+        module can loop too); a Scheme error comes back as EvalError."""
         saved = self._stack_pointer.value(self.store) if self._stack_pointer else None
+        limited = not self._running  # within an evaluation, its own deadline applies
+        if limited:
+            self.store.set_epoch_deadline(1)
+            if self.time_limit:
+                self._ticker.arm(self.time_limit)
         try:
             return call()
         except _Raised:
@@ -243,6 +295,9 @@ class Session:
         except wasmtime.Trap as e:
             raise self._trap_error(e) from None
         finally:
+            if limited:
+                self._ticker.disarm()
+                self.store.set_epoch_deadline(1 << 62)
             if saved is not None and self._stack_pointer is not None:
                 self._stack_pointer.set_value(self.store, saved)
 
@@ -272,6 +327,10 @@ class Session:
 
     def _write_bytes(self, data: bytes) -> int:
         ptr = self._call(lambda: self.abi.allocate_bytes(len(data) + 1))
+        if not 0 < ptr <= self.memory.data_len(self.store) - len(data) - 1:
+            raise EvalError(
+                "error", f"allocateBytes({len(data) + 1}) returned 0x{ptr:x}, outside its memory"
+            )
         self.memory.write(self.store, data + b"\0", ptr)
         return ptr
 
@@ -381,10 +440,13 @@ class Session:
         data = (
             source.encode("utf-8", "surrogateescape") if isinstance(source, str) else bytes(source)
         )
-        if not self.debugger:
-            return self._seed_eval(data)
-        ptr = self._write_bytes(data)
         start = time.perf_counter()
+        try:
+            ptr = self._write_bytes(data)
+        except EvalError as e:  # the module's allocator failed (or ran past the time limit)
+            return [self._failure(e, start)]
+        if not self.debugger:
+            return self._seed_eval(ptr, start)
         try:
             count = self._run(lambda: self.abi.read(ptr, len(data)))
         except EvalError as e:
@@ -495,18 +557,17 @@ class Session:
             if mod is not None:
                 self.link(mod)
 
-    def _seed_eval(self, data: bytes) -> list[FormResult]:
-        ptr = self._write_bytes(data)
-        start = time.perf_counter()
+    def _failure(self, e: EvalError, start: float) -> FormResult:
+        return FormResult(
+            "error", e.one_line(), self._take_output(), time.perf_counter() - start, error=e
+        )
+
+    def _seed_eval(self, ptr: int, start: float) -> list[FormResult]:
         try:
             program = self._run(lambda: self.abi.parse(ptr))
             self._run(lambda: self.abi.eval(program, 1 << 20))
         except EvalError as e:
-            return [
-                FormResult(
-                    "error", e.one_line(), self._take_output(), time.perf_counter() - start, error=e
-                )
-            ]
+            return [self._failure(e, start)]
         output = self._take_output()
         seconds = time.perf_counter() - start
         # The result is the last line, after whatever the program displayed without a newline.
@@ -1031,15 +1092,49 @@ def _first_line(e: BaseException) -> str:
     return text.splitlines()[0] if text else type(e).__name__
 
 
+def _file_kind(mode: int) -> str:
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+#: A main module larger than this is refused rather than read (the bundled one is ~1.7 MB).
+MAX_MODULE_BYTES = 256 << 20
+
+
 def _read_module_file(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        # Non-blocking, so that opening a FIFO does not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise ModuleLoadError(path, "no such file") from None
     except IsADirectoryError:
         raise ModuleLoadError(path, "is a directory, not a wasm module") from None
     except OSError as e:
         raise ModuleLoadError(path, f"cannot be read: {e.strerror}") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise ModuleLoadError(path, "is a directory, not a wasm module")
+        raise ModuleLoadError(path, f"is {_file_kind(st.st_mode)}, not a wasm module file")
+    with os.fdopen(fd, "rb") as f:
+        if st.st_size > MAX_MODULE_BYTES:
+            raise ModuleLoadError(
+                path,
+                f"is {st.st_size / (1 << 20):,.0f} MB: more than a module may be "
+                f"({MAX_MODULE_BYTES >> 20} MB)",
+            )
+        try:
+            data = f.read(MAX_MODULE_BYTES + 1)
+        except OSError as e:
+            raise ModuleLoadError(path, f"cannot be read: {e.strerror}") from None
     problem = header_problem(data)
     if problem is not None:
         raise ModuleLoadError(path, problem)

@@ -282,6 +282,8 @@ class JitscopeApp(App[None]):
         if self.history.warning:
             repl.add(LogEntry("warning", self.history.warning))
             self.notify(self.history.warning, severity="warning", timeout=8)
+        for problem in self.session.warnings:
+            repl.add(LogEntry("warning", f"{self.session.path.name}: {problem}"))
         # Nothing else runs yet, so the UI thread may read the session for the first screen.
         self._apply_view(self._take_view(), select=None)
         self._show_active_pane()
