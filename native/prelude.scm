@@ -71,6 +71,13 @@
 (define (%cars ls) (if (pair? ls) (cons (car (car ls)) (%cars (cdr ls))) '()))
 (define (%cdrs ls) (if (pair? ls) (cons (cdr (car ls)) (%cdrs (cdr ls))) '()))
 (define (%all-pairs? ls) (or (null? ls) (and (pair? (car ls)) (%all-pairs? (cdr ls)))))
+; The shortest of several lists ended: each of the others must be a list still (a pair or ()),
+; or that argument (one of originals) was not a list.
+(define (%lists-end who originals ls result)
+  (let %lists-end/loop ((ls ls) (os originals))
+    (cond ((null? ls) result)
+          ((or (pair? (car ls)) (null? (car ls))) (%lists-end/loop (cdr ls) (cdr os)))
+          (else (%type-error who "a list" (car os))))))
 
 (define (map f lst . lists)
   (let ((head (cons #f '())))
@@ -87,7 +94,7 @@
               (let ((cell (cons (apply f (%cars ls)) '())))
                 (set-cdr! tail cell)
                 (map/lists (%cdrs ls) cell))
-              (cdr head))))))
+              (%lists-end 'map (cons lst lists) ls (cdr head)))))))
 
 (define (for-each f lst . lists)
   (if (null? lists)
@@ -95,9 +102,9 @@
         (cond ((pair? l) (f (car l)) (for-each/loop (cdr l)))
               ((not (null? l)) (%type-error 'for-each "a list" lst))))
       (let for-each/lists ((ls (cons lst lists)))
-        (when (%all-pairs? ls)
-          (apply f (%cars ls))
-          (for-each/lists (%cdrs ls))))))
+        (if (%all-pairs? ls)
+            (begin (apply f (%cars ls)) (for-each/lists (%cdrs ls)))
+            (%lists-end 'for-each (cons lst lists) ls (if #f #f))))))
 
 (define (filter keep? lst)
   (let ((head (cons #f '())))

@@ -57,10 +57,7 @@ struct Reader {
     }
   }
 
-  static bool delimiter(char c) {
-    return c == '(' || c == ')' || c == '[' || c == ']' || c == '"' || c == ';' || c == '\'' ||
-           c == '`' || c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
-  }
+  static bool delimiter(char c) { return isDelimiter(c); }
 
   void skipSpace() {
     for (;;) {
@@ -211,6 +208,7 @@ struct Reader {
       x->end = here();
       return x;
     }
+    if (c == '|') return readBarredSymbol(p);
     // An atom: everything up to a delimiter.
     size_t start = i;
     if (c == '#' && i + 1 < n && s[i + 1] == '\\') {
@@ -268,11 +266,40 @@ struct Reader {
     return x;
   }
 
-  static bool isNumber(const std::string &t) {
-    size_t k = (t[0] == '-' || t[0] == '+') ? 1 : 0;
-    if (k == t.size()) return false;
-    for (; k < t.size(); k++)
-      if (t[k] < '0' || t[k] > '9') return false;
-    return true;
+  static bool isNumber(const std::string &t) { return isDecimalInteger(t); }
+
+  // |a b|: a symbol with any characters; \| and \\ stand for themselves, \xHH; for a code.
+  Sx *readBarredSymbol(const Pos &p) {
+    advance();
+    Sx *x = make(Sx::SYMBOL, p);
+    for (;;) {
+      if (i >= n) fail(p, "unterminated |symbol|");
+      char ch = s[i];
+      Pos cp = here();
+      advance();
+      if (ch == '|') break;
+      if (ch != '\\') { x->text += ch; continue; }
+      if (i >= n) fail(p, "unterminated |symbol|");
+      char e = s[i];
+      advance();
+      if (e == '|' || e == '\\') { x->text += e; continue; }
+      if (e != 'x' && e != 'X') {
+        char bad[2] = {e, 0};
+        fail(cp, "unknown escape \\%s in a |symbol|", bad);
+      }
+      uint32_t code = 0;
+      int digits = 0;
+      while (i < n && isxdigit((unsigned char)s[i]) && digits < 6) {
+        code = code * 16 + (isdigit((unsigned char)s[i]) ? s[i] - '0' : (tolower(s[i]) - 'a' + 10));
+        advance();
+        digits++;
+      }
+      if (!digits || i >= n || s[i] != ';' || code == 0 || code > 0x10ffff)
+        fail(cp, "expected hex digits and ';' after \\x");
+      advance();
+      appendUtf8(x->text, code);
+    }
+    x->end = here();
+    return x;
   }
 };

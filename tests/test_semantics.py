@@ -281,6 +281,16 @@ CASES = [
         "(list? '(1 2)) (list? '(1 . 2)) (list? '()) (integer? 5) (error? 1)",
         ["#t", "#f", "#t", "#t", "error: unbound: unbound variable error?"],
     ),
+    # several lists: map and for-each stop at the shortest
+    ("(map + '(1 2) '(10 20 30)) (map list '() '(1))", ["(11 22)", "()"]),
+    # write bars a symbol that would not read back as itself; the bars read back
+    (
+        (
+            '(string->symbol "a b") (list (string->symbol "") (string->symbol "12") \'abc) '
+            "'|x\\|y| (eq? '|abc| 'abc) (symbol->string '|a\\x41;|)"
+        ),
+        ["|a b|", "(|| |12| abc)", "|x\\|y|", "#t", '"aA"'],
+    ),
 ]
 
 
@@ -361,6 +371,11 @@ ERRORS = [
     ("(unquote x)", "syntax", "unquote: not inside a quasiquote"),
     ("#(1 . 2)", "read", "a vector literal cannot have a '.'"),
     ("#\\bogus", "read", "unknown character name #\\bogus"),
+    ("(map + '(1 2) 5)", "type", "map: expected a list, got a number 5"),
+    ("(map + '(1 2 3) '(1 . 2))", "type", "map: expected a list, got a pair (1 . 2)"),
+    ("(for-each display 5 '(1))", "type", "for-each: expected a list, got a number 5"),
+    ("(abs 'x)", "type", "abs: expected a number, got a symbol x"),
+    ("'|a b", "read", "unterminated |symbol|"),
 ]
 
 
@@ -499,3 +514,18 @@ def test_one_arity_message_for_primitives_called_directly_or_through_apply(sessi
     assert values(session, '(apply substring \'("abc"))') == [
         "error: arity: substring: expects 2 to 3 arguments, got 1"
     ]
+
+
+def test_the_printer_prints_deep_and_long_data_whole_and_says_where_it_stops(s):
+    s.eval("(define (nest n acc) (if (= n 0) acc (nest (- n 1) (list acc))))")
+    s.eval(
+        "(define (iota n) (let loop ((i n) (acc '())) (if (= i 0) acc (loop (- i 1) (cons i acc)))))"
+    )
+    [deep] = values(s, "(nest 5000 '())")
+    assert deep == "(" * 5000 + "()" + ")" * 5000
+    [deeper] = values(s, "(nest 10001 '())")
+    assert "#<elided: nested deeper than 10000 levels>" in deeper
+    [long] = values(s, "(iota 150000)")  # 150,000 elements, under 1 MiB printed
+    assert long.endswith(" 149999 150000)")
+    [cycle] = values(s, "(let ((x (list 1 2))) (set-cdr! (cdr x) x) x)")
+    assert cycle.endswith(" #<elided: the printed form passed 1 MiB>)")
