@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 import os
+import pty
 import re
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -148,3 +152,35 @@ def test_bytes_that_are_not_utf8_on_stdin_are_one_error_and_the_repl_goes_on():
     )
     assert p.stdout.decode() == "error: <repl 2>:1:11: invalid UTF-8 byte 0xff\n7\n"
     assert p.returncode == 0 and p.stderr == b""
+
+
+def test_on_a_terminal_the_repl_edits_lines_and_recalls_the_shared_history(tmp_path):
+    history = tmp_path / "history.json"
+    history.write_text(json.dumps(["(* 6 7)"]))
+    env = {**os.environ, "JITSCOPE_HISTORY": str(history), "TERM": "xterm"}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: jitscope repl with the pty as its terminal
+        os.execvpe(sys.executable, [sys.executable, "-m", "jitscope", "repl"], env)
+    out = b""
+
+    def read_until(marker: bytes) -> None:
+        nonlocal out
+        deadline = time.monotonic() + 60
+        while marker not in out and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.5)[0]:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    break
+
+    read_until(b"> ")
+    os.write(fd, b"\x1b[A\r")  # up arrow: the last entry of the history, then enter
+    read_until(b"42")
+    os.write(fd, b"(+ 1\x1b[D2 \x1b[C)\r")  # left and right arrows edit, not open brackets
+    read_until(b"\r\n3\r\n")
+    os.write(fd, b",quit\r")
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert b"42" in out and b"\r\n3\r\n" in out and b"... " not in out
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert json.loads(history.read_text()) == ["(* 6 7)", "(+ 2 1)", ",quit"]

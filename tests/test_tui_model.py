@@ -7,8 +7,8 @@ import os
 
 import pytest
 
+from jitscope.debugger.history import History
 from jitscope.runtime.session import Session, Stage
-from jitscope.tui.history import History
 from jitscope.tui.model import (
     diff,
     fmt_count_fit,

@@ -64,7 +64,12 @@ def main(argv: list[str] | None = None) -> int:
             # Bytes that are not UTF-8 reach the reader as they are, which says where they are.
             if isinstance(sys.stdin, io.TextIOWrapper):
                 sys.stdin.reconfigure(errors="surrogateescape")
-            return Repl(session, sys.stdout).run(sys.stdin)
+            history = None
+            if sys.stdin.isatty() and sys.stdout.isatty():  # the TUI's history, and readline
+                from jitscope.debugger.history import History, default_history_path
+
+                history = History(default_history_path())
+            return Repl(session, sys.stdout, history=history).run(sys.stdin)
         if command == "run":
             from jitscope.cli.run import run_file
 

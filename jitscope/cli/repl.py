@@ -9,6 +9,7 @@ from typing import TextIO
 
 from jitscope.cli.run import format_report, format_results, interruptible
 from jitscope.debugger import Debugger, Report, open_depth, parse_auto_threshold
+from jitscope.debugger.history import History
 from jitscope.runtime.session import JitModule, Session, Unsupported
 from jitscope.wasm.tools import WasmToolsError, print_wat
 
@@ -39,11 +40,21 @@ Type Scheme forms; a form may span lines. Meta-commands:
 class Repl:
     """The headless REPL over a :class:`~jitscope.debugger.Debugger`."""
 
-    def __init__(self, session: Session, out: TextIO, *, prompt: bool | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        out: TextIO,
+        *,
+        prompt: bool | None = None,
+        history: History | None = None,
+    ) -> None:
+        """``history``: line editing with readline and this history (a terminal's REPL);
+        without it, lines are read as they come (a pipe's, byte for byte)."""
         self.session = session
         self.debugger = Debugger(session)
         self.out = out
         self.prompt = sys.stdin.isatty() if prompt is None else prompt
+        self.history = history
         self.inputs = 0
         self._reading = False
         self._at_line_start = True  # what was written last ended a line
@@ -73,24 +84,51 @@ class Repl:
         if self._reading:
             raise KeyboardInterrupt
 
-    def _readline(self, lines: TextIO) -> str | None:
-        """The next line, or None after Ctrl-C."""
+    def _readline(self, lines: TextIO, prompt: str) -> str | None:
+        """The next line ("" at the end), or None after Ctrl-C."""
         self._reading = True
         try:
+            if self.history is not None:  # readline edits the line and recalls history
+                try:
+                    return input(prompt) + "\n"
+                except EOFError:
+                    return ""
+            if self.prompt:
+                self.out.write(prompt)
+                self.out.flush()
             return lines.readline()
         except KeyboardInterrupt:
             return None
         finally:
             self._reading = False
-        self._at_line_start = True  # what was written last ended a line
+
+    def _start_history(self) -> None:
+        if self.history is None:
+            return
+        import readline
+
+        self.history.load()
+        if self.history.warning:
+            self.write(f"warning: {self.history.warning}\n")
+        readline.clear_history()
+        for entry in self.history.entries:
+            if "\n" not in entry:  # readline recalls lines; a form over lines stays whole
+                readline.add_history(entry)
+
+    def _remember(self, entry: str) -> None:
+        if self.history is not None:
+            self.history.add(entry)
+            try:
+                self.history.save()
+            except OSError as e:
+                self.write(f"warning: history not saved: {e.strerror or e}\n")
 
     def _loop(self, lines: TextIO) -> int:
         buffer = ""
+        self._start_history()
         while True:
-            if self.prompt:  # the user's ⏎ ends the prompt's line: not tracked by write()
-                self.out.write("... " if buffer else "> ")
-                self.out.flush()
-            line = self._readline(lines)
+            # The user's ⏎ ends the prompt's line: not tracked by write().
+            line = self._readline(lines, "... " if buffer else "> ")
             if line is None:
                 self.write("\n")
                 buffer = ""
@@ -98,6 +136,7 @@ class Repl:
             if not line:
                 break
             if not buffer and line.strip().startswith(","):
+                self._remember(line)
                 if not self.meta(line.strip()[1:].split()):
                     break
                 continue
@@ -108,6 +147,7 @@ class Repl:
             if open_depth(buffer) > 0:
                 continue
             source, buffer = buffer, ""
+            self._remember(source)
             self.evaluate(source)
         if buffer.strip():
             self.evaluate(buffer)

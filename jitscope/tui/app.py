@@ -28,6 +28,7 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Tab, Tabs
 
 from jitscope.debugger import DEFAULT_AUTO_THRESHOLD, Debugger, Report
+from jitscope.debugger.history import History, default_history_path
 from jitscope.runtime.session import (
     JitModule,
     Session,
@@ -36,7 +37,6 @@ from jitscope.tui.candidates import CandidatesTable
 from jitscope.tui.commands import JitscopeCommands, PaletteCommand, palette_commands
 from jitscope.tui.dispatch import DispatchView
 from jitscope.tui.help import HelpScreen
-from jitscope.tui.history import History, default_history_path
 from jitscope.tui.jobs import Job, Outcome, outcome_of
 from jitscope.tui.keys import (
     KeyGroup,

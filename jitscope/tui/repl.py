@@ -17,8 +17,8 @@ from textual.timer import Timer
 from textual.widgets import RichLog, Static, TextArea
 
 from jitscope.debugger import open_depth
+from jitscope.debugger.history import History
 from jitscope.runtime.session import FormResult
-from jitscope.tui.history import History
 from jitscope.tui.model import fmt_seconds, redact_hex
 from jitscope.tui.styles import Palette
 
