@@ -125,8 +125,16 @@ static inline Value evalFast(Node *n, Value *fp) {
   return eval(n, fp);
 }
 
-// Runs closure base[0] (of fn) on base[1..nparams], arguments that already fit.
-static inline Value enterClosure(Value *base, Func *fn, const Node *site) {
+// A tail call from JIT code to an interpreted function, left for the JIT code's caller
+// (rt_tail_prepare): the closure, and its arguments (already fitted) in dead stack above the
+// caller's frame.  Taken over before anything can allocate or push.
+static Value pendingFn;
+static Value *pendingArgs;
+static uint32_t pendingArgc;
+
+// Runs closure base[0] (of fn) on base[1..nparams], arguments that already fit; from JIT code
+// the result may be TAIL_V.
+static inline Value enterRaw(Value *base, Func *fn, const Node *site) {
   if (!fn->jitCode) {
     enterInterpreted(fn, site);
     if (!fn->jitCode) {
@@ -137,6 +145,31 @@ static inline Value enterClosure(Value *base, Func *fn, const Node *site) {
     }
   }
   return callJit(fn, base[0], base + 1);
+}
+
+// Moves the pending tail call to base[0..argc] (which may overlap it); returns its function.
+static Func *takePending(Value *base) {
+  memmove(base + 1, pendingArgs, pendingArgc * sizeof(Value));
+  base[0] = pendingFn;
+  sp = base + pendingArgc + 1;
+  return closureFunc(pendingFn);
+}
+
+// Runs pending tail calls until a value comes back: in a loop, so a chain of tail calls
+// between JIT code and the interpreter runs in constant stack.
+static Value finishTail(Value r, const Node *site) {
+  while (r == TAIL_V) {
+    Value *base = sp;
+    if (base + pendingArgc + 1 > stackLimit) stackExhausted(site);
+    Func *fn = takePending(base);
+    r = enterRaw(base, fn, site);
+    sp = base;
+  }
+  return r;
+}
+
+static inline Value enterClosure(Value *base, Func *fn, const Node *site) {
+  return finishTail(enterRaw(base, fn, site), site);
 }
 
 // base[0] is the procedure, base[1..nargs] its arguments; the caller resets sp to base.
@@ -315,18 +348,20 @@ static Value eval(Node *n, Value *fp) {
             fitArgs(base, argc, fn, n);
             argc = fn->nparams;
           }
-          if (!fn->jitCode) enterInterpreted(fn, n);
-          if (!fn->jitCode) {
-            // Reuse this frame: move the closure and arguments down over it.
-            memmove(fp - 1, base, (argc + 1) * sizeof(Value));
-            if (fp + fn->nlocals + 64 > stackLimit) stackExhausted(n);
-            sp = fp + fn->nlocals;
-            n = fn->body;
-            continue;
+          for (;;) {
+            if (!fn->jitCode) enterInterpreted(fn, n);
+            if (!fn->jitCode) break;
+            Value r = callJit(fn, base[0], base + 1);
+            if (r != TAIL_V) { sp = base; return r; }
+            // The JIT code tail-called an interpreted function: this frame takes that call.
+            fn = takePending(base);
           }
-          Value r = callJit(fn, f, base + 1);
-          sp = base;
-          return r;
+          // Reuse this frame: move the closure and arguments down over it.
+          memmove(fp - 1, base, (fn->nparams + 1) * sizeof(Value));
+          if (fp + fn->nlocals + 64 > stackLimit) stackExhausted(n);
+          sp = fp + fn->nlocals;
+          n = fn->body;
+          continue;
         }
         if (isClosure(f)) {
           // apply()'s closure path, inlined: one wasm frame less per Scheme call.

@@ -339,7 +339,7 @@ struct Jit : JitMacro {
     for (auto &o : ops) pushOperand(o);
     a->local_get(tmp32);
     if (n->tail) { popFrame(); a->return_call_indirect(sigJit[argc]); }
-    else a->call_indirect(sigJit[argc]);
+    else { a->call_indirect(sigJit[argc]); finishTailCall(n); }
     a->else_();
     if (n->tail) {
       tailCallSlow(n, ops);
@@ -425,7 +425,7 @@ struct Jit : JitMacro {
       for (auto &o : ops) pushOperand(o);
     }
     if (n->tail) { popFrame(); a->return_call(funcIndex[f]); }
-    else a->call(funcIndex[f]);
+    else { a->call(funcIndex[f]); finishTailCall(n); }
   }
 
   void call(Node *n) {

@@ -62,6 +62,22 @@ struct JitMacro {
     a->call_indirect(sig);
   }
 
+  // After a non-tail call of JIT code, whose result is on the stack: a callee that tail-called
+  // an interpreted function returned TAIL_V, its call pending; rt_finish_tail runs it.
+  void finishTailCall(const Node *site) {
+    uint32_t t = takeTemp();
+    a->local_tee(t);
+    a->i64_const((int64_t)TAIL_V);
+    a->i64_eq();
+    a->if_(wasm::I64);
+    a->i32_const((int32_t)(uintptr_t)site);
+    callRuntime((const void *)&rt_finish_tail, mb.type({wasm::I32}, {wasm::I64}));
+    a->else_();
+    a->local_get(t);
+    a->end();
+    releaseTemp(t);
+  }
+
   // Calls rt_fail; control does not come back.
   void failWith(const Node *site, JitFailure code, const Operand *x = nullptr, const Operand *y = nullptr) {
     a->i32_const((int32_t)(uintptr_t)site);

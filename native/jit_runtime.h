@@ -84,8 +84,12 @@ extern "C" int32_t rt_tail_prepare(Node *site, Value *base, int32_t n) {
       sp = base;
       return fn->nparams + 1;
     }
-    Value r = enterClosure(base, fn, site);  // interpreted (or tiered up on this call)
-    base[0] = r;
+    // Interpreted: not run from here, under this JIT frame, but left pending for the JIT
+    // code's caller (finishTail), so the chain does not grow the stack.
+    pendingFn = f;
+    pendingArgs = base + 1;
+    pendingArgc = fn->nparams;
+    base[0] = TAIL_V;
     sp = base;
     return 0;
   }
@@ -94,6 +98,9 @@ extern "C" int32_t rt_tail_prepare(Node *site, Value *base, int32_t n) {
   sp = base;
   return 0;
 }
+
+// After a non-tail call of JIT code that returned TAIL_V: run the pending call.
+extern "C" Value rt_finish_tail(Node *site) { return finishTail(TAIL_V, site); }
 
 #define APPLY_PROLOGUE(n) Value *base = sp; *sp++ = f;
 #define APPLY_EPILOGUE(n) Value r = apply(base, n, site); sp = base; return r;

@@ -12,6 +12,9 @@ typedef uint64_t Value;
 
 static const Value FALSE_V = 0x03, TRUE_V = 0x0b, NIL_V = 0x13, UNSPEC_V = 0x1b,
                    UNASSIGNED_V = 0x23;
+// Not a Scheme value: what JIT code returns when it tail-called an interpreted function, the
+// call left pending for its caller to run (see finishTail).  Never reaches Scheme code.
+static const Value TAIL_V = 0x2b;
 static const int64_t FIX_MAX = (INT64_C(1) << 62) - 1, FIX_MIN = -(INT64_C(1) << 62);
 
 static inline bool isFix(Value v) { return !(v & 1); }

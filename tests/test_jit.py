@@ -394,3 +394,30 @@ def test_a_cancelled_jit_discards_its_module_and_the_session_goes_on():
         assert values(s, "(fib 10)") == ["55"]
         del s.step
         assert d.jit().lines[0].text.startswith(f"module {mod.id + 1}: ")  # no stale cancel
+
+
+EVEN_ODD = """(define (ev? n) (if (= n 0) #t (od? (- n 1))))
+              (define (od? n) (if (= n 0) #f (ev? (- n 1))))
+              (define (f n) (if (= n 0) 'done (g n)))
+              (define (g n) (f (- n 1)))
+              (define (h n) (list (f n)))
+              (ev? 10) (f 3) (h 3)"""
+
+
+@pytest.mark.parametrize("linked", [["ev?"], ["od?"], ["ev?", "od?"], [], ["f", "h"], ["h"]])
+def test_tail_calls_between_jit_code_and_the_interpreter_run_in_constant_stack(linked):
+    with Session() as s:
+        s.eval(EVEN_ODD)
+        if linked:
+            s.jit(linked)
+        assert values(s, "(ev? 1000001) (ev? 1000000)") == ["#f", "#t"]
+        # f in JIT code tail-calls g interpreted, which tail-calls f: from the interpreter,
+        # from a non-tail argument, and from h's non-tail call in JIT code.
+        assert values(s, "(f 1000000) (list (f 1000000)) (h 1000000)") == [
+            "done",
+            "(done)",
+            "(done)",
+        ]
+        assert s.stack_depth() == 0
+        jit = {n: s.function(n).jit_calls for n in linked}
+        assert all(jit.values()), jit

@@ -18,9 +18,10 @@
   (type (;16;) (func (param i32 i32) (result i64)))
   (type (;17;) (func (param i32 i64 i32)))
   (type (;18;) (func (param i32 i32 i32) (result i64)))
-  (type (;19;) (func (result i32)))
-  (type (;20;) (func))
-  (type (;21;) (func (param i32)))
+  (type (;19;) (func (param i32) (result i64)))
+  (type (;20;) (func (result i32)))
+  (type (;21;) (func))
+  (type (;22;) (func (param i32)))
   (import "env" "memory" (memory (;0;) 0))
   (import "env" "__indirect_function_table" (table (;0;) 0 funcref))
   (global $table_base (;0;) (mut i32) i32.const 0)
@@ -106,6 +107,16 @@
         local.get 5
         local.get 4
         call $fib
+        local.tee 6
+        i64.const 43
+        i64.eq
+        if (result i64) ;; label = @3
+          i32.const <addr>
+          i32.const <slot>
+          call_indirect (type 19)
+        else
+          local.get 6
+        end
       else
         i32.const <addr>
         i64.load
@@ -163,6 +174,16 @@
           local.get 4
           local.get $tmp
           call_indirect (type 2)
+          local.tee 6
+          i64.const 43
+          i64.eq
+          if (result i64) ;; label = @4
+            i32.const <addr>
+            i32.const <slot>
+            call_indirect (type 19)
+          else
+            local.get 6
+          end
         else
           i32.const <addr>
           local.get 5
@@ -203,6 +224,16 @@
         local.get 6
         local.get 5
         call $fib
+        local.tee 7
+        i64.const 43
+        i64.eq
+        if (result i64) ;; label = @3
+          i32.const <addr>
+          i32.const <slot>
+          call_indirect (type 19)
+        else
+          local.get 7
+        end
       else
         i32.const <addr>
         i64.load
@@ -260,6 +291,16 @@
           local.get 5
           local.get $tmp
           call_indirect (type 2)
+          local.tee 7
+          i64.const 43
+          i64.eq
+          if (result i64) ;; label = @4
+            i32.const <addr>
+            i32.const <slot>
+            call_indirect (type 19)
+          else
+            local.get 7
+          end
         else
           i32.const <addr>
           local.get 6
@@ -314,7 +355,7 @@
     i32.store
     local.get $result
   )
-  (func $grow_table (;1;) (type 19) (result i32)
+  (func $grow_table (;1;) (type 20) (result i32)
     (local i32)
     ref.null func
     i32.const 1
@@ -329,13 +370,13 @@
     global.set $table_base
     local.get 0
   )
-  (func $fill_table (;2;) (type 20)
+  (func $fill_table (;2;) (type 21)
     global.get $table_base
     i32.const 0
     i32.const 1
     table.init 0
   )
-  (func $apply_reloc (;3;) (type 21) (param $k i32)
+  (func $apply_reloc (;3;) (type 22) (param $k i32)
     block ;; label = @1
       block ;; label = @2
         local.get $k
@@ -350,7 +391,7 @@
     end
     unreachable
   )
-  (func $patch (;4;) (type 20)
+  (func $patch (;4;) (type 21)
     call $grow_table
     drop
     call $fill_table
