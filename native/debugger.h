@@ -245,6 +245,9 @@ DEBUG_EXPORT(dbg_unlink) void dbg_unlink(int32_t id) {
   f->moduleId = 0;
 }
 
+// A tier-up of this function failed (the host undid it): it stays interpreted, unasked again.
+DEBUG_EXPORT(dbg_tierup_failed) void dbg_tierup_failed(int32_t id) { funcs.at(id)->flags |= F_NO_TIERUP; }
+
 DEBUG_EXPORT(dbg_set_tierup) void dbg_set_tierup(uint32_t hookTableIndex, uint32_t threshold) {
   tierUpHook = hookTableIndex;
   tierUpThreshold = threshold;

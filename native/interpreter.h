@@ -58,7 +58,7 @@ static inline void enterInterpreted(Func *fn, const Node *site) {
     touched = {(uint32_t)touchedIds.size(), touchedIds.data()};
   }
   fn->interpCalls++;
-  if (tierUpHook && fn->interpCalls >= tierUpThreshold && !(fn->flags & (F_PENDING | F_TOPLEVEL)))
+  if (tierUpHook && fn->interpCalls >= tierUpThreshold && !(fn->flags & (F_PENDING | F_TOPLEVEL | F_NO_TIERUP)))
     ((void (*)(Func *))(uintptr_t)tierUpHook)(fn);
   (void)site;
 }

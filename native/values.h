@@ -95,7 +95,8 @@ static char errorText[1024];
 
 // F_LIBRARY: defined by the prelude (source 0).  F_REST: the last parameter takes a list of the
 // arguments beyond the required ones (nparams counts it).
-enum FuncFlags : uint32_t { F_TOPLEVEL = 1, F_PENDING = 2, F_LIBRARY = 8, F_REST = 16 };
+// F_NO_TIERUP: an auto tier-up of it failed; the hook is not called for it again.
+enum FuncFlags : uint32_t { F_TOPLEVEL = 1, F_PENDING = 2, F_LIBRARY = 8, F_REST = 16, F_NO_TIERUP = 32 };
 
 struct Node;
 

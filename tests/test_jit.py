@@ -421,3 +421,42 @@ def test_tail_calls_between_jit_code_and_the_interpreter_run_in_constant_stack(l
         assert s.stack_depth() == 0
         jit = {n: s.function(n).jit_calls for n in linked}
         assert all(jit.values()), jit
+
+
+FIB = "(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))"
+
+
+def test_a_failed_auto_tier_up_is_undone_and_the_evaluation_goes_on():
+    with Session() as s:
+        s.eval(FIB)
+        s.set_auto_jit(10)
+        s.store.set_limits(table_elements=s.table.size(s.store))  # linking will fail
+        sp = s._stack_pointer.value(s.store)
+        for _ in range(3):
+            assert values(s, "(fib 15)") == ["610"]
+        assert s._stack_pointer.value(s.store) == sp  # no C stack lost per failure
+        assert s.tier_up_failures[0] == ("fib", "module 1: the function table cannot grow")
+        assert s.function("fib").state == "candidate"
+
+
+def test_an_interrupt_during_auto_tier_up_ends_the_evaluation_and_undoes_the_module():
+    with Session() as s:
+        s.eval(FIB)
+        s.set_auto_jit(10)
+        real_step = s.step
+
+        def step(mod):  # Ctrl-C lands while the module is being linked
+            what = real_step(mod)
+            if mod.stage is Stage.TABLE_GROWN:
+                s.interrupt()  # the next step's wasm call sees it
+            return what
+
+        s.step = step  # type: ignore[method-assign]
+        [r] = s.eval("(fib 15)")
+        assert r.kind == "error" and r.error.kind == "interrupted"
+        [mod] = s.modules
+        assert mod.stage in (Stage.DISCARDED, Stage.FAILED)
+        assert s.function("fib").state == "candidate"
+        del s.step
+        s.set_auto_jit(None)
+        assert values(s, "(fib 15)") == ["610"]

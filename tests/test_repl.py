@@ -184,3 +184,20 @@ def test_on_a_terminal_the_repl_edits_lines_and_recalls_the_shared_history(tmp_p
     assert b"42" in out and b"\r\n3\r\n" in out and b"... " not in out
     assert os.waitstatus_to_exitcode(status) == 0
     assert json.loads(history.read_text()) == ["(* 6 7)", "(+ 2 1)", ",quit"]
+
+
+def test_a_failed_auto_tier_up_is_reported_once_and_the_value_still_comes():
+    out = io.StringIO()
+    with Session() as s:
+        repl = Repl(s, out, prompt=False)
+        repl.run(io.StringIO("(define (f n) (if (= n 0) 0 (f (- n 1))))\n,auto 5\n"))
+        s.store.set_limits(table_elements=s.table.size(s.store))
+        repl.run(io.StringIO("(f 100)\n(f 100)\n"))
+    assert out.getvalue().splitlines()[-3:] == [
+        "0",
+        (
+            "auto tier-up of f failed (module 1: the function table cannot grow): it stays "
+            "interpreted"
+        ),
+        "0",
+    ]

@@ -159,6 +159,7 @@ class Repl:
             self.session, lambda: self.session.eval(source, name=f"<repl {self.inputs}>")
         )
         self.write(format_results(results, fresh_line=self._at_line_start))
+        self.report(self.debugger.tier_up_report())
 
     def meta(self, words: list[str]) -> bool:
         """Run a meta-command; False to quit."""

@@ -99,6 +99,7 @@ class Debugger:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._cancel = threading.Event()
+        self._failures_seen = 0  # of session.tier_up_failures, already reported
 
     def cancel(self) -> None:
         """Stop the act that is running at its next step (from any thread, a signal handler
@@ -288,6 +289,15 @@ class Debugger:
             report.add("jit", f"{f.name} unlinked: its calls go through the interpreter again")
 
         return self._guarded("unlink", act)
+
+    def tier_up_report(self) -> Report:
+        """Auto tier-ups that failed since the last call: call after each evaluation."""
+        report = Report()
+        failures = self.session.tier_up_failures
+        for name, why in failures[self._failures_seen :]:
+            report.add("warning", f"auto tier-up of {name} failed ({why}): it stays interpreted")
+        self._failures_seen = len(failures)
+        return report
 
     def set_eager(self, on: bool) -> Report:
         """JIT-eager: every new function compiled and linked before its form runs."""

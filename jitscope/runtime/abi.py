@@ -44,6 +44,7 @@ DEBUGGER_INTERFACE: Mapping[str, Signature] = {
     "dbg_discard": ((_I,), ()),
     "dbg_unlink": ((_I,), ()),
     "dbg_set_tierup": ((_I, _I), ()),
+    "dbg_tierup_failed": ((_I,), ()),
     "dbg_heap": ((), (_I,)),
     "dbg_collect": ((), ()),
     "dbg_set_heap_limit": ((_I,), ()),
@@ -207,6 +208,9 @@ class Abi:
 
     def unlink(self, function_id: int) -> None:
         self._void("dbg_unlink", function_id)
+
+    def tierup_failed(self, function_id: int) -> None:
+        self._void("dbg_tierup_failed", function_id)
 
     def set_tierup(self, slot: int, threshold: int) -> None:
         self._void("dbg_set_tierup", slot, threshold)

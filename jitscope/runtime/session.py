@@ -220,6 +220,9 @@ class Session:
         self._module_ptrs: dict[int, int] = {}  # module id -> its JitModule struct in memory
         #: Called on the evaluating thread right after auto mode linked a module.
         self.on_tier_up: Callable[[JitModule], None] | None = None
+        #: Auto tier-ups that failed, as (function name, why): each was undone, and the
+        #: evaluation went on with the function interpreted.  Front ends report new ones.
+        self.tier_up_failures: list[tuple[str, str]] = []
         self._eager_jit = False  # compile every new lambda before its form runs
         #: Per function id: (interpreted calls, JIT calls) during the last eval(), for the
         #: functions that were called.
@@ -791,6 +794,8 @@ class Session:
             result = fn(self.store, *args)
             return result if isinstance(result, int) else 0
         except wasmtime.Trap as e:
+            if e.trap_code == wasmtime.TrapCode.INTERRUPT:  # an interrupt or the time limit
+                raise self._trap_error(e) from None
             if name == "grow_table":
                 raise EvalError("jit", f"module {mod.id}: the function table cannot grow") from None
             raise EvalError("jit", f"module {mod.id}: {name} trapped: {_first_line(e)}") from None
@@ -913,11 +918,35 @@ class Session:
             self._call(lambda: self.abi.set_tierup(self._hook_slot or 0, threshold))
 
     def _tier_up(self, func_addr: int) -> None:
+        """The auto tier-up hook, called by the interpreter mid-evaluation.  A tier-up that
+        fails is undone and the evaluation goes on interpreted; an interrupt (or the time
+        limit) undoes it too, then ends the evaluation as it should."""
         fid = self._func_id(func_addr)
-        mod = self.generate([fid])
-        if mod is None:
+        mod: JitModule | None = None
+        try:
+            mod = self.generate([fid])
+            if mod is None:
+                return
+            self.link(mod)
+        except EvalError as e:
+            # Cleaning up runs wasm: past an interrupt the evaluation's deadline has passed.
+            self.store.set_epoch_deadline(1 << 62)
+            try:
+                if mod is not None and mod.stage < Stage.LINKED:
+                    self.discard(mod)  # undoes the patches it applied
+                elif mod is None:
+                    # Interrupted inside generate: the function may be marked as compiled
+                    # into a module the host never saw; make it a candidate again.
+                    self._call(lambda: self.abi.unlink(fid))
+                if e.kind not in ("interrupted", "timeout") and not self._interrupt.is_set():
+                    self._call(lambda: self.abi.tierup_failed(fid))  # not on every call again
+            finally:
+                self.store.set_epoch_deadline(1)
+            if e.kind in ("interrupted", "timeout") or self._interrupt.is_set():
+                raise
+            name = self._function(fid).name
+            self.tier_up_failures.append((name, e.message))
             return
-        self.link(mod)
         self._tierup_events.append((time.perf_counter(), mod.names[0], mod.id))
         if self.on_tier_up is not None:
             self.on_tier_up(mod)

@@ -418,6 +418,8 @@ class JitscopeApp(App[None]):
                     self._eval_before = {f.id: f.interp_calls for f in self.session.functions()}
                     self._eval_started = time.perf_counter()  # tier-up times count from here
                 outcome = job.run(self.session)
+                if job.kind == "eval":  # what auto tier-up tried and undid on the way
+                    outcome.entries += outcome_of(self.debugger.tier_up_report()).entries
             except Exception as e:  # noqa: BLE001 -- a bug below us: report it, keep the session
                 outcome = Outcome([LogEntry("error", f"internal error in {job.label}: {e!r}")])
             try:
@@ -428,7 +430,9 @@ class JitscopeApp(App[None]):
         seconds = time.perf_counter() - started
         if job.kind == "eval":
             self.post_message(
-                Evaluated(job.source, outcome.results or [], view, seconds, job.eval_seq)
+                Evaluated(
+                    job.source, outcome.results or [], view, seconds, job.eval_seq, outcome.entries
+                )
             )
         else:
             self.post_message(JitDone(job.label, outcome, view))
@@ -453,6 +457,8 @@ class JitscopeApp(App[None]):
         self._busy = ""
         self.query_one(ReplPane).set_running(None)
         self.query_one(ReplPane).log_results(message.results)
+        for entry in message.entries:
+            self.query_one(ReplPane).add(entry)
         select = None
         current = message.view.module(self.state.selected_module)
         tiered = [t.module_id for t in self.state.tier_ups if t.eval_seq == message.eval_seq]

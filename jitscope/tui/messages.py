@@ -11,6 +11,7 @@ from jitscope.tui.model import ModuleSnap, SessionView, TierUp
 
 if TYPE_CHECKING:
     from jitscope.tui.jobs import Outcome
+    from jitscope.tui.repl import LogEntry
 
 __all__ = ["Evaluated", "JitDone", "TieredUp"]
 
@@ -25,8 +26,11 @@ class Evaluated(Message):
         view: SessionView,
         seconds: float,
         eval_seq: int,
+        entries: list[LogEntry] | None = None,
     ) -> None:
         super().__init__()
+        #: What else the evaluation brought to the log (a failed auto tier-up, say).
+        self.entries = entries or []
         self.source = source
         self.results = results
         self.view = view
