@@ -471,12 +471,18 @@ def test_a_seed_only_module_works_in_every_pane_that_needs_no_debugger(tmp_path:
 
     async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
         assert "no debugger interface" in plain(app.query_one("#candidates Static", Static))
+        assert "only the seed's interface: each input is one program" in log_text(app)
+        assert "(define" not in log_text(app)  # the seed's Scheme has no define
+        assert "Calls are not counted here" in plain(app.query_one("#dispatch .hint", Static))
         await type_line(pilot, program)
         assert "⇒ 610" in log_text(app)
         await type_line(pilot, "(car 1)")  # an error without details, and the session goes on
         await press(pilot, "f3", "a")
         assert [m.stage for m in app.session.modules] == [Stage.LINKED]
         assert ["fib", "jit 1"] in [row[1:3] for row in table_rows(app, "table")]
+        assert "module 1: fib (" in log_text(app)
+        strip = str(app.query_one(PipelineStrip).render())
+        assert "▶" not in strip and "✓ linked" in strip and "its calls enter JIT code" in strip
         await press(pilot, "f2")
         await type_line(pilot, program)
         assert log_text(app).count("⇒ 610") == 2

@@ -835,7 +835,7 @@ class Session:
         mod.table_size_before, mod.table_base = before, before
         names = function_names(data)
         for i in range(before, self.table.size(self.store)):
-            name = names.get(i - before, "?")
+            name = names.get(i - before, f"func {i - before}")  # no name section
             self._slot_owner[i] = (name, f"jit {mod.id}")
             mod.names.append(name)
         mod.stage = Stage.LINKED

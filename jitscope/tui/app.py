@@ -256,6 +256,7 @@ class JitscopeApp(App[None]):
             yield ReplPane(
                 self.history,
                 module_name=self.session.path.name,
+                seed_only=not self.session.debugger,
                 deterministic=self.deterministic,
                 id="repl",
             )

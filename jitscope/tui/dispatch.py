@@ -20,6 +20,12 @@ EMPTY = (
     "and in total. JIT a function and run it again to watch the split move."
 )
 
+SEED_ONLY = (
+    "[b]Calls are not counted here.[/b] This module has only the seed's interface: the "
+    "interpreter's counters are not visible to the host, so the split between interpreted "
+    "and JIT calls cannot be shown. Its evaluations and JIT modules still run."
+)
+
 BAR_WIDTH = 12  # as wide as its column header
 TIMELINE_WIDTH = 24
 _SPARKS = "▁▂▃▄▅▆▇█"
@@ -98,6 +104,9 @@ class DispatchView(Pane):
 
     def render_state(self, state: UiState) -> None:
         snap = state.view
+        if not snap.debugger:
+            self.set_empty(SEED_ONLY)
+            return
         called = [f for f in snap.functions if f.interp_calls or f.jit_calls]
         if not called and not state.tier_ups:
             self.set_empty(EMPTY)

@@ -114,6 +114,8 @@ class ModuleSnap:
     def pipeline(self) -> list[PipelineStep]:
         """The stages of linking this module, each marked done / next / todo."""
         done_keys = {k for k, _ in self.timings} | {"generate"}
+        if self.stage is Stage.LINKED:  # a seed module links itself as it is instantiated
+            done_keys |= {"compile", "instantiate", "grow", "fill"}
         n = len(self.names)
         steps: list[tuple[str, str, str, bool]] = [
             ("generate", "generate", "gen", True),

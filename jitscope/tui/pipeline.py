@@ -51,7 +51,7 @@ class PipelineStrip(Widget):
             second = Content.styled("t toggles auto tier-up", "$text-muted")
         else:
             first = self._strip(mod, width)
-            second = self._status(mod, state.deterministic)
+            second = self._status(mod, state.deterministic, state.view.debugger)
         pad = width - second.cell_length - auto.cell_length
         line2 = second + " " * pad + auto if pad >= 2 else second
         return Content("\n").join([first, line2])
@@ -68,7 +68,7 @@ class PipelineStrip(Widget):
         return line
 
     @staticmethod
-    def _status(mod: ModuleSnap, deterministic: bool) -> Content:
+    def _status(mod: ModuleSnap, deterministic: bool, counted: bool) -> Content:
         if mod.next_step:
             step = redact_hex(mod.next_step) if deterministic else mod.next_step
             return Content.assemble(
@@ -86,9 +86,12 @@ class PipelineStrip(Widget):
                 (f"  — {which} unlinked since: calls go to the interpreter", "$text-muted")
             )
         elif mod.stage is Stage.LINKED:
-            parts.append(
-                ("  — run it again: Dispatch (F5) shows the calls switch to JIT", "$text-muted")
+            where = (
+                "Dispatch (F5) shows the calls switch to JIT"
+                if counted
+                else "its calls enter JIT code"
             )
+            parts.append((f"  — run it again: {where}", "$text-muted"))
         elif mod.stage is Stage.DISCARDED:
             parts.append(("  — its functions are candidates again", "$text-muted"))
         return Content.assemble(*parts)

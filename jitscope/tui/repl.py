@@ -32,6 +32,15 @@ WELCOME = (
     "then JIT fib from Candidates (F3, j) and step it in with n. F1 shows every key."
 )
 
+# A module with only the seed's interface: its programs are single expressions (the seed's
+# own Scheme has letrec, no define), and its JIT links every hot function in one go.
+SEED_WELCOME = (
+    "Scheme on {module}, which has only the seed's interface: each input is one program. Try:\n"
+    "  (letrec ((fib (lambda (n) (if (< n 2) 1 (+ (fib (- n 1)) (fib (- n 2))))))) (fib 20))\n"
+    "then press a to compile and link its hot functions in one go (this module cannot stop "
+    "between steps), and run it again. F1 shows every key."
+)
+
 
 @dataclass(frozen=True, slots=True)
 class LogEntry:
@@ -151,6 +160,7 @@ class ReplPane(Vertical):
         history: History,
         *,
         module_name: str = "interplib.wasm",
+        seed_only: bool = False,
         deterministic: bool = False,
         id: str | None = None,
     ) -> None:
@@ -158,7 +168,8 @@ class ReplPane(Vertical):
         self.border_title = "REPL [dim]F2[/]"
         self.input_history = history
         self.deterministic = deterministic
-        self.entries: list[LogEntry] = [LogEntry("info", WELCOME.format(module=module_name))]
+        welcome = SEED_WELCOME if seed_only else WELCOME
+        self.entries: list[LogEntry] = [LogEntry("info", welcome.format(module=module_name))]
         self._running_since: float | None = None
         self._running_label = ""
         self._ticker: Timer | None = None
