@@ -450,7 +450,7 @@ static Value primApply(int id, Value *args, int n, const Node *site) {
     case P_ODDP: return mkBool((num(site, id, args[0]) & 1) != 0);
     case P_ABS: {
       int64_t x = num(site, id, args[0]);
-      if (x == FIX_MIN) overflow(site, P_SUB, 0, x);
+      if (x == FIX_MIN) fail(E_OVERFLOW, site, "abs: fixnum overflow computing (abs %lld)", (long long)x);
       return mkFix(x < 0 ? -x : x);
     }
     case P_NUMBERP: return mkBool(isFix(args[0]));

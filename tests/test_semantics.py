@@ -375,6 +375,11 @@ ERRORS = [
     ("(map + '(1 2 3) '(1 . 2))", "type", "map: expected a list, got a pair (1 . 2)"),
     ("(for-each display 5 '(1))", "type", "for-each: expected a list, got a number 5"),
     ("(abs 'x)", "type", "abs: expected a number, got a symbol x"),
+    (
+        "(abs -4611686018427387904)",
+        "overflow",
+        "abs: fixnum overflow computing (abs -4611686018427387904)",
+    ),
     ("'|a b", "read", "unterminated |symbol|"),
 ]
 
