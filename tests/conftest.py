@@ -12,6 +12,14 @@ def pytest_configure(config: pytest.Config) -> None:
     build_wasm()
 
 
+@pytest.fixture(scope="session")
+def seed_only(request: pytest.FixtureRequest):
+    """interplib.wasm built with only the seed's interface: once per checkout (the build is
+    incremental, kept in pytest's cache directory), shared by every test that needs it."""
+    out = request.config.cache.mkdir("seed-only") / "seedonly.wasm"
+    return build_wasm(out=out, extra_flags=["-DJITSCOPE_SEED_ONLY"])
+
+
 @pytest.fixture
 def session():
     with Session() as s:

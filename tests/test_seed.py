@@ -9,7 +9,6 @@ import re
 import pytest
 import wasmtime
 
-from jitscope.buildwasm import build_wasm
 from jitscope.cli.repl import Repl
 from jitscope.cli.run import run_file
 from jitscope.runtime.session import BUNDLED_WASM, Session, Stage, Unsupported
@@ -110,12 +109,6 @@ def test_a_seed_host_sees_a_scheme_error_as_its_exception():
     ex["memory"].write(store, data, ptr)
     with pytest.raises(SchemeError):
         ex["eval"](store, ex["parse"](store, ptr), 1 << 20)
-
-
-@pytest.fixture(scope="module")
-def seed_only(tmp_path_factory):
-    out = tmp_path_factory.mktemp("seed") / "seedonly.wasm"
-    return build_wasm(out=out, extra_flags=["-DJITSCOPE_SEED_ONLY"])
 
 
 def test_a_seed_only_module_still_evaluates_jits_and_shows_the_table(seed_only):

@@ -8,7 +8,6 @@ import sys
 
 import pytest
 
-from jitscope.buildwasm import build_wasm
 from jitscope.runtime.session import ModuleLoadError, Session, Stage
 from jitscope.runtime.snapshot import SnapshotError, snapshot, write_snapshot
 from jitscope.wasm import tools
@@ -304,12 +303,6 @@ def test_a_foreign_module_that_exports_its_globals_snapshots_with_their_live_val
             "freeBytes",
         ]
     )
-
-
-@pytest.fixture(scope="module")
-def seed_only(request):
-    out = request.config.cache.mkdir("seed-only") / "seedonly.wasm"
-    return build_wasm(out=out, extra_flags=["-DJITSCOPE_SEED_ONLY"])
 
 
 SEED_FIB = """(letrec ((fib (lambda (n) (if (< n 2) 1 (+ (fib (- n 1)) (fib (- n 2)))))))

@@ -461,10 +461,7 @@ def test_snapshot_action_writes_a_module_that_resumes_with_jit_code(tmp_path: Pa
         assert s.last_counts[s.function("fib").id][0] == 0  # no interpreted calls
 
 
-def test_a_seed_only_module_works_in_every_pane_that_needs_no_debugger(tmp_path: Path) -> None:
-    from jitscope.buildwasm import build_wasm
-
-    wasm = build_wasm(out=tmp_path / "seedonly.wasm", extra_flags=["-DJITSCOPE_SEED_ONLY"])
+def test_a_seed_only_module_works_in_every_pane_that_needs_no_debugger(seed_only: Path) -> None:
     program = (
         "(letrec ((fib (lambda (n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2))))))) (fib 15))"
     )
@@ -487,7 +484,7 @@ def test_a_seed_only_module_works_in_every_pane_that_needs_no_debugger(tmp_path:
         await type_line(pilot, program)
         assert log_text(app).count("⇒ 610") == 2
 
-    run_app(scenario, session=Session(wasm))
+    run_app(scenario, session=Session(seed_only))
 
 
 def test_a_keymap_file_remaps_keys_and_the_help_shows_the_keys_in_force(tmp_path: Path) -> None:
