@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -35,14 +36,43 @@ C_CALLS = {
 }
 
 
+#: The systems of a program's row, in the order each round runs them.
+SYSTEMS = ("interpreted", "jit", "c", "c_same_calls")
+
+
+@dataclass
+class Sample:
+    wall: float  # seconds per call
+    cpu: float  # this thread's CPU seconds per call
+
+
 @dataclass
 class ProgramResult:
     name: str
     call: str
     result: str
-    interpreted: float
-    jit: float
-    c: float | None
+    #: Every sample of every system, in round order (a system missing: no C reference).
+    samples: dict[str, list[Sample]]
+
+    def median(self, system: str, kind: str = "wall") -> float | None:
+        runs = self.samples.get(system)
+        return statistics.median(getattr(r, kind) for r in runs) if runs else None
+
+    @property
+    def interpreted(self) -> float:
+        return self.median("interpreted") or 0.0
+
+    @property
+    def jit(self) -> float:
+        return self.median("jit") or 0.0
+
+    @property
+    def c(self) -> float | None:
+        return self.median("c")
+
+    @property
+    def c_same_calls(self) -> float | None:
+        return self.median("c_same_calls")
 
     @property
     def speedup(self) -> float:
@@ -51,6 +81,10 @@ class ProgramResult:
     @property
     def jit_over_c(self) -> float | None:
         return self.jit / self.c if self.c else None
+
+    @property
+    def jit_over_c_same_calls(self) -> float | None:
+        return self.jit / self.c_same_calls if self.c_same_calls else None
 
     @property
     def interp_over_c(self) -> float | None:
@@ -94,9 +128,9 @@ def parse_programs(text: str) -> dict[str, tuple[str, int]]:
     }
 
 
-def build_reference(source: Path) -> Path:
-    """Compile reference.c once per content, cached beside the user's zig cache."""
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+def build_reference(source: Path, flags: tuple[str, ...] = ()) -> Path:
+    """Compile reference.c once per content and flags, cached beside the user's zig cache."""
+    digest = hashlib.sha256(source.read_bytes() + " ".join(flags).encode()).hexdigest()[:16]
     out = Path.home() / ".cache" / "jitscope" / f"reference-{digest}.wasm"
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -110,6 +144,7 @@ def build_reference(source: Path) -> Path:
                 "-target",
                 "wasm32-wasi",
                 "-O2",
+                *flags,
                 "-mexec-model=reactor",
                 str(source),
                 "-o",
@@ -119,6 +154,11 @@ def build_reference(source: Path) -> Path:
         )
         tmp.replace(out)
     return out
+
+
+#: The C column that makes the calls the Scheme makes: at -O2 clang turns one of fib's two
+#: recursive calls into a loop (a sibling call), which the Scheme version does not do.
+SAME_CALLS_FLAGS = ("-fno-optimize-sibling-calls",)
 
 
 class Reference:
@@ -141,65 +181,90 @@ class Reference:
         return result
 
 
-def _median_time(fn, repeat: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+def _timed(run: Callable[[], object], times: int) -> tuple[Sample, object]:
+    wall, cpu = time.perf_counter(), time.thread_time()
+    value = run()
+    return Sample((time.perf_counter() - wall) / times, (time.thread_time() - cpu) / times), value
 
 
-def _median_scheme(session: Session, call: str, times: int, repeat: int) -> tuple[float, str]:
-    """Median of the form's own time (compiling and running it in wasm), which leaves out the
-    session's bookkeeping around it; per call when the form runs the call several times."""
+def _scheme_runner(session: Session, call: str, times: int) -> Callable[[], str]:
+    """One measurement: the call (TIMES times in one form); its printed value."""
     form = (
         call
         if times == 1
         else f"(let rep ((i {times}) (r #f)) (if (= i 0) r (rep (- i 1) {call})))"
     )
-    durations, value = [], ""
-    for _ in range(repeat):
+
+    def run() -> str:
         [r] = session.eval(form)
         if r.kind != "value":
             raise RuntimeError(f"{call}: {r.text}")
-        durations.append(r.seconds / times)
-        value = r.text
-    return statistics.median(durations), value
+        return r.text
+
+    return run
 
 
-def run_programs(wasm: Path | None, repeat: int, only: list[str] | None) -> list[ProgramResult]:
+def _c_runner(ref: Reference, export: str, args: list[int], times: int) -> Callable[[], str]:
+    def run() -> str:
+        value = 0
+        for _ in range(times):
+            value = ref.call(export, args)
+        return str(value)
+
+    return run
+
+
+def _references(session: Session) -> dict[str, Reference]:
+    refs: dict[str, Reference] = {}
+    for system, flags in (("c", ()), ("c_same_calls", SAME_CALLS_FLAGS)):
+        try:
+            refs[system] = Reference(session, build_reference(BENCH_DIR / "reference.c", flags))
+        except (OSError, subprocess.CalledProcessError, wasmtime.WasmtimeError) as e:
+            print(f"jitscope bench: no {system} reference ({e})", file=sys.stderr)
+    return refs
+
+
+def run_programs(
+    wasm: Path | None,
+    repeat: int,
+    only: list[str] | None,
+    progress: Callable[[str], None] | None = None,
+) -> list[ProgramResult]:
+    """Each program on every system, the systems interleaved round by round (so a slow
+    moment of the machine hits them alike): an interpreting session, a JIT-linked one and
+    the C references, all in one engine.  Every system must compute the same value."""
     source = (BENCH_DIR / "programs.scm").read_text()
     programs = parse_programs(source)
+    say = progress or (lambda _line: None)
     results = []
     for name, (call, times) in programs.items():
         if only and name not in only:
             continue
-        with Session(wasm, time_limit=None) as s:
-            s.eval(source, name="bench/programs.scm")
-            interp, value = _median_scheme(s, call, times, repeat)
-            s.jit()
-            jit, jit_value = _median_scheme(s, call, times, repeat)
-            c_time = None
-            try:
-                ref = Reference(s, build_reference(BENCH_DIR / "reference.c"))
-            except (OSError, subprocess.CalledProcessError, wasmtime.WasmtimeError) as e:
-                print(f"jitscope bench: no C reference ({e})", file=sys.stderr)
-            else:
-                args = [int(a) for a in call.strip("()").split()[1:]]
-
-                def run_c(a=args, r=ref, f=C_CALLS[name], n=times):
-                    for _ in range(n):
-                        value = r.call(f, a)
-                    return value
-
-                c_time, c_value = _median_time(run_c, repeat)
-                c_time /= times
-                if str(c_value) != value:
-                    raise RuntimeError(f"{name}: C computed {c_value}, Scheme {value}")
-            if jit_value != value:
-                raise RuntimeError(f"{name}: JIT computed {jit_value}, interpreter {value}")
-            results.append(ProgramResult(name, call, value, interp, jit, c_time))
+        with Session(wasm, time_limit=None) as interp, Session(wasm, time_limit=None) as jit:
+            for s in (interp, jit):
+                s.eval(source, name="bench/programs.scm")
+            _scheme_runner(jit, call, times)()  # a run first, so that there are candidates
+            jit.jit()
+            args = [int(a) for a in call.strip("()").split()[1:]]
+            runners = {"interpreted": _scheme_runner(interp, call, times)}
+            runners["jit"] = _scheme_runner(jit, call, times)
+            for system, ref in _references(interp).items():
+                runners[system] = _c_runner(ref, C_CALLS[name], args, times)
+            samples: dict[str, list[Sample]] = {system: [] for system in runners}
+            values: dict[str, object] = {}
+            for k in range(repeat):
+                for system, run in runners.items():
+                    sample, values[system] = _timed(run, times)
+                    samples[system].append(sample)
+                say(
+                    f"{name}: round {k + 1}/{repeat}  "
+                    + "  ".join(f"{sy} {_fmt_time(samples[sy][-1].wall)}" for sy in runners)
+                )
+            expected = values["interpreted"]
+            for system, value in values.items():
+                if value != expected:
+                    raise RuntimeError(f"{name}: {system} computed {value}, interpreter {expected}")
+            results.append(ProgramResult(name, call, str(expected), samples))
     return results
 
 
@@ -243,14 +308,27 @@ def _fmt_ratio(r: float | None) -> str:
 
 def format_table(programs: list[ProgramResult], links: list[LinkResult]) -> str:
     lines = [
-        "| program | interpreted | JIT | C reference | JIT speed-up | JIT / C | interp / C |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        (
+            "Medians per call, wall time (thread CPU time in brackets). C: clang -O2; "
+            "C, same calls: also -fno-optimize-sibling-calls, so it makes the calls the Scheme makes."
+        ),
+        "",
+        (
+            "| program | interpreted | JIT | C | C, same calls | JIT speed-up | JIT / C | "
+            "JIT / C same calls |"
+        ),
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for p in programs:
+
+        def cell(system: str, p: ProgramResult = p) -> str:
+            wall, cpu = p.median(system), p.median(system, "cpu")
+            return "—" if wall is None else f"{_fmt_time(wall)} ({_fmt_time(cpu)})"
+
         lines.append(
-            f"| `{p.call}` | {_fmt_time(p.interpreted)} | {_fmt_time(p.jit)} | "
-            f"{_fmt_time(p.c)} | {_fmt_ratio(p.speedup)} | {_fmt_ratio(p.jit_over_c)} | "
-            f"{_fmt_ratio(p.interp_over_c)} |"
+            f"| `{p.call}` | {cell('interpreted')} | {cell('jit')} | {cell('c')} | "
+            f"{cell('c_same_calls')} | {_fmt_ratio(p.speedup)} | {_fmt_ratio(p.jit_over_c)} | "
+            f"{_fmt_ratio(p.jit_over_c_same_calls)} |"
         )
     if links:
         lines += [
@@ -272,17 +350,30 @@ def format_table(programs: list[ProgramResult], links: list[LinkResult]) -> str:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    programs = run_programs(args.wasm, args.repeat, args.only)
+    def progress(line: str) -> None:
+        print(f"jitscope bench: {line}", file=sys.stderr, flush=True)
+
+    programs = run_programs(args.wasm, args.repeat, args.only, progress)
+    if not args.no_link:
+        progress("linking modules of 1, 10 and 100 functions")
     links = [] if args.no_link else run_linking(args.wasm)
     if args.json:
         print(
             json.dumps(
                 {
                     "programs": [
-                        asdict(p)
-                        | {
+                        {
+                            "name": p.name,
+                            "call": p.call,
+                            "result": p.result,
+                            "median": {sy: p.median(sy) for sy in p.samples},
+                            "median_cpu": {sy: p.median(sy, "cpu") for sy in p.samples},
+                            "samples": {
+                                sy: [asdict(x) for x in runs] for sy, runs in p.samples.items()
+                            },
                             "speedup": p.speedup,
                             "jit_over_c": p.jit_over_c,
+                            "jit_over_c_same_calls": p.jit_over_c_same_calls,
                             "interp_over_c": p.interp_over_c,
                         }
                         for p in programs

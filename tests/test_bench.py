@@ -17,10 +17,15 @@ def test_every_program_has_a_c_version():
     assert all(f"EXPORT({c})" in source for c in C_CALLS.values())
 
 
-def test_programs_agree_across_interpreter_jit_and_c():
-    [tak] = run_programs(None, repeat=1, only=["tak"])
+def test_programs_agree_across_interpreter_jit_and_c_in_interleaved_rounds():
+    lines: list[str] = []
+    [tak] = run_programs(None, repeat=2, only=["tak"], progress=lines.append)
     assert tak.result == "7"
-    assert tak.c is not None and tak.interpreted > 0 and tak.jit > 0
+    assert set(tak.samples) == {"interpreted", "jit", "c", "c_same_calls"}
+    assert all(len(runs) == 2 for runs in tak.samples.values())
+    assert all(s.wall > 0 and s.cpu >= 0 for runs in tak.samples.values() for s in runs)
+    assert [line.split("  ")[0] for line in lines] == ["tak: round 1/2", "tak: round 2/2"]
+    assert tak.c is not None and tak.c_same_calls is not None
 
 
 def test_linking_measures_each_stage():
@@ -49,4 +54,7 @@ def test_json_output():
         timeout=300,
     )
     data = json.loads(p.stdout)
-    assert data["programs"][0]["name"] == "tak" and data["linking"] == []
+    [tak] = data["programs"]
+    assert tak["name"] == "tak" and data["linking"] == []
+    assert [len(runs) for runs in tak["samples"].values()] == [1, 1, 1, 1]
+    assert "tak: round 1/1" in p.stderr
