@@ -720,7 +720,7 @@ static const char *uncompilableReason(Func *f) {
 static JitModule *buildModule(const std::vector<Func *> &list, bool selfPatching) {
   if (list.empty()) return nullptr;
   Jit jit;
-  std::unordered_set<std::string> used = {"patch", "grow_table", "fill_table", "apply_reloc"};
+  std::unordered_set<std::string> used = {"patch", "grow_table", "use_slots", "fill_table", "apply_reloc"};
   std::vector<std::string> names;
   std::vector<uint32_t> indices;
   for (Func *f : list) {
@@ -752,6 +752,13 @@ static JitModule *buildModule(const std::vector<Func *> &list, bool selfPatching
   g.local_get(r);
   g.global_set(0);
   g.local_get(r);
+
+  // Instead of grow_table: fill dead slots from `base` on (the host found n in a row).
+  uint32_t reuse = mb.addFunction(mb.type({I32}, {}), "use_slots");
+  Assembler &us = mb.funcs[reuse].body;
+  mb.funcs[reuse].localNames = {"base"};
+  us.local_get(0);
+  us.global_set(0);
 
   uint32_t fill = mb.addFunction(mb.type({}, {}), "fill_table");
   Assembler &fl = mb.funcs[fill].body;
@@ -791,6 +798,7 @@ static JitModule *buildModule(const std::vector<Func *> &list, bool selfPatching
   if (selfPatching) mb.start = patch;
   mb.exports.push_back({"patch", 0, patch});
   mb.exports.push_back({"grow_table", 0, grow});
+  mb.exports.push_back({"use_slots", 0, reuse});
   mb.exports.push_back({"fill_table", 0, fill});
   mb.exports.push_back({"apply_reloc", 0, reloc});
   mb.exports.push_back({"table_base", 3, 0});

@@ -460,3 +460,43 @@ def test_an_interrupt_during_auto_tier_up_ends_the_evaluation_and_undoes_the_mod
         del s.step
         s.set_auto_jit(None)
         assert values(s, "(fib 15)") == ["610"]
+
+
+def test_link_and_unlink_cycles_reuse_the_dead_table_slots():
+    with Session() as s:
+        s.eval("(define (f x) (+ x 1)) (define (g x) (* x 2)) (f 1) (g 1)")
+        s.jit(["f"])
+        size = s.table.size(s.store)
+        slot = s.function("f").jit_code
+        for _ in range(50):
+            s.unlink("f")
+            assert s.table_slots()[slot].dead == "unlinked"
+            mod = s.generate(["f"])
+            s.step(mod)
+            s.step(mod)
+            assert mod.next_step() == f"reuse dead table slot {slot}"
+            s.link(mod)
+            assert values(s, "(f 1)") == ["2"] and s.last_counts[s.function("f").id] == (0, 1)
+        assert s.table.size(s.store) == size  # flat: before, 50 more slots
+        shown = s.table_slots()[slot]
+        assert (shown.reused, shown.dead, shown.owner) == (True, "", f"jit {mod.id}")
+        # Two functions do not fit in one dead slot: the table grows for them.
+        s.unlink("f")
+        both = s.jit(["f", "g"])
+        assert both.table_base == size and s.table.size(s.store) == size + 2
+
+
+def test_a_discarded_module_gives_back_the_dead_slots_it_had_reserved():
+    with Session() as s:
+        s.eval("(define (f x) (+ x 1)) (f 1)")
+        s.jit(["f"])
+        slot = s.function("f").jit_code
+        s.unlink("f")
+        mod = s.generate(["f"])
+        s.step(mod)
+        s.step(mod)  # instantiated: slot reserved for it
+        assert mod.reuse_base == slot and s.table_slots()[slot].dead == ""
+        s.discard(mod)
+        assert s.table_slots()[slot].dead == "unlinked"
+        again = s.jit(["f"])
+        assert again.table_base == slot

@@ -397,3 +397,16 @@ def test_the_report_does_not_call_an_unlinked_function_linked_in(session, tmp_pa
     assert "1 JIT function linked in (fib), 1 in the table but unlinked (deep)" in snap.summary()
     with Session(tmp_path / "s.wasm") as t:
         assert t.function("deep").state != "linked" and t.function("fib").state == "linked"
+
+
+def test_a_snapshot_after_slot_reuse_bakes_the_code_each_slot_holds_now(tmp_path):
+    with fib_session() as s:
+        fib_slot = s.function("fib").jit_code
+        s.unlink("fib")
+        mod = s.jit(["fib"])  # refills fib's dead slot with new code
+        assert mod.table_base == fib_slot
+        write_snapshot(s, tmp_path / "reused.wasm")
+    with Session(tmp_path / "reused.wasm") as t:
+        assert values(t, "(fib 15) (deep 10)") == ["610", "10"]
+        assert t.function("fib").state == "linked"
+        assert t.last_counts[t.function("fib").id] == (0, 1973)

@@ -306,7 +306,7 @@ class Repl:
             self.write(f"slots 0-{first - 1}: main module (,table all lists them)\n")
         for s in slots[first:]:
             mark = "+" if s.grown else " "
-            dead = f" (dead: {s.dead})" if s.dead else ""
+            dead = f" (dead: {s.dead})" if s.dead else " (reused)" if s.reused else ""
             self.write(
                 f"{mark}{s.index:>5} {'(empty)' if s.empty else s.name:<28} {s.owner}{dead}\n"
             )

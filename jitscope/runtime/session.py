@@ -203,8 +203,12 @@ class Session:
         self.initial_table_size = self.table.size(self.store)
         self.modules: list[JitModule] = []
         self._slot_owner: dict[int, tuple[str, str]] = {}
-        # Slots whose JIT code no function dispatches to any more, and why.
+        # Slots whose JIT code no function dispatches to any more, and why; the next module
+        # that fits in a run of them fills them instead of growing the table.
         self._dead_slots: dict[int, str] = {}
+        self._reused_slots: set[int] = set()
+        self._reserved: dict[int, str] = {}  # dead slots a module in flight will fill
+        self._slot_module: dict[int, int] = {}  # grown slot -> the module whose code it holds
         self._sources: dict[int, str] = {}
         if self.snapshot_record is not None:
             for b in self.snapshot_record.slots:
@@ -747,15 +751,24 @@ class Session:
                         "jit", f"module {mod.id} cannot be instantiated: {_first_line(e)}"
                     ) from None
                 mod.stage = Stage.INSTANTIATED
+                mod.reuse_base = self._reserve_dead_slots(len(mod.names))
                 key = "instantiate"
             elif mod.stage is Stage.INSTANTIATED:
                 mod.table_size_before = self.table.size(self.store)
-                base = self._module_call(mod, "grow_table")
+                if mod.reuse_base is not None:
+                    base = mod.reuse_base
+                    self._module_call(mod, "use_slots", base)
+                    for i in range(base, base + len(mod.names)):
+                        del self._reserved[i]
+                        self._reused_slots.add(i)
+                else:
+                    base = self._module_call(mod, "grow_table")
+                key = "grow"  # the table step, grown or reused
                 mod.table_base = base
                 for p in mod.patches:
                     self._slot_owner[base + p.patch.element] = (p.patch.name, f"jit {mod.id}")
+                    self._slot_module[base + p.patch.element] = mod.id
                 mod.stage = Stage.TABLE_GROWN
-                key = "grow"
             elif mod.stage is Stage.TABLE_GROWN:
                 self._module_call(mod, "fill_table")
                 mod.stage = Stage.SLOTS_FILLED
@@ -842,6 +855,17 @@ class Session:
         self.modules.append(mod)
         return mod
 
+    def _reserve_dead_slots(self, n: int) -> int | None:
+        """The first of ``n`` dead slots in a row, taken out of the dead ones; or None."""
+        dead = sorted(self._dead_slots)
+        for k in range(len(dead) - n + 1):
+            if dead[k + n - 1] - dead[k] == n - 1:  # n in a row
+                base = dead[k]
+                for i in range(base, base + n):
+                    self._reserved[i] = self._dead_slots.pop(i)
+                return base
+        return None
+
     def discard(self, mod: JitModule) -> list[tuple[PatchState, int]]:
         """Give up on an unlinked module: the patches it applied are undone and its functions
         become candidates again.  Returns each applied patch with its field's value now, read
@@ -852,6 +876,9 @@ class Session:
         if ptr and self.debugger:
             self._call(lambda: self.abi.discard(ptr))
             self._free_module(mod.id)
+        if mod.stage is Stage.INSTANTIATED and mod.reuse_base is not None:
+            for i in range(mod.reuse_base, mod.reuse_base + len(mod.names)):
+                self._dead_slots[i] = self._reserved.pop(i)  # not taken after all
         if mod.stage >= Stage.TABLE_GROWN and mod.table_base is not None:
             for i in range(mod.table_base, mod.table_base + len(mod.names)):
                 self._dead_slots[i] = "discarded"
@@ -978,6 +1005,7 @@ class Session:
                     empty,
                     grown,
                     self._dead_slots.get(i, ""),
+                    i in self._reused_slots and i not in self._dead_slots,
                 )
             )
         return slots
@@ -1047,9 +1075,25 @@ class Session:
             identities: dict[str, object] = {}
             for name, item in mod.functions.items():
                 identities[name] = _func_identity(item)
+            mine = (
+                range(mod.table_base, mod.table_base + len(mod.names))
+                if mod.table_base is not None and mod.stage >= Stage.TABLE_GROWN
+                else range(0)
+            )
             modules.append(
                 CapturedModule(
-                    mod.id, mod.data, mod.stage, mod.table_base, mod.table_size_before, identities
+                    mod.id,
+                    mod.data,
+                    mod.stage,
+                    mod.table_base,
+                    mod.table_size_before,
+                    identities,
+                    reused_slots=mod.table_base is not None
+                    and mod.table_size_before is not None
+                    and mod.table_base < mod.table_size_before,
+                    overwritten=frozenset(
+                        i for i in mine if self._slot_module.get(i, mod.id) != mod.id
+                    ),
                 )
             )
         return Capture(

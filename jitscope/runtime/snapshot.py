@@ -368,7 +368,12 @@ def _jit_slot_map(mod: CapturedModule, parsed: ParsedModule) -> tuple[dict[int, 
                     f"slot {base + p.element}, its element segment says function "
                     f"{slots.get(base + p.element)}"
                 )
-    if mod.table_size_before is not None and slots and min(slots) < mod.table_size_before:
+    if (
+        not mod.reused_slots
+        and mod.table_size_before is not None
+        and slots
+        and min(slots) < mod.table_size_before
+    ):
         raise SnapshotError(
             f"{where}: its slots start at {min(slots)}, below the table size "
             f"{mod.table_size_before} before it grew the table"
@@ -413,6 +418,10 @@ def _baked_slots(
                 "snapshot can only link modules that import the main module's"
             )
         slots, patches = _jit_slot_map(mod, parsed)
+        # Dead slots of this module that a later one refilled hold that one's code now.
+        slots = {s: f for s, f in slots.items() if s not in mod.overwritten}
+        if not slots:
+            continue
         jit_code_address = {p.function: p.address for p in patches}
         live = {s: s < len(capture.table) and capture.table[s].type is not None for s in slots}
         if not any(live.values()):

@@ -126,6 +126,9 @@ class JitModule:
     patches_done: int = 0
     table_base: int | None = None
     table_size_before: int | None = None
+    #: Dead table slots (of unlinked or discarded code) it will fill instead of growing the
+    #: table: reserved for it when it was instantiated.
+    reuse_base: int | None = None
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -145,6 +148,10 @@ class JitModule:
         if self.stage is Stage.COMPILED:
             return "instantiate"
         if self.stage is Stage.INSTANTIATED:
+            if self.reuse_base is not None:
+                last = self.reuse_base + len(self.names) - 1
+                span = str(last) if last == self.reuse_base else f"{self.reuse_base}-{last}"
+                return f"reuse dead table slot{'s' if len(self.names) != 1 else ''} {span}"
             return f"grow table by {len(self.names)}"
         if self.stage is Stage.TABLE_GROWN:
             return f"fill {len(self.names)} slot{'s' if len(self.names) != 1 else ''}"
@@ -162,6 +169,7 @@ class TableSlot:
     empty: bool
     grown: bool  # added after the main module was instantiated
     dead: str = ""  # why no function dispatches to its JIT code: "unlinked" or "discarded"
+    reused: bool = False  # it held dead code, and a later module's code replaced it
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +191,8 @@ class CapturedModule:
     table_base: int | None
     table_size_before: int | None
     export_identities: dict[str, object]  # exported function name -> identity token
+    reused_slots: bool = False  # it filled dead slots below table_size_before
+    overwritten: frozenset[int] = frozenset()  # its slots a later module refilled
 
 
 @dataclass(frozen=True, slots=True)

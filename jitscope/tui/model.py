@@ -82,6 +82,7 @@ class ModuleSnap:
     patches: tuple[PatchSnap, ...]
     table_base: int | None
     table_size_before: int | None
+    reuse_base: int | None  # dead slots it fills instead of growing the table
     error: str | None
     data: bytes = field(repr=False)
     timings: tuple[tuple[str, float], ...] = ()
@@ -121,7 +122,14 @@ class ModuleSnap:
             ("generate", "generate", "gen", True),
             ("compile", "compile (validate)", "comp", "compile" in done_keys),
             ("instantiate", "instantiate", "inst", "instantiate" in done_keys),
-            ("grow", f"grow table +{n}", "grow", "grow" in done_keys),
+            (
+                "grow",
+                f"reuse {n} dead slot{'s' if n != 1 else ''}"
+                if self.reuse_base is not None
+                else f"grow table +{n}",
+                "reuse" if self.reuse_base is not None else "grow",
+                "grow" in done_keys,
+            ),
             ("fill", f"fill {n} slot{'s' if n != 1 else ''}", "fill", "fill" in done_keys),
         ]
         for p in self.patches:
@@ -260,6 +268,7 @@ def view_module(session: Session, mod: JitModule, *, auto: bool = False) -> Modu
         patches=patches,
         table_base=mod.table_base,
         table_size_before=mod.table_size_before,
+        reuse_base=mod.reuse_base,
         error=mod.error,
         data=mod.data,
         timings=tuple(mod.timings.items()),
@@ -307,7 +316,8 @@ def diff(before: SessionView, after: SessionView) -> Changes:
         s.index
         for s in after.slots
         if (os_ := old_s.get(s.index)) is None
-        or (os_.name, os_.owner, os_.empty, os_.dead) != (s.name, s.owner, s.empty, s.dead)
+        or (os_.name, os_.owner, os_.empty, os_.dead, os_.reused)
+        != (s.name, s.owner, s.empty, s.dead, s.reused)
     )
     old_p = {(p.module_id, p.index): p for m in before.modules for p in m.patches}
     patches = frozenset(

@@ -80,6 +80,8 @@ class TableSlotsView(Pane):
             status.append("grown")
         if s.dead:
             status.append(f"dead ({s.dead})")
+        elif s.reused:
+            status.append("reused")
         if changed:
             status.append("★")
         cells: list[object] = [

@@ -20,13 +20,14 @@
   (type (;18;) (func (param i32 i32 i32) (result i64)))
   (type (;19;) (func (param i32) (result i64)))
   (type (;20;) (func (result i32)))
-  (type (;21;) (func))
-  (type (;22;) (func (param i32)))
+  (type (;21;) (func (param i32)))
+  (type (;22;) (func))
   (import "env" "memory" (memory (;0;) 0))
   (import "env" "__indirect_function_table" (table (;0;) 0 funcref))
   (global $table_base (;0;) (mut i32) i32.const 0)
   (export "patch" (func $patch))
   (export "grow_table" (func $grow_table))
+  (export "use_slots" (func $use_slots))
   (export "fill_table" (func $fill_table))
   (export "apply_reloc" (func $apply_reloc))
   (export "table_base" (global $table_base))
@@ -370,13 +371,17 @@
     global.set $table_base
     local.get 0
   )
-  (func $fill_table (;2;) (type 21)
+  (func $use_slots (;2;) (type 21) (param $base i32)
+    local.get $base
+    global.set $table_base
+  )
+  (func $fill_table (;3;) (type 22)
     global.get $table_base
     i32.const 0
     i32.const 1
     table.init 0
   )
-  (func $apply_reloc (;3;) (type 22) (param $k i32)
+  (func $apply_reloc (;4;) (type 21) (param $k i32)
     block ;; label = @1
       block ;; label = @2
         local.get $k
@@ -391,7 +396,7 @@
     end
     unreachable
   )
-  (func $patch (;4;) (type 21)
+  (func $patch (;5;) (type 22)
     call $grow_table
     drop
     call $fill_table
