@@ -179,21 +179,7 @@ struct Reader {
             case '"': x->text += '"'; break;
             case 'a': x->text += '\a'; break;
             case '0': x->text += '\0'; break;
-            case 'x': case 'X': {  // \xHH; a byte
-              uint32_t code = 0;
-              int digits = 0;
-              while (i < n && isxdigit((unsigned char)s[i]) && digits < 8) {
-                code = code * 16 + (isdigit((unsigned char)s[i]) ? s[i] - '0' : (tolower(s[i]) - 'a' + 10));
-                advance();
-                digits++;
-              }
-              if (!digits || i >= n || s[i] != ';') fail(ep, "expected hex digits and ';' after \\x");
-              advance();
-              std::string enc;
-              appendUtf8(enc, code);
-              x->text += enc;
-              break;
-            }
+            case 'x': case 'X': appendUtf8(x->text, hexEscape(ep, 8)); break;  // \xHH;
             case '\n': while (i < n && (s[i] == ' ' || s[i] == '\t')) advance(); break;
             default: {
               char bad[2] = {e, 0};
@@ -268,6 +254,20 @@ struct Reader {
 
   static bool isNumber(const std::string &t) { return isDecimalInteger(t); }
 
+  // The HH; of an \xHH; escape (after the x): its code.
+  uint32_t hexEscape(const Pos &ep, int maxDigits) {
+    uint32_t code = 0;
+    int digits = 0;
+    while (i < n && isxdigit((unsigned char)s[i]) && digits < maxDigits) {
+      code = code * 16 + (isdigit((unsigned char)s[i]) ? s[i] - '0' : (tolower(s[i]) - 'a' + 10));
+      advance();
+      digits++;
+    }
+    if (!digits || i >= n || s[i] != ';') fail(ep, "expected hex digits and ';' after \\x");
+    advance();
+    return code;
+  }
+
   // |a b|: a symbol with any characters; \| and \\ stand for themselves, \xHH; for a code.
   Sx *readBarredSymbol(const Pos &p) {
     advance();
@@ -287,16 +287,8 @@ struct Reader {
         char bad[2] = {e, 0};
         fail(cp, "unknown escape \\%s in a |symbol|", bad);
       }
-      uint32_t code = 0;
-      int digits = 0;
-      while (i < n && isxdigit((unsigned char)s[i]) && digits < 6) {
-        code = code * 16 + (isdigit((unsigned char)s[i]) ? s[i] - '0' : (tolower(s[i]) - 'a' + 10));
-        advance();
-        digits++;
-      }
-      if (!digits || i >= n || s[i] != ';' || code == 0 || code > 0x10ffff)
-        fail(cp, "expected hex digits and ';' after \\x");
-      advance();
+      uint32_t code = hexEscape(cp, 6);
+      if (code == 0 || code > 0x10ffff) fail(cp, "a \\x escape in a |symbol| must be from 1 to 10ffff");
       appendUtf8(x->text, code);
     }
     x->end = here();

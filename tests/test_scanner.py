@@ -19,6 +19,10 @@ from jitscope.debugger import open_depth
         ('(display "a\\"(")', 0),
         ('(display "open', 2),  # an open string keeps the form open
         ("(f 1) ; (((", 0),
+        ("(quote |a;b (|)", 0),
+        ("(quote |a\\|b|)", 0),
+        ("'|open", 1),
+        ("(f a|b)", 0),
         ("#| ((( |# (f", 1),
         ("#| open", 1),
         ("(list #\\( #\\))", 0),

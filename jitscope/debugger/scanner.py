@@ -2,7 +2,7 @@
 
 The REPLs (``jitscope repl`` and the TUI's) keep reading lines while a form is open; this
 scanner answers that question the way native/interp.cc's reader would read the text: strings,
-``;`` comments, nested ``#| |#`` block comments, ``#\\(`` characters, and prefixes that still
+``|symbols|``, ``;`` comments, nested ``#| |#`` block comments, ``#\\(`` characters, and prefixes that still
 need their datum (``'`` `` ` `` ``,`` ``,@`` and the ``#;`` datum comment).
 """
 
@@ -56,6 +56,14 @@ def open_depth(text: str) -> int:
         elif c == '"':
             i += 1
             while i < n and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+            if i >= n:
+                return depth + 1
+            i += 1
+            datum_done()
+        elif c == "|":  # a |symbol|, escapes as in a string
+            i += 1
+            while i < n and text[i] != "|":
                 i += 2 if text[i] == "\\" else 1
             if i >= n:
                 return depth + 1
