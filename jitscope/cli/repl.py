@@ -9,6 +9,7 @@ from typing import TextIO
 
 from jitscope.cli.run import format_report, format_results, interruptible
 from jitscope.debugger import Debugger, Report, open_depth, parse_auto_threshold
+from jitscope.debugger.code import code_listing
 from jitscope.debugger.history import History
 from jitscope.runtime.session import JitModule, Session, Unsupported
 from jitscope.wasm.tools import WasmToolsError, print_wat
@@ -31,6 +32,9 @@ Type Scheme forms; a form may span lines. Meta-commands:
   ,wat [N]             WAT of JIT module N (default: the latest)
   ,table [all]         the indirect function table (grown slots; 'all' for every slot)
   ,patches [N]         memory patches of module N: address, before, after
+  ,code NAME [--wasm-only | --native-only]
+                       NAME's JIT code: each wasm instruction, and under it the x86-64
+                       Cranelift made of it in this session
   ,heap                heap size, live data, collections
   ,snapshot FILE       write a module with the linked JIT code baked in (jitscope FILE resumes)
   ,help                this text
@@ -295,6 +299,32 @@ class Repl:
                 f"0x{p.patch.address:08x} {p.patch.name + '.jitCode':<24} "
                 f"{before!s:>6} -> {after!s:<6} {status}\n"
             )
+
+    def cmd_code(self, args: list[str]) -> None:
+        names = [a for a in args if not a.startswith("--")]
+        flags = set(args) - set(names)
+        if len(names) != 1 or not flags <= {"--wasm-only", "--native-only"} or len(flags) > 1:
+            raise ValueError("usage: ,code NAME [--wasm-only | --native-only]")
+        self.session.require_debugger("the code view")
+        try:
+            listing = code_listing(
+                self.session,
+                names[0],
+                wasm="--native-only" not in flags,
+                native="--wasm-only" not in flags,
+            )
+        except KeyError:
+            raise ValueError(f"no function named {names[0]}") from None
+        except WasmToolsError as e:
+            raise ValueError(f"wasm-tools: {e.message}") from None
+        self.write(
+            f";; {listing.function} in module {listing.module_id}: "
+            f"{listing.wasm_instructions} wasm instructions, {listing.native_instructions} "
+            f"x86-64 instructions ({listing.native_bytes:,} bytes)\n"
+        )
+        if listing.notice:
+            self.write(f";; {listing.notice}\n")
+        self.write("".join(line + "\n" for line in listing.lines))
 
     def cmd_table(self, args: list[str]) -> None:
         slots = self.session.table_slots()

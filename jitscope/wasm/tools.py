@@ -76,15 +76,18 @@ def _run(args: list[str], wasm: bytes) -> str:
     return proc.stdout.decode("utf-8", "replace")
 
 
-def print_wat(wasm: bytes, *, name_unnamed: bool = False) -> str:
+def print_wat(wasm: bytes, *, name_unnamed: bool = False, offsets: bool = False) -> str:
     """The module as WAT text, in ``wasm-tools print``'s layout.
 
     ``name_unnamed`` asks wasm-tools to invent ``$``-names for items the ``name`` section does
-    not cover, which makes cross references readable in modules without names.
+    not cover, which makes cross references readable in modules without names; ``offsets``
+    starts each line with its byte offset, ``(;@1a3 ;)``.
     """
     args = ["print", "--color", "never"]
     if name_unnamed:
         args.append("--name-unnamed")
+    if offsets:
+        args.append("--print-offsets")
     return _run(args, wasm)
 
 
