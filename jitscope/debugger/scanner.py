@@ -53,17 +53,9 @@ def open_depth(text: str) -> int:
         elif c in "'`,":
             pending[-1].append(_QUOTE)
             i += 2 if text.startswith(",@", i) else 1
-        elif c == '"':
+        elif c in '"|':  # a string or a |symbol|, up to the unescaped closing quote
             i += 1
-            while i < n and text[i] != '"':
-                i += 2 if text[i] == "\\" else 1
-            if i >= n:
-                return depth + 1
-            i += 1
-            datum_done()
-        elif c == "|":  # a |symbol|, escapes as in a string
-            i += 1
-            while i < n and text[i] != "|":
+            while i < n and text[i] != c:
                 i += 2 if text[i] == "\\" else 1
             if i >= n:
                 return depth + 1
