@@ -21,6 +21,7 @@ from textual.widgets import Static, Tab, Tabs
 from jitscope.runtime.session import Session, Stage
 from jitscope.tui.app import JitscopeApp
 from jitscope.tui.candidates import CandidatesTable
+from jitscope.tui.code_view import CodeScreen
 from jitscope.tui.dispatch import DispatchView
 from jitscope.tui.help import HelpScreen
 from jitscope.tui.messages import Evaluated, TieredUp
@@ -537,3 +538,24 @@ def test_a_broken_keymap_file_is_a_warning_not_a_crash(tmp_path: Path) -> None:
         assert "3" in log_text(app)
 
     run_app(scenario, keymap=keymap)
+
+
+def test_c_on_a_linked_function_opens_its_wasm_and_x86_64() -> None:
+    async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        await type_line(pilot, FIB)
+        await type_line(pilot, RUN)
+        await press(pilot, "f3", "c")  # not compiled yet: says so, opens nothing
+        assert not isinstance(app.screen, CodeScreen)
+        await press(pilot, "j", "l", "c")
+        for _ in range(50):  # the listing is built on a worker thread
+            if isinstance(app.screen, CodeScreen):
+                break
+            await pilot.pause(0.1)
+        assert isinstance(app.screen, CodeScreen)
+        body = str(app.screen.query_one("#code-body", Static).render())
+        assert "call $fib" in body and "; wasm[0]::function[0]::fib" in body
+        assert "x86-64 instructions" in str(app.screen.query_one("#code-head", Static).render())
+        await press(pilot, "escape")
+        assert not isinstance(app.screen, CodeScreen)
+
+    run_app(scenario)

@@ -7,10 +7,10 @@ import re
 from dataclasses import dataclass
 
 from jitscope.runtime.native import NativeCode, NativeInstruction, native_code
-from jitscope.runtime.session import Session
+from jitscope.runtime.session import FunctionInfo, JitModule, Session
 from jitscope.wasm.tools import print_wat
 
-__all__ = ["CodeListing", "code_listing"]
+__all__ = ["CodeListing", "code_listing", "listing_of"]
 
 _OFFSET = re.compile(r"\(;@([0-9a-f]+)\s*;\)")
 
@@ -34,7 +34,14 @@ def code_listing(
     f = session.function(name)
     if not f.module_id:
         raise ValueError(f"{f.name} has no JIT code: ,jit {f.name} first")
-    mod = session.module(f.module_id)
+    return listing_of(session.module(f.module_id), f, wasm=wasm, native=native)
+
+
+def listing_of(
+    mod: JitModule, f: FunctionInfo, *, wasm: bool = True, native: bool = True
+) -> CodeListing:
+    """The listing of ``f`` in ``mod``: reads only the module (its bytes and its compiled
+    code), not the session, so a front end may build it off the session's thread."""
     if mod.module is None:
         raise ValueError(f"module {mod.id} is not compiled yet: ,step it past compile")
     [patch] = [
@@ -54,13 +61,12 @@ def code_listing(
         # Code without a wasm position (spills, moves) stays with the instruction before it.
         (under.setdefault(line, []) if line is not None else unplaced).append(ins)
     lines: list[str] = []
-    for ins in unplaced if native else []:
-        lines.append(_native_line(ins))
-    for off, wat in body:
+    for k, (off, wat) in enumerate(body):
         if wasm:
             lines.append(wat)
-        for ins in under.get(off, []) if off is not None else []:
-            lines.append(_native_line(ins))
+        if k == 0:  # the prologue, under the function's header
+            lines += [_native_line(ins) for ins in unplaced]
+        lines += [_native_line(ins) for ins in under.get(off, [])] if off is not None else []
     return CodeListing(
         f.name,
         mod.id,

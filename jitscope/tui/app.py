@@ -28,12 +28,15 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Tab, Tabs
 
 from jitscope.debugger import DEFAULT_AUTO_THRESHOLD, Debugger, Report
+from jitscope.debugger.code import listing_of
 from jitscope.debugger.history import History, default_history_path
 from jitscope.runtime.session import (
+    FunctionInfo,
     JitModule,
     Session,
 )
 from jitscope.tui.candidates import CandidatesTable
+from jitscope.tui.code_view import CodeScreen
 from jitscope.tui.commands import JitscopeCommands, PaletteCommand, palette_commands
 from jitscope.tui.dispatch import DispatchView
 from jitscope.tui.help import HelpScreen
@@ -64,6 +67,7 @@ from jitscope.tui.patches import PatchesView
 from jitscope.tui.pipeline import PipelineStrip
 from jitscope.tui.repl import LogEntry, ReplInput, ReplPane
 from jitscope.tui.table_slots import TableSlotsView
+from jitscope.wasm.tools import WasmToolsError
 
 __all__ = ["JitscopeApp"]
 
@@ -710,6 +714,24 @@ class JitscopeApp(App[None]):
             self.notify("Not compiled yet: j JITs it.", severity="information")
             return
         self.show_module(f.module_id, f.name)
+
+    @on(CandidatesTable.CodeRequested)
+    def _code(self, event: CandidatesTable.CodeRequested) -> None:
+        f = self.state.view.function(event.function_id)
+        if f is None or not f.module_id:
+            self.notify("No JIT code yet: j JITs it.", severity="information")
+            return
+        self._build_code(self.session.module(f.module_id), f)
+
+    @work(thread=True, exclusive=True, group="code", exit_on_error=False)
+    def _build_code(self, mod: JitModule, f: FunctionInfo) -> None:
+        # Reads the module alone (its bytes and compiled code), never the session's store.
+        try:
+            listing = listing_of(mod, f)
+        except (ValueError, WasmToolsError) as e:
+            self.call_from_thread(self.notify, f"No code view: {e}", severity="warning")
+            return
+        self.call_from_thread(self.push_screen, CodeScreen(listing))
 
     def show_in_selected_module(self, function: str) -> None:
         self.show_module(self.state.selected_module or 0, function)

@@ -59,6 +59,13 @@ class CandidatesTable(Pane):
         ),
         Binding("enter", "show", "WAT", id="candidates.show", tooltip="show its WAT"),
         Binding(
+            "c",
+            "code",
+            "Code",
+            id="candidates.code",
+            tooltip="its wasm with the x86-64 Cranelift made of it",
+        ),
+        Binding(
             "p",
             "toggle_prelude",
             "Prelude",
@@ -77,6 +84,13 @@ class CandidatesTable(Pane):
 
     class UnlinkRequested(Message):
         """Send a linked function back to the interpreter."""
+
+        def __init__(self, function_id: int) -> None:
+            super().__init__()
+            self.function_id = function_id
+
+    class CodeRequested(Message):
+        """Open this function's code view (wasm and x86-64)."""
 
         def __init__(self, function_id: int) -> None:
             super().__init__()
@@ -230,6 +244,10 @@ class CandidatesTable(Pane):
         if (fid := self._cursor_id()) is not None:
             self.post_message(self.UnlinkRequested(fid))
 
+    def action_code(self) -> None:
+        if (fid := self._cursor_id()) is not None:
+            self.post_message(self.CodeRequested(fid))
+
     def action_show(self) -> None:
         if (fid := self._cursor_id()) is not None:
             self.post_message(self.ShowRequested(fid))
@@ -242,7 +260,7 @@ class CandidatesTable(Pane):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "toggle_prelude":
             return True
-        if action in ("toggle_mark", "jit_marked", "unlink", "show"):
+        if action in ("toggle_mark", "jit_marked", "unlink", "show", "code"):
             return bool(self.state.view.functions) or None
         return True
 
