@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -81,3 +83,26 @@ def test_repl_code_command(fib_session):
         "error: usage: ,code NAME [--wasm-only | --native-only]",
         "error: no function named nope",
     ]
+
+
+def test_run_prints_the_code_view_of_the_functions_asked_for(tmp_path):
+    program = tmp_path / "fib.scm"
+    program.write_text(FIB + "\n")
+    p = subprocess.run(
+        [sys.executable, "-m", "jitscope", "run", "--jit", "eager", "--code", "fib", str(program)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    out = p.stdout.splitlines()
+    assert out[0] == "55" and out[1].startswith(";; fib in module ")
+    assert any(line.strip() == "call $fib" for line in out) and p.returncode == 0
+    p = subprocess.run(
+        [sys.executable, "-m", "jitscope", "run", "--code", "fib", str(program)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert p.returncode == 2 and p.stderr.startswith("jitscope: --code fib: fib has no JIT code")

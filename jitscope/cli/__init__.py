@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         if command == "run":
             from jitscope.cli.run import run_file
 
-            return run_file(session, args.file, args.jit, args.threshold, sys.stdout)
+            return run_file(session, args.file, args.jit, args.threshold, sys.stdout, args.code)
         from jitscope.tui.app import JitscopeApp
 
         app = JitscopeApp(session)
@@ -159,6 +159,14 @@ def _parser(command: str) -> argparse.ArgumentParser:
             "first runs; auto: tier up hot functions mid-run",
         )
         add_threshold_argument(p)
+        p.add_argument(
+            "--code",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="after the run, print NAME's JIT code: its wasm with the x86-64 under each "
+            "instruction (repeatable)",
+        )
     p.add_argument("--wasm", type=Path, default=None, help="another build of interplib.wasm")
     add_time_limit_argument(p)
     return p

@@ -317,14 +317,7 @@ class Repl:
             raise ValueError(f"no function named {names[0]}") from None
         except WasmToolsError as e:
             raise ValueError(f"wasm-tools: {e.message}") from None
-        self.write(
-            f";; {listing.function} in module {listing.module_id}: "
-            f"{listing.wasm_instructions} wasm instructions, {listing.native_instructions} "
-            f"x86-64 instructions ({listing.native_bytes:,} bytes)\n"
-        )
-        if listing.notice:
-            self.write(f";; {listing.notice}\n")
-        self.write("".join(line + "\n" for line in listing.lines))
+        self.write(listing.text())
 
     def cmd_table(self, args: list[str]) -> None:
         slots = self.session.table_slots()

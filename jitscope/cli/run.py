@@ -5,12 +5,14 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO, TypeVar
 
 from jitscope.debugger import Debugger, Report
-from jitscope.runtime.session import FormResult, Session
+from jitscope.debugger.code import code_listing
+from jitscope.runtime.session import FormResult, Session, Unsupported
+from jitscope.wasm.tools import WasmToolsError
 
 __all__ = ["format_report", "format_results", "interruptible", "run_file"]
 
@@ -38,7 +40,15 @@ def format_report(report: Report) -> str:
     )
 
 
-def run_file(session: Session, path: Path, jit: str, threshold: int, out: TextIO) -> int:
+def run_file(
+    session: Session,
+    path: Path,
+    jit: str,
+    threshold: int,
+    out: TextIO,
+    code: Sequence[str] = (),
+) -> int:
+    """Evaluate ``path``; then print the code view of each function named in ``code``."""
     try:
         source = path.read_bytes()
     except OSError as e:
@@ -52,8 +62,18 @@ def run_file(session: Session, path: Path, jit: str, threshold: int, out: TextIO
             return 2
     results = interruptible(session, lambda: session.eval(source, name=str(path)))
     out.write(format_results(results))
+    status = 1 if results and results[-1].kind == "error" else 0
+    for name in code:
+        try:
+            out.write(code_listing(session, name).text())
+        except KeyError:
+            print(f"jitscope: --code {name}: no function named {name}", file=sys.stderr)
+            status = 2
+        except (ValueError, WasmToolsError, Unsupported) as e:
+            print(f"jitscope: --code {name}: {e}", file=sys.stderr)
+            status = 2
     out.flush()
-    return 1 if results and results[-1].kind == "error" else 0
+    return status
 
 
 def interruptible(

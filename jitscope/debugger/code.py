@@ -25,6 +25,16 @@ class CodeListing:
     native_bytes: int
     notice: str  # what the native tier could not give ("" when all is there)
 
+    def text(self) -> str:
+        """The listing as headless text: a ;; header (and notice), then its lines."""
+        head = (
+            f";; {self.function} in module {self.module_id}: {self.wasm_instructions} wasm "
+            f"instructions, {self.native_instructions} x86-64 instructions "
+            f"({self.native_bytes:,} bytes)\n"
+        )
+        notice = f";; {self.notice}\n" if self.notice else ""
+        return head + notice + "".join(line + "\n" for line in self.lines)
+
 
 def code_listing(
     session: Session, name: str, *, wasm: bool = True, native: bool = True
@@ -33,7 +43,7 @@ def code_listing(
     address); ValueError when it has none."""
     f = session.function(name)
     if not f.module_id:
-        raise ValueError(f"{f.name} has no JIT code: ,jit {f.name} first")
+        raise ValueError(f"{f.name} has no JIT code: JIT it first (,jit {f.name}, --jit eager)")
     return listing_of(session.module(f.module_id), f, wasm=wasm, native=native)
 
 
