@@ -557,5 +557,15 @@ def test_c_on_a_linked_function_opens_its_wasm_and_x86_64() -> None:
         assert "x86-64 instructions" in str(app.screen.query_one("#code-head", Static).render())
         await press(pilot, "escape")
         assert not isinstance(app.screen, CodeScreen)
+        # The same view from fib's row in Patches and in Table (its JIT slot).
+        for pane, keys in (("f7", ()), ("f6", ("end",))):
+            await press(pilot, pane, *keys, "c")
+            for _ in range(50):
+                if isinstance(app.screen, CodeScreen):
+                    break
+                await pilot.pause(0.1)
+            assert isinstance(app.screen, CodeScreen), pane
+            assert app.screen.listing.function == "fib"
+            await press(pilot, "escape")
 
     run_app(scenario)

@@ -48,7 +48,7 @@ from jitscope.tui.keys import (
     help_tables,
     load_keymap,
 )
-from jitscope.tui.messages import Evaluated, JitDone, TieredUp
+from jitscope.tui.messages import CodeRequested, Evaluated, JitDone, TieredUp
 from jitscope.tui.model import (
     Changes,
     ModuleSnap,
@@ -669,6 +669,8 @@ class JitscopeApp(App[None]):
             KeyGroup("Right-hand panes", Workspace.BINDINGS),
             KeyGroup("Candidates", CandidatesTable.BINDINGS),
             KeyGroup("Module", ModuleView.BINDINGS),
+            KeyGroup("Table", TableSlotsView.BINDINGS),
+            KeyGroup("Patches", PatchesView.BINDINGS),
         ]
 
     def _binding_ids(self) -> set[str]:
@@ -715,8 +717,8 @@ class JitscopeApp(App[None]):
             return
         self.show_module(f.module_id, f.name)
 
-    @on(CandidatesTable.CodeRequested)
-    def _code(self, event: CandidatesTable.CodeRequested) -> None:
+    @on(CodeRequested)
+    def _code(self, event: CodeRequested) -> None:
         f = self.state.view.function(event.function_id)
         if f is None or not f.module_id:
             self.notify("No JIT code yet: j JITs it.", severity="information")

@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 
 from jitscope.runtime.session import FunctionInfo
+from jitscope.tui.messages import CodeRequested
 from jitscope.tui.model import UiState, fmt_count_fit
 from jitscope.tui.pane import Hint, Pane, PaneTable
 from jitscope.tui.styles import Palette
@@ -84,13 +85,6 @@ class CandidatesTable(Pane):
 
     class UnlinkRequested(Message):
         """Send a linked function back to the interpreter."""
-
-        def __init__(self, function_id: int) -> None:
-            super().__init__()
-            self.function_id = function_id
-
-    class CodeRequested(Message):
-        """Open this function's code view (wasm and x86-64)."""
 
         def __init__(self, function_id: int) -> None:
             super().__init__()
@@ -246,7 +240,7 @@ class CandidatesTable(Pane):
 
     def action_code(self) -> None:
         if (fid := self._cursor_id()) is not None:
-            self.post_message(self.CodeRequested(fid))
+            self.post_message(CodeRequested(fid))
 
     def action_show(self) -> None:
         if (fid := self._cursor_id()) is not None:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from jitscope.tui.jobs import Outcome
     from jitscope.tui.repl import LogEntry
 
-__all__ = ["Evaluated", "JitDone", "TieredUp"]
+__all__ = ["CodeRequested", "Evaluated", "JitDone", "TieredUp"]
 
 
 class Evaluated(Message):
@@ -58,3 +58,11 @@ class TieredUp(Message):
         self.event = event
         self.module = module
         self.functions = functions
+
+
+class CodeRequested(Message):
+    """Open the code view (wasm and x86-64) of this function (from any pane's row)."""
+
+    def __init__(self, function_id: int) -> None:
+        super().__init__()
+        self.function_id = function_id

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from jitscope.runtime.session import Stage
+from jitscope.tui.messages import CodeRequested
 from jitscope.tui.model import ModuleSnap, PatchSnap, UiState, fmt_addr, redact_hex
 from jitscope.tui.pane import Hint, Pane, PaneTable, update_static
 from jitscope.tui.styles import Palette
@@ -26,6 +30,25 @@ class PatchesView(Pane):
 
     TITLE = "Patches"
     KEY = "F7"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "c",
+            "code",
+            "Code",
+            id="patches.code",
+            tooltip="the wasm and x86-64 of the function in this row",
+        ),
+    ]
+
+    def action_code(self) -> None:
+        key = self.query_one(PaneTable).cursor_key
+        if key is None:
+            return
+        module_id, index = (int(k) for k in key.split(":"))
+        mod = self.state.view.module(module_id)
+        if mod is not None and index < len(mod.function_ids):
+            self.post_message(CodeRequested(mod.function_ids[index]))
 
     def compose(self) -> ComposeResult:
         yield Hint()

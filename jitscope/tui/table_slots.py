@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from jitscope.runtime.session import TableSlot
+from jitscope.tui.messages import CodeRequested
 from jitscope.tui.model import UiState
 from jitscope.tui.pane import Hint, Pane, PaneTable, update_static
 from jitscope.tui.styles import Palette
@@ -19,6 +23,27 @@ class TableSlotsView(Pane):
 
     TITLE = "Table"
     KEY = "F6"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "c",
+            "code",
+            "Code",
+            id="table.code",
+            tooltip="the wasm and x86-64 of the function in this row",
+        ),
+    ]
+
+    def action_code(self) -> None:
+        key = self.query_one(PaneTable).cursor_key
+        view = self.state.view
+        slot = next((s for s in view.slots if str(s.index) == key), None)
+        if slot is None or not slot.owner.startswith("jit ") or not slot.owner[4:].isdigit():
+            self.notify("That slot holds no JIT function of a module here.", severity="warning")
+            return
+        mod = view.module(int(slot.owner[4:]))
+        if mod is not None and slot.name in mod.names:
+            self.post_message(CodeRequested(mod.function_ids[mod.names.index(slot.name)]))
 
     def compose(self) -> ComposeResult:
         yield Hint()
