@@ -106,3 +106,14 @@ def test_run_prints_the_code_view_of_the_functions_asked_for(tmp_path):
         check=False,
     )
     assert p.returncode == 2 and p.stderr.startswith("jitscope: --code fib: fib has no JIT code")
+
+
+def test_code_baked_into_a_snapshot_says_so(fib_session, tmp_path):
+    from jitscope.runtime.snapshot import write_snapshot
+
+    write_snapshot(fib_session, tmp_path / "fib.wasm")
+    with (
+        Session(tmp_path / "fib.wasm") as t,
+        pytest.raises(ValueError, match=r"fib's JIT code is baked into fib.wasm \(a snapshot\)"),
+    ):
+        code_listing(t, "fib")

@@ -44,6 +44,11 @@ def code_listing(
     f = session.function(name)
     if not f.module_id:
         raise ValueError(f"{f.name} has no JIT code: JIT it first (,jit {f.name}, --jit eager)")
+    if all(m.id != f.module_id for m in session.modules):
+        raise ValueError(
+            f"{f.name}'s JIT code is baked into {session.path.name} (a snapshot), not in a "
+            "JIT module of this session: JIT it again here to see its code"
+        )
     return listing_of(session.module(f.module_id), f, wasm=wasm, native=native)
 
 

@@ -723,7 +723,14 @@ class JitscopeApp(App[None]):
         if f is None or not f.module_id:
             self.notify("No JIT code yet: j JITs it.", severity="information")
             return
-        self._build_code(self.session.module(f.module_id), f)
+        mod = next((m for m in self.session.modules if m.id == f.module_id), None)
+        if mod is None:  # linked by the snapshot this session resumed
+            self.notify(
+                f"{f.name}'s JIT code is baked into this snapshot: JIT it again to see it.",
+                severity="information",
+            )
+            return
+        self._build_code(mod, f)
 
     @work(thread=True, exclusive=True, group="code", exit_on_error=False)
     def _build_code(self, mod: JitModule, f: FunctionInfo) -> None:
