@@ -19,7 +19,7 @@ from pathlib import Path
 
 from jitscope import __version__
 from jitscope.debugger import DEFAULT_AUTO_THRESHOLD, parse_auto_threshold
-from jitscope.runtime.session import DEFAULT_TIME_LIMIT, ModuleLoadError, Session
+from jitscope.runtime.session import DEFAULT_TIME_LIMIT, ModuleLoadError
 
 __all__ = ["main"]
 
@@ -51,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
             from jitscope.cli.snapshot import run
 
             return run(args)
-        session = Session(args.wasm, time_limit=args.time_limit or None)
+        from jitscope.cli.run import open_session
+
+        session = open_session(args.wasm, args.time_limit or None)
     except ModuleLoadError as e:
         print(f"jitscope: {e.path}: {e.problem}", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ from typing import TextIO, TypeVar
 
 from jitscope.debugger import Debugger, Report
 from jitscope.debugger.code import code_listing
+from jitscope.runtime.engine import interrupt_start_up
 from jitscope.runtime.session import FormResult, Session, Unsupported
 from jitscope.wasm.tools import WasmToolsError
 
@@ -74,6 +75,35 @@ def run_file(
             status = 2
     out.flush()
     return status
+
+
+def open_session(wasm: Path | None, time_limit: float | None) -> Session:
+    """A Session, started on a worker thread so that Ctrl-C during a start function or
+    ``_initialize`` that never ends is seen (the main thread would be inside wasm): it ends
+    the start-up and raises KeyboardInterrupt here."""
+    box: list[Session | BaseException] = []
+
+    def start() -> None:
+        try:
+            box.append(Session(wasm, time_limit=time_limit))
+        except BaseException as e:  # noqa: BLE001 - re-raised on the caller's thread
+            box.append(e)
+
+    worker = threading.Thread(target=start, name="jitscope-start", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.05)
+    except KeyboardInterrupt:
+        interrupt_start_up()
+        worker.join(5)
+        if box and isinstance(box[0], Session):
+            box[0].close()
+        raise
+    result = box[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
 
 
 def interruptible(

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TextIO
 
 from jitscope.cli import add_threshold_argument, add_time_limit_argument
-from jitscope.cli.run import format_results, interruptible
+from jitscope.cli.run import format_results, interruptible, open_session
 from jitscope.debugger import Debugger
-from jitscope.runtime.session import ModuleLoadError, Session
+from jitscope.runtime.session import ModuleLoadError
 
 __all__ = ["add_arguments", "run"]
 
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             print(f"jitscope: {path}: {e.strerror}", file=sys.stderr)
             return 2
     try:
-        session = Session(args.wasm, time_limit=args.time_limit or None)
+        session = open_session(args.wasm, args.time_limit or None)
     except ModuleLoadError as e:
         print(f"jitscope: {e.path}: {e.problem}", file=sys.stderr)
         return 2

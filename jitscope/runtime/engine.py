@@ -43,6 +43,14 @@ def compiled_main(path: Path, data: bytes) -> tuple[wasmtime.Engine, wasmtime.Mo
     return _compiled[key]
 
 
+def interrupt_start_up() -> None:
+    """End the start-up wasm of any session being created (a start function or
+    ``_initialize`` that runs on): a Ctrl-C that comes before there is a Session to
+    interrupt.  Start-up runs with a near deadline, so one epoch tick ends it."""
+    for engine, _ in list(_compiled.values()):
+        engine.increment_epoch()
+
+
 #: Compiled modules kept in the cache (the most recently used).
 CACHE_ENTRIES = 8
 
