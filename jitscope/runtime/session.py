@@ -172,6 +172,7 @@ class Session:
         define_wasi(linker, self._output)
         linker.define_func("env", "throw_error", wasmtime.FuncType([], []), _throw_error)
         self._ticker = Ticker(self.engine)
+        self._limit_depth = 0  # nesting of _time_limited blocks
         instance = self._start_up(
             "instantiating", lambda: linker.instantiate(self.store, self.main_module)
         )
@@ -251,15 +252,31 @@ class Session:
             self.warnings.append(f"its {what} is corrupt ({e}): functions are shown by index")
             return None
 
+    @contextmanager
+    def _time_limited(self) -> Iterator[None]:
+        """Wasm called in the block ends at the time limit or an interrupt (an epoch tick).
+        Blocks nest: the outermost one holds the deadline (an evaluation's covers the helper
+        calls of its tier-ups)."""
+        self._limit_depth += 1
+        if self._limit_depth == 1:
+            self.store.set_epoch_deadline(1)
+            if self.time_limit:
+                self._ticker.arm(self.time_limit)
+        try:
+            yield
+        finally:
+            self._limit_depth -= 1
+            if self._limit_depth == 0:
+                self._ticker.disarm()
+                self.store.set_epoch_deadline(1 << 62)
+
     def _start_up(self, what: str, call: Callable[[], T]) -> T:
         """Start-up wasm (the start function, ``_initialize``) under the time limit; any
         failure is a ModuleLoadError.  (Another session's interrupt on the shared engine
         also ends it.)"""
-        self.store.set_epoch_deadline(1)
-        if self.time_limit:
-            self._ticker.arm(self.time_limit)
         try:
-            return call()
+            with self._time_limited():
+                return call()
         except wasmtime.Trap as e:
             if e.trap_code != wasmtime.TrapCode.INTERRUPT:
                 problem = f"traps while {what}: {_first_line(e)}"
@@ -280,31 +297,21 @@ class Session:
             problem = f"fails while {what}: {e}"
         except EvalError as e:  # a helper call (say dbg_func) trapped or ran past the limit
             problem = f"fails while {what}: {e.message}"
-        finally:
-            self._ticker.disarm()
-            self.store.set_epoch_deadline(1 << 62)
         self._ticker.stop()  # no session: no thread left waiting for one
         raise ModuleLoadError(self.path, problem)
 
     def _call(self, call: Callable[[], T]) -> T:
-        """Call into wasm outside evaluation, under the time limit (a helper of a foreign
-        module can loop too); a Scheme error comes back as EvalError."""
+        """Call into wasm, under the time limit (a helper of a foreign module can loop too);
+        a Scheme error comes back as EvalError."""
         saved = self._stack_pointer.value(self.store) if self._stack_pointer else None
-        limited = not self._running  # within an evaluation, its own deadline applies
-        if limited:
-            self.store.set_epoch_deadline(1)
-            if self.time_limit:
-                self._ticker.arm(self.time_limit)
         try:
-            return call()
+            with self._time_limited():
+                return call()
         except _Raised:
             raise self._module_error() from None
         except wasmtime.Trap as e:
             raise self._trap_error(e) from None
         finally:
-            if limited:
-                self._ticker.disarm()
-                self.store.set_epoch_deadline(1 << 62)
             if saved is not None and self._stack_pointer is not None:
                 self._stack_pointer.set_value(self.store, saved)
 
@@ -394,14 +401,12 @@ class Session:
     def _run(self, call: Callable[[], T]) -> T:
         """Run an evaluating call under the time limit; on failure restore the module."""
         saved = self._stack_pointer.value(self.store) if self._stack_pointer else None
-        self.store.set_epoch_deadline(1)
-        if self.time_limit:
-            self._ticker.arm(self.time_limit)
         self._running = True
         try:
-            if self._interrupt.is_set():  # it came before the deadline was set: not lost
-                raise _Interrupted
-            return call()
+            with self._time_limited():
+                if self._interrupt.is_set():  # it came before the deadline was set: not lost
+                    raise _Interrupted
+                return call()
         except _Interrupted:
             error = EvalError("interrupted", "interrupted")
         except _Raised:
@@ -410,9 +415,6 @@ class Session:
             error = self._trap_error(e)
         finally:
             self._running = False
-            if self.time_limit:
-                self._ticker.disarm()
-            self.store.set_epoch_deadline(1 << 62)
         if saved is not None and self._stack_pointer is not None:
             self._stack_pointer.set_value(self.store, saved)
         if self.debugger:
