@@ -209,7 +209,6 @@ class Session:
         self._dead_slots: dict[int, str] = {}
         self._reused_slots: set[int] = set()
         self._reserved: dict[int, str] = {}  # dead slots a module in flight will fill
-        self._slot_module: dict[int, int] = {}  # grown slot -> the module whose code it holds
         self._sources: dict[int, str] = {}
         if self.snapshot_record is not None:
             for b in self.snapshot_record.slots:
@@ -769,7 +768,6 @@ class Session:
                 mod.table_base = base
                 for p in mod.patches:
                     self._slot_owner[base + p.patch.element] = (p.patch.name, f"jit {mod.id}")
-                    self._slot_module[base + p.patch.element] = mod.id
                 mod.stage = Stage.TABLE_GROWN
             elif mod.stage is Stage.TABLE_GROWN:
                 self._module_call(mod, "fill_table")
@@ -1094,7 +1092,7 @@ class Session:
                     and mod.table_size_before is not None
                     and mod.table_base < mod.table_size_before,
                     overwritten=frozenset(
-                        i for i in mine if self._slot_module.get(i, mod.id) != mod.id
+                        i for i in mine if self._slot_owner[i][1] != f"jit {mod.id}"
                     ),
                 )
             )
