@@ -57,6 +57,7 @@ from jitscope.tui.model import (
     UiState,
     diff,
     fmt_count,
+    jit_code_fields,
     record_history,
     take_view,
     view_module,
@@ -455,7 +456,9 @@ class JitscopeApp(App[None]):
             eval_seq=self._eval_seq,
             function_id=fid,
         )
-        self.post_message(TieredUp(event, view_module(self.session, mod, auto=True), functions))
+        self.post_message(
+            TieredUp(event, view_module(mod, jit_code_fields(functions), auto=True), functions)
+        )
 
     @on(Evaluated)
     def _evaluated(self, message: Evaluated) -> None:

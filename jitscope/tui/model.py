@@ -8,7 +8,7 @@ frozen result, so a pane can render while the next evaluation runs.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from jitscope.runtime.session import FunctionInfo, JitModule, Session, Stage, TableSlot
@@ -26,6 +26,7 @@ __all__ = [
     "fmt_addr",
     "fmt_count",
     "fmt_seconds",
+    "jit_code_fields",
     "redact_addresses",
     "redact_hex",
     "take_view",
@@ -243,7 +244,14 @@ class UiState:
         return self.view.module(self.selected_module)
 
 
-def view_module(session: Session, mod: JitModule, *, auto: bool = False) -> ModuleSnap:
+def jit_code_fields(functions: Iterable[FunctionInfo]) -> dict[int, int]:
+    """Each function's jitCode field, by its address (what a patch writes), as just read."""
+    return {f.jit_code_address: f.jit_code for f in functions}
+
+
+def view_module(mod: JitModule, fields: dict[int, int], *, auto: bool = False) -> ModuleSnap:
+    """``mod`` as the panes show it; ``fields`` (jit_code_fields) give each patched field's
+    value now."""
     patches = tuple(
         PatchSnap(
             mod.id,
@@ -254,10 +262,10 @@ def view_module(session: Session, mod: JitModule, *, auto: bool = False) -> Modu
             ps.patch.name,
             ps.before,
             ps.after,
-            now,
-            ps.status(now),
+            fields[ps.patch.address],
+            ps.status(fields[ps.patch.address]),
         )
-        for i, (ps, now) in enumerate(zip(mod.patches, session.patch_values(mod), strict=True))
+        for i, ps in enumerate(mod.patches)
     )
     return ModuleSnap(
         id=mod.id,
@@ -279,12 +287,14 @@ def view_module(session: Session, mod: JitModule, *, auto: bool = False) -> Modu
 def take_view(session: Session, seq: int) -> SessionView:
     """Copy what the panes need out of ``session``; call only from the thread that owns it."""
     auto = {module_id for _, _, module_id in session.tier_up_events}
+    functions = tuple(session.functions())
+    fields = jit_code_fields(functions)
     return SessionView(
         seq=seq,
         debugger=session.debugger,
-        functions=tuple(session.functions()),
+        functions=functions,
         last_counts=dict(session.last_counts),
-        modules=tuple(view_module(session, m, auto=m.id in auto) for m in session.modules),
+        modules=tuple(view_module(m, fields, auto=m.id in auto) for m in session.modules),
         slots=tuple(session.table_slots()),
         initial_table_size=session.initial_table_size,
         module_path=str(session.path),
