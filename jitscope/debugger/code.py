@@ -59,9 +59,7 @@ def listing_of(
     code), not the session, so a front end may build it off the session's thread."""
     if mod.module is None:
         raise ValueError(f"module {mod.id} is not compiled yet: ,step it past compile")
-    [patch] = [
-        ps.patch for ps in mod.patches if ps.patch.name == mod.names[mod.function_ids.index(f.id)]
-    ]
+    patch = mod.patches[mod.function_ids.index(f.id)].patch  # patches follow function order
     text = print_wat(mod.data, offsets=True).splitlines()
     body = _function_lines(text, patch.name)
     code: NativeCode = native_code(mod.module) if native else NativeCode({})

@@ -139,20 +139,18 @@ class Debugger:
         except _FAILURES as e:
             report.add("error", f"{verb}: {_message(e)}")
         except _Cancelled as c:
-            report.add("warning", f"{verb}: cancelled{c.what}")
+            report.add("warning", f"{verb}: cancelled {c.what}")
         finally:
             self._cancel.clear()
         return report
 
-    def _check_cancel(self, mod: JitModule | None = None) -> None:
-        """Between steps: if cancelled, discard ``mod`` (not yet linked) and stop the act."""
+    def _check_cancel(self, mod: JitModule) -> None:
+        """Before a step of ``mod``: if cancelled, discard it and stop the act."""
         if not self._cancel.is_set():
             return
-        if mod is None or mod.stage is Stage.LINKED:
-            raise _Cancelled("")
         self.session.discard(mod)
         raise _Cancelled(
-            f" before module {mod.id} was linked: discarded, {self._names(mod)} stay interpreted"
+            f"before module {mod.id} was linked: discarded, {self._names(mod)} stay interpreted"
         )
 
     @staticmethod
