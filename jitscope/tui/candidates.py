@@ -12,7 +12,7 @@ from textual.message import Message
 from jitscope.runtime.session import FunctionInfo
 from jitscope.tui.messages import CodeRequested
 from jitscope.tui.model import UiState, fmt_count_fit
-from jitscope.tui.pane import Hint, Pane, PaneTable
+from jitscope.tui.pane import Hint, Pane, PaneTable, code_binding
 from jitscope.tui.styles import Palette
 
 __all__ = ["CandidatesTable"]
@@ -59,13 +59,7 @@ class CandidatesTable(Pane):
             tooltip="send a linked function back to the interpreter",
         ),
         Binding("enter", "show", "WAT", id="candidates.show", tooltip="show its WAT"),
-        Binding(
-            "c",
-            "code",
-            "Code",
-            id="candidates.code",
-            tooltip="its wasm with the x86-64 Cranelift made of it",
-        ),
+        code_binding("candidates"),
         Binding(
             "p",
             "toggle_prelude",

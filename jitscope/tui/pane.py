@@ -7,6 +7,7 @@ from collections.abc import Collection
 
 from rich.style import Style
 from rich.text import Text
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.reactive import reactive
@@ -18,7 +19,7 @@ from textual.widgets.data_table import RowDoesNotExist
 from jitscope.tui.model import UiState
 from jitscope.tui.styles import Palette
 
-__all__ = ["Hint", "Pane", "PaneTable", "update_static"]
+__all__ = ["Hint", "Pane", "PaneTable", "code_binding", "update_static"]
 
 
 def update_static(widget: Static, content: VisualType, *, layout: bool = True) -> None:
@@ -33,6 +34,17 @@ def update_static(widget: Static, content: VisualType, *, layout: bool = True) -
         return
     widget._jitscope_shown = key  # type: ignore[attr-defined]
     widget.update(content, layout=layout)
+
+
+def code_binding(pane: str) -> Binding:
+    """The key that opens the code view of the function in a pane's row (id ``pane.code``)."""
+    return Binding(
+        "c",
+        "code",
+        "Code",
+        id=f"{pane}.code",
+        tooltip="the wasm of the function in this row, with the x86-64 Cranelift made of it",
+    )
 
 
 class Hint(Static, can_focus=True):

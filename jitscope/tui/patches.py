@@ -6,13 +6,13 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.widgets import Static
 
 from jitscope.runtime.session import Stage
 from jitscope.tui.messages import CodeRequested
 from jitscope.tui.model import ModuleSnap, PatchSnap, UiState, fmt_addr, redact_hex
-from jitscope.tui.pane import Hint, Pane, PaneTable, update_static
+from jitscope.tui.pane import Hint, Pane, PaneTable, code_binding, update_static
 from jitscope.tui.styles import Palette
 
 __all__ = ["PatchesView"]
@@ -31,15 +31,7 @@ class PatchesView(Pane):
     TITLE = "Patches"
     KEY = "F7"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "c",
-            "code",
-            "Code",
-            id="patches.code",
-            tooltip="the wasm and x86-64 of the function in this row",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [code_binding("patches")]
 
     def action_code(self) -> None:
         key = self.query_one(PaneTable).cursor_key

@@ -6,13 +6,13 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.widgets import Static
 
 from jitscope.runtime.session import TableSlot
 from jitscope.tui.messages import CodeRequested
 from jitscope.tui.model import UiState
-from jitscope.tui.pane import Hint, Pane, PaneTable, update_static
+from jitscope.tui.pane import Hint, Pane, PaneTable, code_binding, update_static
 from jitscope.tui.styles import Palette
 
 __all__ = ["TableSlotsView"]
@@ -24,15 +24,7 @@ class TableSlotsView(Pane):
     TITLE = "Table"
     KEY = "F6"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "c",
-            "code",
-            "Code",
-            id="table.code",
-            tooltip="the wasm and x86-64 of the function in this row",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [code_binding("table")]
 
     def action_code(self) -> None:
         key = self.query_one(PaneTable).cursor_key
