@@ -883,7 +883,7 @@ class Session:
             for i in range(mod.table_base, mod.table_base + len(mod.names)):
                 self._dead_slots[i] = "discarded"
         mod.stage = Stage.DISCARDED
-        return [(ps, self.read_u32(ps.patch.address)) for ps in mod.patches if ps.applied]
+        return [(ps, now) for ps, now in zip(mod.patches, self.patch_values(mod)) if ps.applied]
 
     def _free_module(self, module_id: int) -> None:
         """Free the module's copy of a JIT module (its bytes and function list) once no step
