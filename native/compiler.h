@@ -23,7 +23,7 @@ struct Node {
   bool tail = false;     // a call in tail position of its function
   bool checked = false;  // N_LOCAL of a letrec variable: may be read before it is set
   int index = 0;         // slot, free index or primitive id
-  Pos pos;
+  Pos pos, end;          // the source span it was compiled from
   Func *owner = nullptr;  // the function this node belongs to, for error messages
   Value value = UNSPEC_V;
   GlobalCell *cell = nullptr;
@@ -142,6 +142,7 @@ struct Compiler {
     Node *n = new Node();
     n->kind = k;
     n->pos = x->pos;
+    n->end = x->end.line ? x->end : x->pos;  // syntax the compiler made has no end
     n->owner = fs ? fs->fn : nullptr;
     return n;
   }

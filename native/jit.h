@@ -117,6 +117,12 @@ struct Jit : JitMacro {
 
   // Compiles a test to an i32 truth value.
   void cond(Node *n) {
+    enter(n);
+    condCode(n);
+    leave();
+  }
+
+  void condCode(Node *n) {
     if (isCompare(n)) { compareOp(n); return; }
     if (n->kind == N_PRIM && n->kids.size() == 1) {
       switch (n->index) {
@@ -472,7 +478,28 @@ struct Jit : JitMacro {
     release(ops);
   }
 
+  // Code emitted for `n` (and not for one of its parts) is marked with n's span.
   void expr(Node *n) {
+    enter(n);
+    exprCode(n);
+    leave();
+  }
+
+  void enter(const Node *n) {
+    spans.push_back(n);
+    markSpan(n->pos, n->end);
+  }
+
+  void leave() {
+    spans.pop_back();
+    if (!spans.empty()) markSpan(spans.back()->pos, spans.back()->end);
+  }
+
+  void markSpan(const Pos &from, const Pos &to) {  // see jitscope.srcmap in wasm_builder.h
+    a->mark({0, from.line, from.col, to.line, to.col});
+  }
+
+  void exprCode(Node *n) {
     switch (n->kind) {
       case N_CONST: a->i64_const((int64_t)n->value); return;
       case N_LOCAL:
@@ -607,6 +634,8 @@ struct Jit : JitMacro {
     wasm::Function &wf = mb.funcs[funcIndex[f]];
     fn = f;
     a = &wf.body;
+    wf.src = f->src;
+    spans.clear();
     slotLocal.clear();
     freeTemps.clear();
     pending.clear();
@@ -630,6 +659,8 @@ struct Jit : JitMacro {
     // a call entered through JIT code.  Without, no loop: wasmtime checks the epoch at every
     // loop header, which would cost each call a second check.
     bool loops = selfTailCalls(f->body);
+    Pos fnStart{f->line, f->col, f->src}, fnEnd{f->endLine, f->endCol, f->src};
+    markSpan(fnStart, fnEnd);
     if (loops) {
       a->loop(wasm::I64);
       loopDepth = a->depth - 1;
@@ -643,7 +674,10 @@ struct Jit : JitMacro {
     expr(f->body);
     if (loops) a->end();
     wasm::Bytes body = std::move(a->code);
+    std::vector<wasm::SourceMark> bodyMarks = std::move(a->marks);
     a->code = wasm::Bytes();
+    a->marks.clear();
+    markSpan(fnStart, fnEnd);  // the prologue and epilogue belong to the whole lambda
 
     // Prologue, now that the frame size is known: take arguments passed in memory, push the
     // frame, count the call.
@@ -670,7 +704,14 @@ struct Jit : JitMacro {
       a->local_get(tmp32);
       a->i32_store();
     }
+    uint32_t shift = a->code.size();
+    for (wasm::SourceMark m : bodyMarks) {
+      m.offset += shift;
+      if (!a->marks.empty() && a->marks.back().offset == m.offset) a->marks.pop_back();
+      if (a->marks.empty() || !a->marks.back().sameSpan(m)) a->marks.push_back(m);
+    }
     a->code.append(body);
+    markSpan(fnStart, fnEnd);
     wf.localNames.resize(a->nparams + a->locals.size());  // temporaries stay unnamed
     if (hasFrame) {
       uint32_t r = a->addLocal(wasm::I64);

@@ -20,6 +20,7 @@ struct JitMacro {
   bool hasFrame = false;
   std::vector<uint32_t> freeTemps, pending;
   std::unordered_map<uint32_t, uint32_t> tempSlot;  // temp local -> frame slot
+  std::vector<const Node *> spans;  // the expressions being compiled, innermost last
   uint32_t frameSlots = 0;
 
   static const uint32_t CLOSURE = 0;  // wasm local 0 holds the closure

@@ -105,8 +105,17 @@ enum Op : uint8_t {
 };
 
 // One method per instruction; the caller keeps the operand stack consistent.
+// From `offset` on, the code came from the source span line:col-endLine:endCol.
+struct SourceMark {
+  uint32_t offset, line, col, endLine, endCol;
+  bool sameSpan(const SourceMark &o) const {
+    return line == o.line && col == o.col && endLine == o.endLine && endCol == o.endCol;
+  }
+};
+
 struct Assembler {
   Bytes code;
+  std::vector<SourceMark> marks;  // in offset order, for the jitscope.srcmap section
   std::vector<ValType> locals;  // declared locals beyond the parameters
   uint32_t nparams = 0;
   uint32_t depth = 0;  // open blocks, loops and ifs: branch targets are relative to it
@@ -114,6 +123,14 @@ struct Assembler {
   uint32_t addLocal(ValType t) {
     locals.push_back(t);
     return nparams + locals.size() - 1;
+  }
+
+  // The code emitted from here on comes from `m`'s span (its offset is set here).
+  void mark(SourceMark m) {
+    m.offset = code.size();
+    if (!marks.empty() && marks.back().offset == m.offset) marks.pop_back();  // it had no code
+    if (!marks.empty() && marks.back().sameSpan(m)) return;
+    marks.push_back(m);
   }
 
   void op(Op o) { code.u8(o); }
@@ -187,6 +204,7 @@ struct Function {
   uint32_t type;
   std::string name;
   std::vector<std::string> localNames;  // parameter and local names for the name section
+  uint32_t src = 0;  // the source its marks' lines and columns are in
   Assembler body;
 };
 
@@ -236,6 +254,14 @@ struct ModuleBuilder {
     out.append(content);
   }
 
+  // Custom section "jitscope.srcmap", version 1 (after the code section, only when some
+  // function has marks): which source expression each stretch of a function's code came from.
+  //   u8 version = 1
+  //   uleb count: the functions with a map
+  //   count times: uleb function index, uleb src (the source the lines are in), uleb entries
+  //     entries times: uleb offset (from the start of the function's body: its local
+  //                    declarations), uleb line, uleb col, uleb endLine, uleb endCol
+  // An entry covers the code from its offset to the next entry's, or to the body's end.
   Bytes finish() const {
     Bytes out;
     const uint8_t header[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
@@ -299,7 +325,13 @@ struct ModuleBuilder {
 
     s = Bytes();
     s.uleb(funcs.size());
-    for (auto &f : funcs) {
+    Bytes srcmap;
+    uint32_t mapped = 0;
+    for (auto &f : funcs) mapped += !f.body.marks.empty() && f.body.marks[0].offset < f.body.code.size();
+    srcmap.u8(1);
+    srcmap.uleb(mapped);
+    for (size_t i = 0; i < funcs.size(); i++) {
+      auto &f = funcs[i];
       Bytes body;
       // Run-length encode the local declarations.
       std::vector<std::pair<uint32_t, ValType>> runs;
@@ -309,6 +341,19 @@ struct ModuleBuilder {
       }
       body.uleb(runs.size());
       for (auto &r : runs) { body.uleb(r.first); body.u8(r.second); }
+      // A last mark with no code after it (an epilogue that emitted nothing) is dropped.
+      size_t nmarks = f.body.marks.size();
+      if (nmarks && f.body.marks.back().offset >= f.body.code.size()) nmarks--;
+      if (nmarks) {
+        srcmap.uleb(i);
+        srcmap.uleb(f.src);
+        srcmap.uleb(nmarks);
+        for (size_t k = 0; k < nmarks; k++) {
+          const SourceMark &m = f.body.marks[k];
+          srcmap.uleb(body.size() + m.offset);
+          srcmap.uleb(m.line); srcmap.uleb(m.col); srcmap.uleb(m.endLine); srcmap.uleb(m.endCol);
+        }
+      }
       body.append(f.body.code);
       body.u8(0x0b);
       s.uleb(body.size());
@@ -320,6 +365,12 @@ struct ModuleBuilder {
       Bytes cs;
       cs.name(c.first);
       cs.append(c.second);
+      section(out, CUSTOM_SECTION, cs);
+    }
+    if (mapped) {
+      Bytes cs;
+      cs.name("jitscope.srcmap");
+      cs.append(srcmap);
       section(out, CUSTOM_SECTION, cs);
     }
 

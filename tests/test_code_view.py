@@ -1,5 +1,5 @@
-"""The code view: a JIT function's wasm with the x86-64 Cranelift made of it, joined through
-wasmtime's address map."""
+"""The code view: a JIT function's Scheme source, the wasm it became (through the module's
+jitscope.srcmap) and the x86-64 Cranelift made of it (through wasmtime's address map)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,17 @@ import subprocess
 import sys
 
 import pytest
+from elftools.elf.elffile import ELFFile
 
 from jitscope.cli.repl import Repl
 from jitscope.debugger.code import code_listing
-from jitscope.runtime.native import native_code, parse_address_map
+from jitscope.runtime.native import (
+    native_code,
+    parse_address_map,
+    parse_trap_map,
+    read_image,
+    trap_kind,
+)
 from jitscope.runtime.session import Session
 
 FIB = "(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2))))) (fib 10)"
@@ -41,27 +48,39 @@ def test_every_instruction_of_fib_maps_into_the_module(fib_session):
 
 def test_the_listing_puts_fibs_recursive_calls_and_counter_under_their_wasm(fib_session):
     listing = code_listing(fib_session, "fib")
-    lines = listing.lines
+    lines = [line.text for line in listing.lines]
+    levels = [line.level for line in listing.lines]
     calls = [k for k, line in enumerate(lines) if line.strip() == "call $fib"]
     assert len(calls) == 2
-    for k in calls:  # the x86 call follows its wasm line (after any moves of its own)
-        native = []
+    for k, expr in zip(calls, ["(fib (- n 1))", "(fib (- n 2))"], strict=True):
+        # The Scheme line of the call comes before its wasm, with no other Scheme in between.
+        scheme = max(j for j in range(k) if levels[j] == "scheme")
+        assert lines[scheme].endswith(expr), lines[scheme]
+        native = []  # the x86 call follows its wasm line (after any moves of its own)
         for line in lines[k + 1 :]:
             if "│" not in line:
                 break
             native.append(line)
         assert any(line.endswith("; wasm[0]::function[0]::fib") for line in native), native
-    # The JIT-calls counter update (load, add 1, store) is one x86 add to memory.
+    # The JIT-calls counter update (load, add 1, store) is one x86 add to memory, under the
+    # whole function's Scheme line.
     k = next(
         k
         for k in range(len(lines) - 3)
         if [x.strip() for x in lines[k : k + 3]]
         == ["i64.const 1", "i64.add", "i64.store offset=24"]
     )
-    assert re.search(r"│\s+[0-9a-f]+  add qword ptr \[.*\], 1$", lines[k + 3])
+    assert re.search(
+        r"│\s+[0-9a-f]+  add qword ptr \[.*\], 1  ; trap: memory out of bounds$", lines[k + 3]
+    )
+    scheme = max(j for j in range(k) if levels[j] == "scheme")
+    assert lines[scheme] == "▸ 1:1  " + FIB.split(" (fib 10)")[0]
     wasm_only = code_listing(fib_session, "fib", native=False)
-    assert not any("│" in line for line in wasm_only.lines)
-    assert len(wasm_only.lines) == sum("│" not in line for line in lines)
+    assert not any(line.level == "x86" for line in wasm_only.lines)
+    assert [k.text for k in wasm_only.lines] == [k.text for k in listing.lines if k.level != "x86"]
+    m = listing.metrics
+    assert m.native_instructions == sum(level == "x86" for level in levels)
+    assert m.wasm_calls >= 2 and m.native_calls >= 2 and m.variables_in_locals == ("n",)
 
 
 def test_a_corrupt_address_map_is_an_error_the_listing_survives():
@@ -78,7 +97,9 @@ def test_repl_code_command(fib_session):
     )
     text = out.getvalue().splitlines()
     assert text[0].startswith(";; fib in module 1: ") and "x86-64 instructions" in text[0]
-    assert all("│" in line for line in text[1:-2])
+    body = [line for line in text[1:-2] if not line.startswith(";;")]
+    assert all("│" in line or "▸" in line for line in body)
+    assert any("▸" in line for line in body)
     assert text[-2:] == [
         "error: usage: ,code NAME [--wasm-only | --native-only]",
         "error: no function named nope",
@@ -117,3 +138,50 @@ def test_code_baked_into_a_snapshot_says_so(fib_session, tmp_path):
         pytest.raises(ValueError, match=r"fib's JIT code is baked into fib.wasm \(a snapshot\)"),
     ):
         code_listing(t, "fib")
+
+
+def test_a_corrupt_trap_map_is_an_error():
+    with pytest.raises(ValueError):
+        list(parse_trap_map(b"\x02\x00\x00\x00\x01\x00\x00\x00" + bytes(8) + b"\x01\x00"))
+    # One block at native offset 0x10: default code 1, an entry there, one 4 bytes on with
+    # its own code 9.
+    body = b"\x01\x00\x09\x09"
+    assert list(parse_trap_map(b"\x02\x00\x00\x00\x01\x00\x00\x00\x10\0\0\0\0\0\0\0" + body)) == [
+        (0x10, 1),
+        (0x14, 9),
+    ]
+    assert trap_kind(1) == "memory out of bounds" and trap_kind(250) == "trap code 250"
+
+
+def _corrupt(image: bytes, section: str) -> bytes:
+    """``image`` with ``section``'s content overwritten by a header claiming 2**32-1 blocks."""
+    elf = ELFFile(io.BytesIO(image))
+    s = elf.get_section_by_name(section)
+    at, size = s["sh_offset"], s["sh_size"]
+    garbage = (b"\xff" * 8 + bytes(size))[:size]
+    return image[:at] + garbage + image[at + size :]
+
+
+def test_corrupt_native_sections_leave_the_plain_disassembly_with_a_notice(fib_session):
+    image = bytes(fib_session.modules[-1].module.serialize())
+    whole = read_image(image)
+    assert whole.notice == ""
+    for section, lost in [(".wasmtime.addrmap", "wasm_offset"), (".wasmtime.traps", "trap")]:
+        code = read_image(_corrupt(image, section))
+        assert code.notice.startswith(f"{section} could not be read"), code.notice
+        fib, before = code.functions[0], whole.functions[0]
+        assert [i.mnemonic for i in fib.instructions] == [i.mnemonic for i in before.instructions]
+        assert not any(getattr(i, lost) for i in fib.instructions)
+        assert any(getattr(i, lost) for i in before.instructions)
+
+
+def test_every_trap_site_is_an_instruction_and_fib_traps_where_wasm_can(fib_session):
+    code = native_code(fib_session.modules[-1].module)
+    fib = code.functions[0]
+    kinds = {i.trap for i in fib.instructions if i.trap}
+    # Memory accesses, the table-checked indirect calls, the epoch/stack checks and the
+    # JIT's own `unreachable` after a failed call to the error handler.
+    assert {"memory out of bounds", "stack overflow", "unreachable"} <= kinds
+    for i in fib.instructions:
+        if i.trap == "unreachable" or i.trap == "stack overflow":
+            assert i.mnemonic == "ud2"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -16,12 +17,12 @@ import pytest
 from textual.events import Key, Paste
 from textual.message import Message
 from textual.pilot import Pilot
-from textual.widgets import Static, Tab, Tabs
+from textual.widgets import Input, Static, Tab, Tabs
 
 from jitscope.runtime.session import Session, Stage
 from jitscope.tui.app import JitscopeApp
 from jitscope.tui.candidates import CandidatesTable
-from jitscope.tui.code_view import CodeScreen
+from jitscope.tui.code_view import CodeScreen, _belongs
 from jitscope.tui.dispatch import DispatchView
 from jitscope.tui.help import HelpScreen
 from jitscope.tui.messages import Evaluated, TieredUp
@@ -552,8 +553,9 @@ def test_c_on_a_linked_function_opens_its_wasm_and_x86_64() -> None:
                 break
             await pilot.pause(0.1)
         assert isinstance(app.screen, CodeScreen)
-        body = str(app.screen.query_one("#code-body", Static).render())
+        body = "\n".join(line.text for line in app.screen.view.listing.lines)
         assert "call $fib" in body and "; wasm[0]::function[0]::fib" in body
+        assert "▸ 1:34  (fib (- n 1))" in body
         assert "x86-64 instructions" in str(app.screen.query_one("#code-head", Static).render())
         await press(pilot, "escape")
         assert not isinstance(app.screen, CodeScreen)
@@ -567,5 +569,55 @@ def test_c_on_a_linked_function_opens_its_wasm_and_x86_64() -> None:
             assert isinstance(app.screen, CodeScreen), pane
             assert app.screen.listing.function == "fib"
             await press(pilot, "escape")
+
+    run_app(scenario)
+
+
+def test_the_code_view_links_levels_folds_searches_and_exports(tmp_path: Path) -> None:
+    async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        await type_line(pilot, FIB)
+        await type_line(pilot, RUN)
+        await press(pilot, "f3", "j", "l", "c")
+        for _ in range(50):
+            if isinstance(app.screen, CodeScreen):
+                break
+            await pilot.pause(0.1)
+        screen = app.screen
+        assert isinstance(screen, CodeScreen)
+        view = screen.view
+        status = screen.query_one("#code-status", Static)
+        # Search: / opens the box, enter jumps to the first match, n to the next.
+        await press(pilot, "slash")
+        await pilot.press(*"call $fib")
+        await press(pilot, "enter")
+        assert view.current is not None and view.current.text.strip() == "call $fib"
+        assert "match 1 of 2" in str(status.render())
+        first = view.cursor
+        await press(pilot, "n")
+        assert view.cursor > first and "match 2 of 2" in str(status.render())
+        # The cursor's wasm line lights its x86 and its Scheme expression: the linked lines.
+        here = view.current
+        linked = [k for k in view.listing.lines if _belongs(k, here)]
+        assert {k.level for k in linked} == {"scheme", "wasm", "x86"}
+        assert any(k.text.endswith("(fib (- n 2))") for k in linked if k.level == "scheme")
+        # Folding x86 keeps the cursor on the same wasm line; the last level shown stays.
+        await press(pilot, "x")
+        assert view.current is here and all(k.level != "x86" for k in view._shown)
+        await press(pilot, "w", "s")
+        assert view.levels == {"scheme"} and "Scheme is the last level shown" in str(
+            status.render()
+        )
+        await press(pilot, "x", "w")
+        assert view.levels == {"scheme", "wasm", "x86"}
+        # Export: text and HTML beside it.
+        await press(pilot, "e")
+        box = app.screen.query_one("#export-path", Input)
+        box.value = str(tmp_path / "fib.txt")
+        await press(pilot, "enter")
+        text = (tmp_path / "fib.txt").read_text()
+        assert text.startswith(";; fib in module 1:") and "call $fib" in text
+        html = (tmp_path / "fib.html").read_text()
+        assert re.search(r'<span class="scheme"> *▸ 1:34  \(fib \(- n 1\)\)</span>', html)
+        assert "written to" in str(status.render())
 
     run_app(scenario)

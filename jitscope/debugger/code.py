@@ -1,46 +1,144 @@
-"""The code view's listing: a JIT function's wasm, and under each wasm instruction the x86-64
-Cranelift made of it in this session (for every front end, as text lines)."""
+"""The code view's listing: a JIT function's Scheme source, under each expression the wasm it
+became, and under each wasm instruction the x86-64 Cranelift made of it in this session (for
+every front end, as lines that know their level, wasm offset and source span).
+
+The Scheme level comes from the module's ``jitscope.srcmap`` section (written by the JIT, see
+native/wasm_builder.h), the wasm level from ``wasm-tools print -p``, the x86-64 level from the
+compiled module's ELF image (jitscope/runtime/native.py).
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from html import escape
 
 from jitscope.runtime.native import NativeCode, NativeInstruction, native_code
 from jitscope.runtime.session import FunctionInfo, JitModule, Session
+from jitscope.wasm.custom import SRCMAP_SECTION, SourceMap, SourceMark, parse_srcmap
+from jitscope.wasm.leb128 import DecodeError
+from jitscope.wasm.module import ParsedModule
 from jitscope.wasm.tools import print_wat
 
-__all__ = ["CodeListing", "code_listing", "listing_of"]
+__all__ = ["LEVELS", "CodeLine", "CodeListing", "CodeMetrics", "code_listing", "listing_of"]
+
+#: The listing's levels, in the order they nest, with the names people know them by.
+LEVELS = {"scheme": "Scheme", "wasm": "wasm", "x86": "x86-64"}
 
 _OFFSET = re.compile(r"\(;@([0-9a-f]+)\s*;\)")
+_SNIPPET = 100  # characters of an expression's source shown on its line
+# Locals the JIT makes for itself: every other named local is a Scheme variable.
+_JIT_LOCALS = {"closure", "argv", "fp", "tmp", "result"}
+_CALLS = {"call", "call_indirect", "return_call", "return_call_indirect"}
+_BRANCHES = {"br", "br_if", "br_table", "if"}
+
+_HTML_STYLE = (
+    "body{background:#1b1d23;color:#d8dee9;font-family:monospace}"
+    "p{color:#9aa3b5;margin:0}.scheme{color:#8fd18f;font-weight:bold}.x86{color:#7d8799}"
+)
+
+Span = tuple[int, int, int, int]  # line, col, end line, end col (exclusive), as the reader counts
+
+
+@dataclass(frozen=True, slots=True)
+class CodeLine:
+    level: str  # "scheme", "wasm" or "x86"
+    text: str
+    wasm_offset: int | None  # the wasm instruction it is, or the one it was compiled from
+    span: Span | None  # the Scheme expression it came from
+
+
+@dataclass(frozen=True, slots=True)
+class CodeMetrics:
+    wasm_bytes: int  # the function's body, local declarations included
+    wasm_instructions: int
+    wasm_locals: int  # parameters and declared locals
+    wasm_loads: int
+    wasm_stores: int
+    wasm_calls: int
+    wasm_branches: int
+    native_bytes: int
+    native_instructions: int
+    native_loads: int  # instructions reading memory (a memory operand as source)
+    native_stores: int  # instructions writing memory (a memory operand as destination)
+    native_calls: int
+    native_branches: int
+    variables_in_locals: tuple[str, ...]  # Scheme variables kept in wasm locals
+    variables_spilled: tuple[str, ...]  # of those, stored to the shadow-stack frame
+    spill_stores: int  # stores to the frame before calls that may collect
+
+    def lines(self) -> list[str]:
+        local = ", ".join(self.variables_in_locals) or "none"
+        spilled = ", ".join(self.variables_spilled) or "none"
+        return [
+            (
+                f"wasm: {self.wasm_bytes:,} bytes, {self.wasm_instructions} instructions, "
+                f"{self.wasm_locals} locals, {self.wasm_loads} loads, {self.wasm_stores} stores, "
+                f"{self.wasm_calls} calls, {self.wasm_branches} branches"
+            ),
+            (
+                f"x86-64: {self.native_bytes:,} bytes, {self.native_instructions} instructions, "
+                f"{self.native_loads} loads, {self.native_stores} stores, {self.native_calls} "
+                f"calls, {self.native_branches} branches"
+            ),
+            (
+                f"Scheme variables in wasm locals: {local}; spilled to the shadow stack before "
+                f"calls: {spilled} ({self.spill_stores} store{'' if self.spill_stores == 1 else 's'})"
+            ),
+        ]
 
 
 @dataclass(frozen=True, slots=True)
 class CodeListing:
     function: str
     module_id: int
-    lines: list[str]
-    wasm_instructions: int
-    native_instructions: int
-    native_bytes: int
-    notice: str  # what the native tier could not give ("" when all is there)
+    lines: list[CodeLine]
+    metrics: CodeMetrics
+    notice: str  # what a level could not give ("" when all is there)
+    first_line: int = 0  # the function's source lines, from its first: the source pane
+    source_lines: tuple[str, ...] = ()
+
+    @property
+    def head(self) -> str:
+        m = self.metrics
+        return (
+            f"{self.function} in module {self.module_id}: {m.wasm_instructions} wasm "
+            f"instructions, {m.native_instructions} x86-64 instructions "
+            f"({m.native_bytes:,} bytes)"
+        )
+
+    def _heading(self) -> list[str]:
+        return [self.head, *self.metrics.lines()] + ([self.notice] if self.notice else [])
 
     def text(self) -> str:
-        """The listing as headless text: a ;; header (and notice), then its lines."""
-        head = (
-            f";; {self.function} in module {self.module_id}: {self.wasm_instructions} wasm "
-            f"instructions, {self.native_instructions} x86-64 instructions "
-            f"({self.native_bytes:,} bytes)\n"
+        """The listing as headless text: ;; header, metrics and notice, then its lines."""
+        return "".join(f";; {h}\n" for h in self._heading()) + "".join(
+            f"{k.text}\n" for k in self.lines
         )
-        notice = f";; {self.notice}\n" if self.notice else ""
-        return head + notice + "".join(line + "\n" for line in self.lines)
+
+    def html(self) -> str:
+        """The listing as a page of its own: the same lines, each level in its colour."""
+        rows = "".join(f'<span class="{k.level}">{escape(k.text)}</span>\n' for k in self.lines)
+        title = escape(f"{self.function} in module {self.module_id}")
+        heading = "".join(f"<p>{escape(h)}</p>\n" for h in self._heading())
+        return (
+            f'<!doctype html>\n<html><head><meta charset="utf-8"><title>{title}</title>\n'
+            f"<style>{_HTML_STYLE}</style></head>\n<body>\n{heading}<pre>\n{rows}</pre>\n"
+            "</body></html>\n"
+        )
 
 
 def code_listing(
-    session: Session, name: str, *, wasm: bool = True, native: bool = True
+    session: Session,
+    name: str | int,
+    *,
+    scheme: bool = True,
+    wasm: bool = True,
+    native: bool = True,
 ) -> CodeListing:
-    """``name``'s JIT code, each wasm line followed by its x86-64 (indented, with its
-    address); ValueError when it has none."""
+    """The JIT code of the function ``name`` (or id) at the levels asked for; ValueError when
+    it has none."""
     f = session.function(name)
     if not f.module_id:
         raise ValueError(f"{f.name} has no JIT code: JIT it first (,jit {f.name}, --jit eager)")
@@ -49,46 +147,114 @@ def code_listing(
             f"{f.name}'s JIT code is baked into {session.path.name} (a snapshot), not in a "
             "JIT module of this session: JIT it again here to see its code"
         )
-    return listing_of(session.module(f.module_id), f, wasm=wasm, native=native)
+    return listing_of(
+        session.module(f.module_id),
+        f,
+        session.source_texts(),
+        scheme=scheme,
+        wasm=wasm,
+        native=native,
+    )
 
 
 def listing_of(
-    mod: JitModule, f: FunctionInfo, *, wasm: bool = True, native: bool = True
+    mod: JitModule,
+    f: FunctionInfo,
+    sources: Mapping[int, str],
+    *,
+    scheme: bool = True,
+    wasm: bool = True,
+    native: bool = True,
 ) -> CodeListing:
-    """The listing of ``f`` in ``mod``: reads only the module (its bytes and its compiled
-    code), not the session, so a front end may build it off the session's thread."""
+    """The listing of ``f`` in ``mod``, ``sources`` being the session's source texts by id.
+    Reads only the module (its bytes and its compiled code), not the session, so a front end
+    may build it off the session's thread."""
     if mod.module is None:
         raise ValueError(f"module {mod.id} is not compiled yet: ,step it past compile")
     patch = mod.patches[mod.function_ids.index(f.id)].patch  # patches follow function order
-    text = print_wat(mod.data, offsets=True).splitlines()
-    body = _function_lines(text, patch.name)
-    code: NativeCode = native_code(mod.module) if native else NativeCode({})
+    parsed = ParsedModule.parse(mod.data, f"module {mod.id}")
+    start, end = parsed.bodies[patch.function - len(parsed.func_imports)]
+    body_at = parsed.code_at + start  # module offset of the body's first byte
+    notices: list[str] = []
+    srcmap = _source_map(parsed, patch.function, notices)
+    body = _function_lines(print_wat(mod.data, offsets=True).splitlines(), patch.name)
+    code: NativeCode = native_code(mod.module)
+    if code.notice:
+        notices.append(code.notice)
     nf = code.functions.get(patch.function)
-    under: dict[int, list[NativeInstruction]] = {}
-    unplaced: list[NativeInstruction] = []  # prologue and other code no wasm line claims
-    starts = [off for off, _ in body if off is not None]
-    line: int | None = None
-    for ins in nf.instructions if nf else []:
-        if ins.wasm_offset is not None:
-            line = _line_for(starts, ins.wasm_offset)
-        # Code without a wasm position (spills, moves) stays with the instruction before it.
-        (under.setdefault(line, []) if line is not None else unplaced).append(ins)
-    lines: list[str] = []
+    natives = nf.instructions if nf else []
+    under = _native_under_wasm(natives, [off for off, _ in body if off is not None])
+    source = sources.get(srcmap.source, "") if srcmap else ""
+    depth = _depths(srcmap.marks) if srcmap else {}
+
+    lines: list[CodeLine] = []
+    shown: SourceMark | None = None
     for k, (off, wat) in enumerate(body):
+        mark = srcmap.at(off - body_at) if srcmap and off is not None else None
+        span = _span(mark) if mark else None
+        if scheme and mark is not None and mark is not shown:
+            text = _snippet(source, mark) if source else "(source text not kept)"
+            indent = "  " * depth.get(_span(mark), 0)
+            lines.append(CodeLine("scheme", f"{indent}▸ {mark.line}:{mark.col}  {text}", off, span))
+        shown = mark or shown
         if wasm:
-            lines.append(wat)
-        if k == 0:  # the prologue, under the function's header
-            lines += [_native_line(ins) for ins in unplaced]
-        lines += [_native_line(ins) for ins in under.get(off, [])] if off is not None else []
+            lines.append(CodeLine("wasm", wat, off, span))
+        if native:
+            placed = under.get(off, []) if off is not None else []
+            if k == 0:  # the prologue, under the function's header
+                placed = under.get(None, []) + placed
+            lines += [CodeLine("x86", _native_line(i), off, span) for i in placed]
+    own = source.split("\n")[f.line - 1 : f.end_line] if source and f.line else []
     return CodeListing(
         f.name,
         mod.id,
         lines,
-        sum(1 for off, _ in body if off is not None),
-        len(nf.instructions) if nf else 0,
-        nf.size if nf else 0,
-        code.notice,
+        _metrics(body, end - start, natives),
+        "; ".join(notices),
+        f.line,
+        tuple(own),
     )
+
+
+def _source_map(parsed: ParsedModule, function: int, notices: list[str]) -> SourceMap | None:
+    payload = parsed.custom(SRCMAP_SECTION)
+    if payload is None:
+        notices.append(f"no {SRCMAP_SECTION} section: the Scheme level is not shown")
+        return None
+    try:
+        return parse_srcmap(payload).get(function)
+    except DecodeError as e:
+        notices.append(f"{e}: the Scheme level is not shown")
+        return None
+
+
+def _span(m: SourceMark) -> Span:
+    return (m.line, m.col, m.end_line, m.end_col)
+
+
+def _depths(marks: tuple[SourceMark, ...]) -> dict[Span, int]:
+    """How many of the function's other spans enclose each one (its nesting in the source)."""
+    spans = {_span(m) for m in marks}
+
+    def inside(a: Span, b: Span) -> bool:  # a strictly within b
+        return a != b and (b[0], b[1]) <= (a[0], a[1]) and (a[2], a[3]) <= (b[2], b[3])
+
+    return {s: sum(inside(s, o) for o in spans) for s in spans}
+
+
+def _snippet(source: str, m: SourceMark) -> str:
+    """The expression's source text: its first line, cut to fit (columns count bytes)."""
+    lines = source.encode("utf-8", "surrogateescape").split(b"\n")
+    if not 0 < m.line <= len(lines):
+        return f"(line {m.line} is not in the source)"
+    first = lines[m.line - 1][m.col - 1 :]
+    whole = m.end_line == m.line
+    if whole:
+        first = first[: m.end_col - m.col]
+    text = first.decode("utf-8", "replace").rstrip()
+    if len(text) > _SNIPPET:
+        return text[: _SNIPPET - 1] + "…"
+    return text if whole else text + " …"
 
 
 def _function_lines(text: list[str], name: str) -> list[tuple[int | None, str]]:
@@ -109,9 +275,24 @@ def _function_lines(text: list[str], name: str) -> list[tuple[int | None, str]]:
     return out
 
 
-def _line_for(starts: list[int], offset: int | None) -> int | None:
+def _native_under_wasm(
+    natives: list[NativeInstruction], starts: list[int]
+) -> dict[int | None, list[NativeInstruction]]:
+    """Each x86-64 instruction under the wasm line it came from; None: the prologue and other
+    code before any wasm position."""
+    under: dict[int | None, list[NativeInstruction]] = {}
+    line: int | None = None
+    for ins in natives:
+        if ins.wasm_offset is not None:
+            line = _line_for(starts, ins.wasm_offset)
+        # Code without a wasm position (spills, moves) stays with the instruction before it.
+        under.setdefault(line, []).append(ins)
+    return under
+
+
+def _line_for(starts: list[int], offset: int) -> int | None:
     """The last wasm line at or before ``offset`` (instructions map to where they start)."""
-    if offset is None or not starts or offset < starts[0]:
+    if not starts or offset < starts[0]:
         return None
     lo, hi = 0, len(starts) - 1
     while lo < hi:
@@ -124,5 +305,64 @@ def _line_for(starts: list[int], offset: int | None) -> int | None:
 
 
 def _native_line(ins: NativeInstruction) -> str:
-    note = f"  ; {ins.target}" if ins.target else ""
+    notes = [n for n in (ins.target, f"trap: {ins.trap}" if ins.trap else "") if n]
+    note = f"  ; {'; '.join(notes)}" if notes else ""
     return f"      │ {ins.address:6x}  {ins.mnemonic} {ins.operands}{note}".rstrip()
+
+
+def _metrics(
+    body: list[tuple[int | None, str]], wasm_bytes: int, natives: list[NativeInstruction]
+) -> CodeMetrics:
+    ops = [wat.split()[0] for off, wat in body[1:] if off is not None and wat.split()]
+    ops = [op for op in ops if not op.startswith("(")]  # the (local ...) declarations
+    header = " ".join(wat for off, wat in body if off is None or wat.lstrip().startswith("("))
+    names = re.findall(r"\((?:param|local) \$([^\s)]+)", header)
+    declared = len(re.findall(r"\b(?:i32|i64|f32|f64)\b", header)) - len(
+        re.findall(r"\(result [^)]*\)", header)
+    )
+    variables = tuple(n for n in names if n not in _JIT_LOCALS)
+    spilled: list[str] = []
+    stores = 0
+    instrs = [wat.split() for off, wat in body if off is not None]
+    for a, b, c in zip(instrs, instrs[1:], instrs[2:], strict=False):
+        if a[:2] == ["local.get", "$fp"] and b[:1] == ["local.get"] and c[:1] == ["i64.store"]:
+            stores += 1
+            name = b[1].lstrip("$") if len(b) > 1 else ""
+            if name in variables and name not in spilled:
+                spilled.append(name)
+    return CodeMetrics(
+        wasm_bytes=wasm_bytes,
+        wasm_instructions=len(ops),
+        wasm_locals=declared,
+        wasm_loads=sum(".load" in op for op in ops),
+        wasm_stores=sum(".store" in op for op in ops),
+        wasm_calls=sum(op in _CALLS for op in ops),
+        wasm_branches=sum(op in _BRANCHES for op in ops),
+        native_bytes=sum(i.size for i in natives),
+        native_instructions=len(natives),
+        native_loads=sum(_reads_memory(i) for i in natives),
+        native_stores=sum(_writes_memory(i) for i in natives),
+        native_calls=sum(i.mnemonic == "call" for i in natives),
+        native_branches=sum(i.mnemonic.startswith("j") for i in natives),
+        variables_in_locals=variables,
+        variables_spilled=tuple(spilled),
+        spill_stores=stores,
+    )
+
+
+def _operands(ins: NativeInstruction) -> list[str]:
+    return [o.strip() for o in ins.operands.split(",")] if ins.operands else []
+
+
+def _writes_memory(ins: NativeInstruction) -> bool:
+    ops = _operands(ins)
+    return bool(ops) and "[" in ops[0] and ins.mnemonic not in {"cmp", "test", "lea", "nop"}
+
+
+def _reads_memory(ins: NativeInstruction) -> bool:
+    ops = _operands(ins)
+    if ins.mnemonic in {"lea", "nop"}:
+        return False
+    if ops and "[" in ops[0]:  # a read-modify-write (add [m], 1) or a compare reads it too
+        return ins.mnemonic not in {"mov", "movq", "movd", "movabs"}
+    return any("[" in o for o in ops[1:])

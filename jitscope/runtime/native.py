@@ -1,11 +1,12 @@
 """The x86-64 code Cranelift made of a JIT module, from the session's own engine.
 
 ``wasmtime.Module.serialize()`` is an ELF image: ``.text`` with one symbol per wasm function
-(``wasm[0]::function[N]::NAME``) and ``.wasmtime.addrmap``, which maps native offsets to the
-wasm offsets they were compiled from.  pyelftools reads the image, capstone disassembles it,
-and the address map joins each instruction to its wasm instruction.  The address map is
-internal to wasmtime (its encoding changed in 2026; the major version is pinned): when it
-cannot be read, the listing comes without wasm offsets and says why.
+(``wasm[0]::function[N]::NAME``), ``.wasmtime.addrmap``, which maps native offsets to the
+wasm offsets they were compiled from, and ``.wasmtime.traps``, which says which instructions
+trap and why.  pyelftools reads the image, capstone disassembles it, and the address map joins
+each instruction to its wasm instruction.  Both maps are internal to wasmtime (their encoding
+changed in 2026; the major version is pinned): when one cannot be read, the listing comes
+without what it would have given and says why.
 """
 
 from __future__ import annotations
@@ -24,7 +25,16 @@ from elftools.elf.sections import SymbolTableSection
 
 from jitscope.wasm.leb128 import Cursor
 
-__all__ = ["NativeCode", "NativeFunction", "NativeInstruction", "native_code", "parse_address_map"]
+__all__ = [
+    "NativeCode",
+    "NativeFunction",
+    "NativeInstruction",
+    "native_code",
+    "parse_address_map",
+    "parse_trap_map",
+    "read_image",
+    "trap_kind",
+]
 
 _FUNCTION_SYMBOL = re.compile(r"wasm\[\d+\]::function\[(\d+)\](?:::(.*))?")
 _NO_POSITION = 0xFFFFFFFF
@@ -38,6 +48,7 @@ class NativeInstruction:
     operands: str
     wasm_offset: int | None  # the wasm instruction's offset in the module's bytes
     target: str = ""  # for a direct call: the symbol called (a function, a wasmtime builtin)
+    trap: str = ""  # the trap it raises when it faults or is reached ("" for none)
 
 
 @dataclass(slots=True)
@@ -91,9 +102,54 @@ def parse_address_map(section: bytes) -> Iterator[tuple[int, int | None]]:
         raise ValueError(f"{seen} entries where its header says {entries}")
 
 
+def parse_trap_map(section: bytes) -> Iterator[tuple[int, int]]:
+    """(native offset, trap code) entries of a ``.wasmtime.traps``, in order.
+
+    The encoding (wasmtime 50) frames blocks as the address map does: u32 entry count, u32
+    block count, per block (first native offset: u32, body position: u32), then the bodies.
+    A body starts with its most common trap code (u8), then per entry a uleb
+    ``(pc_delta << 1) | explicit``, an explicit one followed by its code (u8).  Raises
+    ValueError on anything else.
+    """
+    if len(section) < 8:
+        raise ValueError("shorter than its header")
+    entries, blocks = struct.unpack_from("<II", section, 0)
+    index_end = 8 + 8 * blocks
+    if index_end > len(section):
+        raise ValueError(f"{blocks} blocks do not fit in {len(section)} bytes")
+    starts = [struct.unpack_from("<II", section, 8 + 8 * b) for b in range(blocks)]
+    bodies = section[index_end:]
+    seen = 0
+    for b, (first, pos) in enumerate(starts):
+        end = starts[b + 1][1] if b + 1 < blocks else len(bodies)
+        if not pos < end <= len(bodies):
+            raise ValueError(f"block {b} lies outside the section")
+        c, pc = Cursor(bodies, pos, end), first
+        default = c.u8()
+        while not c.done():
+            token = c.uleb()
+            pc += token >> 1
+            yield pc, c.u8() if token & 1 else default
+            seen += 1
+    if seen != entries:
+        raise ValueError(f"{seen} entries where its header says {entries}")
+
+
+def trap_kind(code: int) -> str:
+    """wasmtime's name for a trap code, in words ("memory out of bounds")."""
+    try:
+        return wasmtime.TrapCode(code).name.lower().replace("_", " ")
+    except ValueError:
+        return f"trap code {code}"
+
+
 def native_code(module: wasmtime.Module) -> NativeCode:
     """Every wasm function of ``module`` as x86-64, each instruction with its wasm offset."""
-    image = bytes(module.serialize())
+    return read_image(bytes(module.serialize()))
+
+
+def read_image(image: bytes) -> NativeCode:
+    """The functions of a serialized module's ELF image (what :func:`native_code` reads)."""
     try:
         elf = ELFFile(io.BytesIO(image))
         text = elf.get_section_by_name(".text")
@@ -111,6 +167,8 @@ def native_code(module: wasmtime.Module) -> NativeCode:
                 functions[index] = NativeFunction(index, name, sym["st_value"], sym["st_size"])
         addrmap = elf.get_section_by_name(".wasmtime.addrmap")
         raw_map = addrmap.data() if addrmap is not None else None
+        traps_section = elf.get_section_by_name(".wasmtime.traps")
+        raw_traps = traps_section.data() if traps_section is not None else None
     except (ELFError, ValueError, struct.error) as e:
         return NativeCode({}, f"the compiled image could not be read ({e})")
     notice = ""
@@ -122,6 +180,12 @@ def native_code(module: wasmtime.Module) -> NativeCode:
             positions = list(parse_address_map(raw_map))
         except (ValueError, IndexError) as e:
             notice = f".wasmtime.addrmap could not be read ({e}): instructions are not joined"
+    traps: dict[int, str] = {}
+    try:
+        traps = {pc: trap_kind(code) for pc, code in parse_trap_map(raw_traps or b"")}
+    except (ValueError, IndexError) as e:
+        trap_notice = f".wasmtime.traps could not be read ({e}): trap sites are not marked"
+        notice = f"{notice}; {trap_notice}" if notice else trap_notice
     md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
     k = 0
     for f in sorted(functions.values(), key=lambda f: f.address):
@@ -134,6 +198,14 @@ def native_code(module: wasmtime.Module) -> NativeCode:
             if ins.mnemonic == "call" and re.fullmatch(r"0x[0-9a-f]+|\d+", ins.op_str):
                 target = symbols.get(int(ins.op_str, 0), "")
             f.instructions.append(
-                NativeInstruction(ins.address, ins.size, ins.mnemonic, ins.op_str, wasm, target)
+                NativeInstruction(
+                    ins.address,
+                    ins.size,
+                    ins.mnemonic,
+                    ins.op_str,
+                    wasm,
+                    target,
+                    traps.get(ins.address, ""),
+                )
             )
     return NativeCode(functions, notice, len(code))

@@ -210,6 +210,8 @@ class Session:
         self._reused_slots: set[int] = set()
         self._reserved: dict[int, str] = {}  # dead slots a module in flight will fill
         self._sources: dict[int, str] = {}
+        self._source_texts: dict[int, str] = {}  # what each source said, for the code view
+        self._prelude_text: str | None = None
         if self.snapshot_record is not None:
             for b in self.snapshot_record.slots:
                 self._slot_owner[b.slot] = (b.name, f"jit {b.module_id} (snapshot)")
@@ -354,6 +356,12 @@ class Session:
         """The name a source was evaluated under; source 0 is the module's Scheme prelude."""
         return self._sources.get(src, f"<input {src}>" if src else PRELUDE_SOURCE)
 
+    def source_texts(self) -> dict[int, str]:
+        """The text of every source evaluated here, by source id (0: the prelude); a copy."""
+        if self._prelude_text is None:
+            self._prelude_text = self.prelude()
+        return {0: self._prelude_text, **self._source_texts}
+
     def prelude(self) -> str:
         """The text of the module's Scheme prelude (source 0), or "" if it has none."""
         if not self.abi.has("dbg_prelude"):
@@ -477,6 +485,7 @@ class Session:
             self._call(lambda: self.abi.free_bytes(ptr))
         state = self._state()
         self._sources[state.source] = name or f"<input {state.source}>"
+        self._source_texts[state.source] = data.decode("utf-8", "surrogateescape")
         fp = self.layout.form_pos
         positions = self._read(state.formPos, fp.size * state.formCount)
         results = []

@@ -733,17 +733,19 @@ class JitscopeApp(App[None]):
                 severity="information",
             )
             return
-        self._build_code(mod, f)
+        self._build_code(mod, f, self.session.source_texts())
 
     @work(thread=True, exclusive=True, group="code", exit_on_error=False)
-    def _build_code(self, mod: JitModule, f: FunctionInfo) -> None:
+    def _build_code(self, mod: JitModule, f: FunctionInfo, sources: dict[int, str]) -> None:
         # Reads the module alone (its bytes and compiled code), never the session's store.
         try:
-            listing = listing_of(mod, f)
+            listing = listing_of(mod, f, sources)
         except (ValueError, WasmToolsError) as e:
             self.call_from_thread(self.notify, f"No code view: {e}", severity="warning")
             return
-        self.call_from_thread(self.push_screen, CodeScreen(listing))
+        self.call_from_thread(
+            self.push_screen, CodeScreen(listing, deterministic=self.deterministic)
+        )
 
     def show_in_selected_module(self, function: str) -> None:
         self.show_module(self.state.selected_module or 0, function)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, cast
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from jitscope.tui.candidates import CandidatesTable
+from jitscope.tui.messages import CodeRequested
 from jitscope.tui.model import fmt_count
 from jitscope.tui.module_view import ModuleView
 from jitscope.tui.repl import ReplPane
@@ -90,6 +91,14 @@ def palette_commands(app: JitscopeApp) -> list[PaletteCommand]:
                         f"JIT {f.name}",
                         f"generate a module for {f.name} alone",
                         partial(app.generate, (f.id,)),
+                    )
+                )
+            if f.module_id and not f.library:
+                c.append(
+                    PaletteCommand(
+                        f"Code view of {f.name}",
+                        "its Scheme, wasm and x86-64 side by side (c)",
+                        partial(app.post_message, CodeRequested(f.id)),
                     )
                 )
             if f.state == "linked":

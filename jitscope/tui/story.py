@@ -141,10 +141,33 @@ async def scene_error(pilot: Pilot[object]) -> None:
         await _do(pilot, _app(pilot).evaluate(line))
 
 
+async def scene_code(pilot: Pilot[object]) -> None:
+    """fib linked; its code view, the cursor on the first recursive call's Scheme line."""
+    from jitscope.tui.code_view import CodeScreen
+    from jitscope.tui.messages import CodeRequested
+
+    await scene_linked(pilot)
+    app = _app(pilot)
+    fib = next(f for f in app.state.view.functions if f.name == "fib")
+    app.post_message(CodeRequested(fib.id))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while not isinstance(app.screen, CodeScreen):  # built on a worker thread
+        if loop.time() > deadline:
+            raise TimeoutError("the code view did not open")
+        await asyncio.sleep(0.01)
+    await pilot.pause()
+    screen = app.screen
+    assert isinstance(screen, CodeScreen)
+    screen.find("▸ 1:34", 1)
+    await settle(pilot)
+
+
 SCENES: dict[str, Callable[[Pilot[object]], Awaitable[None]]] = {
     "empty": scene_empty,
     "candidates": scene_candidates,
     "mid_patch": scene_mid_patch,
     "linked": scene_linked,
     "error": scene_error,
+    "code": scene_code,
 }

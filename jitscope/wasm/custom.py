@@ -1,6 +1,6 @@
-"""jitscope's own custom sections: ``jitscope.patches`` (written by the JIT in
-native/interp.cc, layout documented there) and ``jitscope.snapshot`` (written by the static
-linker), decoded and encoded here only.
+"""jitscope's own custom sections: ``jitscope.patches`` and ``jitscope.srcmap`` (written by
+the JIT in native/, layouts documented there: jit.h and wasm_builder.h) and
+``jitscope.snapshot`` (written by the static linker), decoded and encoded here only.
 
 ``jitscope.snapshot``, version 1:
 
@@ -19,6 +19,7 @@ linker), decoded and encoded here only.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from jitscope.wasm.leb128 import Cursor, DecodeError, uleb
@@ -27,16 +28,22 @@ from jitscope.wasm.sections import encode_name, encode_vec
 __all__ = [
     "PATCH_SECTION",
     "SNAPSHOT_SECTION",
+    "SRCMAP_SECTION",
     "BakedSlot",
     "Patch",
     "SnapshotRecord",
+    "SourceMap",
+    "SourceMark",
     "encode_snapshot_record",
+    "encode_srcmap",
     "parse_patches",
     "parse_snapshot_record",
+    "parse_srcmap",
 ]
 
 PATCH_SECTION = "jitscope.patches"
 SNAPSHOT_SECTION = "jitscope.snapshot"
+SRCMAP_SECTION = "jitscope.srcmap"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,3 +117,72 @@ def encode_snapshot_record(record: SnapshotRecord) -> bytes:
     ]
     sources = [uleb(k) + encode_name(v) for k, v in sorted(record.sources.items())]
     return b"\x01" + uleb(record.generation) + encode_vec(slots) + encode_vec(sources)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceMark:
+    """From ``offset`` (in the function's body, from its local declarations) up to the next
+    mark, the code came from the source span ``line:col``-``end_line:end_col``."""
+
+    offset: int
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourceMap:
+    """One function's ``jitscope.srcmap`` entry."""
+
+    function: int  # function index in the module
+    source: int  # the source id its lines are in
+    marks: tuple[SourceMark, ...]
+
+    def at(self, offset: int) -> SourceMark | None:
+        """The mark covering body offset ``offset`` (None before the first)."""
+        found = None
+        for m in self.marks:
+            if m.offset > offset:
+                break
+            found = m
+        return found
+
+
+def parse_srcmap(payload: bytes) -> dict[int, SourceMap]:
+    """Decode a ``jitscope.srcmap`` payload: function index -> its map.  Raises DecodeError
+    on a version it does not know, marks out of order or bytes left over."""
+    c = Cursor(payload)
+    version = c.u8()
+    if version != 1:
+        raise DecodeError(f"{SRCMAP_SECTION}: unsupported version {version}")
+    maps = {}
+    for _ in range(c.uleb(32)):
+        function, source = c.uleb(32), c.uleb(32)
+        marks = tuple(
+            SourceMark(c.uleb(32), c.uleb(32), c.uleb(32), c.uleb(32), c.uleb(32))
+            for _ in range(c.uleb(32))
+        )
+        if any(a.offset >= b.offset for a, b in itertools.pairwise(marks)):
+            raise DecodeError(f"{SRCMAP_SECTION}: function {function}'s marks are out of order")
+        maps[function] = SourceMap(function, source, marks)
+    if not c.done():
+        raise DecodeError(f"{SRCMAP_SECTION}: {c.end - c.pos} bytes left over after the map")
+    return maps
+
+
+def encode_srcmap(maps: list[SourceMap]) -> bytes:
+    """The payload :func:`parse_srcmap` reads back as ``maps``."""
+    return b"\x01" + encode_vec(
+        [
+            uleb(m.function)
+            + uleb(m.source)
+            + encode_vec(
+                [
+                    uleb(k.offset) + uleb(k.line) + uleb(k.col) + uleb(k.end_line) + uleb(k.end_col)
+                    for k in m.marks
+                ]
+            )
+            for m in maps
+        ]
+    )

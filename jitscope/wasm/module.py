@@ -45,6 +45,7 @@ class ParsedModule:
     elems: list[Elem] = field(default_factory=list)
     bodies: list[tuple[int, int]] = field(default_factory=list)  # ranges in code payload
     code: bytes = b""
+    code_at: int = 0  # where the code section's payload starts in the module's bytes
     code_count_width: int = 1
     data_count: int = 0
     passive_data: bool = False
@@ -80,6 +81,7 @@ class ParsedModule:
         except DecodeError as e:
             raise DecodeError(f"{what}: not a core wasm module: {e}") from None
         m = cls(what, [RawSection(s.id, s.name, bytes(data[s.offset : s.end])) for s in framing])
+        m.code_at = next((s.offset for s in framing if s.id == 10), 0)
         try:
             for s in m.sections:
                 m._read(s)

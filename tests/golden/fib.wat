@@ -404,4 +404,5 @@
     call $apply_reloc
   )
   (@custom "jitscope.patches" (after code) "<patches>")
+  (@custom "jitscope.srcmap" (after code) "<srcmap>")
 )
