@@ -4,9 +4,11 @@ jitscope.srcmap) and the x86-64 Cranelift made of it (through wasmtime's address
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from elftools.elf.elffile import ELFFile
@@ -22,6 +24,7 @@ from jitscope.runtime.native import (
 )
 from jitscope.runtime.session import Session
 
+GOLDEN = Path(__file__).parent / "golden"
 FIB = "(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2))))) (fib 10)"
 
 
@@ -185,3 +188,32 @@ def test_every_trap_site_is_an_instruction_and_fib_traps_where_wasm_can(fib_sess
     for i in fib.instructions:
         if i.trap == "unreachable" or i.trap == "stack overflow":
             assert i.mnemonic == "ud2"
+
+
+CLOSURES = """(define (make-counter step)
+  (let ((count 0))
+    (lambda ()
+      (set! count (+ count step))
+      count)))
+(define c (make-counter 2))
+(c) (c)"""
+
+
+@pytest.mark.parametrize("name", ["fib", "counter"])
+def test_golden_listing(fib_session, name):
+    # The whole listing is the expectation, as for the golden WAT (tests/test_repl.py):
+    # addresses into the main module are redacted; after rebuilding interp.cc, look at the
+    # diff and re-bless with JITSCOPE_BLESS=1.
+    if name == "fib":
+        listing = code_listing(fib_session, "fib")
+    else:
+        with Session() as s:
+            s.eval(CLOSURES, name="counter.scm")
+            s.jit()
+            counter = next(f for f in s.functions() if f.name == "lambda" and f.line == 3)
+            listing = code_listing(s, counter.id)
+    text = listing.redacted().text()
+    expected = GOLDEN / f"{name}.code"
+    if os.environ.get("JITSCOPE_BLESS"):
+        expected.write_text(text)
+    assert text == expected.read_text()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 
 from jitscope.runtime.native import NativeCode, NativeInstruction, native_code
@@ -33,6 +33,8 @@ _JIT_LOCALS = {"closure", "argv", "fp", "tmp", "result"}
 _CALLS = {"call", "call_indirect", "return_call", "return_call_indirect"}
 _BRANCHES = {"br", "br_if", "br_table", "if"}
 
+_BIG_DECIMAL = re.compile(r"(?<![\w$.])\d{5,}(?![\w.])")  # addresses: those of 65536 and up
+_BIG_HEX = re.compile(r"(?<=0x)[0-9a-f]{5,}\b")
 _HTML_STYLE = (
     "body{background:#1b1d23;color:#d8dee9;font-family:monospace}"
     "p{color:#9aa3b5;margin:0}.scheme{color:#8fd18f;font-weight:bold}.x86{color:#7d8799}"
@@ -107,6 +109,24 @@ class CodeListing:
             f"instructions, {m.native_instructions} x86-64 instructions "
             f"({m.native_bytes:,} bytes)"
         )
+
+    def redacted(self) -> CodeListing:
+        """This listing with addresses into the main module's memory shown as ``…`` (they
+        move with every build of interp.cc): for snapshot tests and golden files."""
+
+        def address(m: re.Match[str]) -> str:
+            return "…" if int(m[0]) >= 65536 else m[0]
+
+        lines = [
+            replace(
+                k,
+                text=_BIG_DECIMAL.sub(address, k.text)
+                if k.level == "wasm"
+                else _BIG_HEX.sub("…", k.text),
+            )
+            for k in self.lines
+        ]
+        return replace(self, lines=lines)
 
     def _heading(self) -> list[str]:
         return [self.head, *self.metrics.lines()] + ([self.notice] if self.notice else [])

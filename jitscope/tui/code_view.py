@@ -4,8 +4,6 @@ lights up the lines of the other levels that belong to the one it is on."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
@@ -25,7 +23,6 @@ from textual.widgets import Input, Static
 
 from jitscope.debugger.code import LEVELS, CodeLine, CodeListing
 from jitscope.runtime.files import write_atomic
-from jitscope.tui.model import redact_addresses
 from jitscope.tui.module_view import ExportScreen
 from jitscope.tui.styles import highlight_wat
 
@@ -202,7 +199,7 @@ class CodeScreen(ModalScreen[None]):
 
     def __init__(self, listing: CodeListing, *, deterministic: bool = False) -> None:
         super().__init__()
-        self.listing = redacted(listing) if deterministic else listing
+        self.listing = listing.redacted() if deterministic else listing
         self.metrics_shown: bool | None = None  # None: as the width suits
 
     def compose(self) -> ComposeResult:
@@ -326,21 +323,6 @@ class CodeScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
-
-
-_BIG_HEX = re.compile(r"\b0x[0-9a-f]{5,}\b")
-
-
-def redacted(listing: CodeListing) -> CodeListing:
-    """``listing`` with addresses into the main module shown as ``…`` (snapshot tests: they
-    move whenever interplib.wasm is rebuilt)."""
-    lines = [
-        replace(
-            k, text=redact_addresses(k.text) if k.level == "wasm" else _BIG_HEX.sub("0x…", k.text)
-        )
-        for k in listing.lines
-    ]
-    return replace(listing, lines=lines)
 
 
 def _file_name(name: str) -> str:
