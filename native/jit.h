@@ -845,6 +845,7 @@ static JitModule *buildModule(const std::vector<Func *> &list, bool selfPatching
   mb.exports.push_back({"table_base", 3, 0});
   for (size_t i = 0; i < list.size(); i++) mb.exports.push_back({names[i], 0, indices[i]});
   mb.customs.push_back({"jitscope.patches", patchSection(list, indices, names)});
+  mb.moduleName = "jit-module-" + std::to_string(nextModuleId);  // m->id, below
 
   Bytes out = mb.finish();
   JitModule *m = new JitModule();

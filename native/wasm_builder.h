@@ -229,6 +229,7 @@ struct ModuleBuilder {
   std::vector<Global> globals;
   std::vector<uint32_t> passiveElems;  // one passive funcref segment, by function index
   std::vector<std::pair<std::string, Bytes>> customs;
+  std::string moduleName;  // in the name section: trap frames name the module by it
   int32_t start = -1;
 
   uint32_t type(std::vector<ValType> params, std::vector<ValType> results) {
@@ -374,10 +375,16 @@ struct ModuleBuilder {
       section(out, CUSTOM_SECTION, cs);
     }
 
-    // The name section: function names (1), local names (2), global names (7).
+    // The name section: module name (0), function names (1), local names (2), global
+    // names (7).
     Bytes names;
     names.name("name");
     Bytes sub;
+    if (!moduleName.empty()) {
+      sub.name(moduleName);
+      names.u8(0); names.uleb(sub.size()); names.append(sub);
+      sub = Bytes();
+    }
     sub.uleb(funcs.size());
     for (size_t i = 0; i < funcs.size(); i++) { sub.uleb(i); sub.name(funcs[i].name); }
     names.u8(1); names.uleb(sub.size()); names.append(sub);

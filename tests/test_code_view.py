@@ -20,9 +20,9 @@ from jitscope.runtime.native import (
     parse_address_map,
     parse_trap_map,
     read_image,
-    trap_kind,
 )
 from jitscope.runtime.session import Session
+from jitscope.runtime.sites import trap_kind
 
 GOLDEN = Path(__file__).parent / "golden"
 FIB = "(define (fib n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2))))) (fib 10)"
@@ -217,3 +217,32 @@ def test_golden_listing(fib_session, name):
     if os.environ.get("JITSCOPE_BLESS"):
         expected.write_text(text)
     assert text == expected.read_text()
+
+
+def test_a_trap_in_jit_code_names_its_wasm_offset_wat_line_and_scheme_position():
+    import struct
+
+    from jitscope.wasm.tools import print_wat
+
+    with Session() as s:
+        s.eval("(define bad (cons 1 2))\n(define (first-of) (car bad))\n(first-of)", name="t.scm")
+        mod = s.jit(["first-of"])
+        wat = print_wat(mod.data)
+        body = wat[wat.index("(func $first-of") :]
+        # The global cell of `bad`, as the JIT embedded it: forge a pair out of memory.
+        cell = int(re.search(r"i32\.const (\d+)\s+i64\.load\n", body).group(1))
+        s.memory.write(s.store, struct.pack("<Q", 0xFFFFFFF1), cell)
+        [r] = s.eval("(first-of)")
+        m = re.fullmatch(
+            r"wasm trap: memory out of bounds in JIT code: first-of in module 1, wasm offset "
+            r"0x([0-9a-f]+) \(WAT line (\d+): (.*)\), from t\.scm:2:20 \(car bad\)",
+            r.text,
+        )
+        assert m, r.text
+        lines = wat.splitlines()
+        assert lines[int(m.group(2)) - 1].strip() == m.group(3)
+        offsets = print_wat(mod.data, offsets=True).splitlines()[int(m.group(2)) - 1]
+        assert offsets.startswith(f"(;@{m.group(1)} ")
+        # The session, its definitions and the linked JIT code carry on.
+        [_, again] = s.eval("(define bad (cons 3 4)) (first-of)")
+        assert again.text == "3" and s.function("first-of").jit_calls >= 1

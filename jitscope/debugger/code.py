@@ -16,6 +16,7 @@ from html import escape
 
 from jitscope.runtime.native import NativeCode, NativeInstruction, native_code
 from jitscope.runtime.session import FunctionInfo, JitModule, Session
+from jitscope.runtime.sites import snippet
 from jitscope.wasm.custom import SRCMAP_SECTION, SourceMap, SourceMark, parse_srcmap
 from jitscope.wasm.leb128 import DecodeError
 from jitscope.wasm.module import ParsedModule
@@ -27,7 +28,6 @@ __all__ = ["LEVELS", "CodeLine", "CodeListing", "CodeMetrics", "code_listing", "
 LEVELS = {"scheme": "Scheme", "wasm": "wasm", "x86": "x86-64"}
 
 _OFFSET = re.compile(r"\(;@([0-9a-f]+)\s*;\)")
-_SNIPPET = 100  # characters of an expression's source shown on its line
 # Locals the JIT makes for itself: every other named local is a Scheme variable.
 _JIT_LOCALS = {"closure", "argv", "fp", "tmp", "result"}
 _CALLS = {"call", "call_indirect", "return_call", "return_call_indirect"}
@@ -213,7 +213,7 @@ def listing_of(
         mark = srcmap.at(off - body_at) if srcmap and off is not None else None
         span = _span(mark) if mark else None
         if scheme and mark is not None and mark is not shown:
-            text = _snippet(source, mark) if source else "(source text not kept)"
+            text = snippet(source, mark) if source else "(source text not kept)"
             indent = "  " * depth.get(_span(mark), 0)
             lines.append(CodeLine("scheme", f"{indent}▸ {mark.line}:{mark.col}  {text}", off, span))
         shown = mark or shown
@@ -260,21 +260,6 @@ def _depths(marks: tuple[SourceMark, ...]) -> dict[Span, int]:
         return a != b and (b[0], b[1]) <= (a[0], a[1]) and (a[2], a[3]) <= (b[2], b[3])
 
     return {s: sum(inside(s, o) for o in spans) for s in spans}
-
-
-def _snippet(source: str, m: SourceMark) -> str:
-    """The expression's source text: its first line, cut to fit (columns count bytes)."""
-    lines = source.encode("utf-8", "surrogateescape").split(b"\n")
-    if not 0 < m.line <= len(lines):
-        return f"(line {m.line} is not in the source)"
-    first = lines[m.line - 1][m.col - 1 :]
-    whole = m.end_line == m.line
-    if whole:
-        first = first[: m.end_col - m.col]
-    text = first.decode("utf-8", "replace").rstrip()
-    if len(text) > _SNIPPET:
-        return text[: _SNIPPET - 1] + "…"
-    return text if whole else text + " …"
 
 
 def _function_lines(text: list[str], name: str) -> list[tuple[int | None, str]]:

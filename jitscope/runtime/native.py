@@ -23,6 +23,7 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
+from jitscope.runtime.sites import trap_kind
 from jitscope.wasm.leb128 import Cursor
 
 __all__ = [
@@ -133,14 +134,6 @@ def parse_trap_map(section: bytes) -> Iterator[tuple[int, int]]:
             seen += 1
     if seen != entries:
         raise ValueError(f"{seen} entries where its header says {entries}")
-
-
-def trap_kind(code: int) -> str:
-    """wasmtime's name for a trap code, in words ("memory out of bounds")."""
-    try:
-        return wasmtime.TrapCode(code).name.lower().replace("_", " ")
-    except ValueError:
-        return f"trap code {code}"
 
 
 def native_code(module: wasmtime.Module) -> NativeCode:

@@ -26,6 +26,7 @@ import wasmtime
 from jitscope.runtime.abi import Abi, interface_problems
 from jitscope.runtime.engine import Ticker, compiled_main
 from jitscope.runtime.layout import Layout, LayoutError, read_layout
+from jitscope.runtime.sites import JitSite, jit_site, trap_kind
 from jitscope.runtime.stdio import OutputCapture, define_wasi
 from jitscope.runtime.types import (
     Capture,
@@ -71,6 +72,10 @@ BUNDLED_WASM = Path(__file__).resolve().parent.parent / "data" / "interplib.wasm
 
 #: Seconds one evaluation may run before it is interrupted.
 DEFAULT_TIME_LIMIT = 60.0
+
+#: JIT modules name themselves this and their id in the name section (native/jit.h), so a
+#: trap frame says which module it is in.
+JIT_MODULE_NAME = "jit-module-"
 
 #: The source name of library functions defined by the module's Scheme prelude.
 PRELUDE_SOURCE = "<prelude>"
@@ -403,7 +408,31 @@ class Session:
                 "stack exhausted: recursion too deep for the wasm call stack",
                 backtrace=frames,
             )
-        return EvalError("trap", f"wasm trap: {_first_line(trap)}", backtrace=frames)
+        site = self._jit_site(trap)
+        return EvalError(
+            "trap",
+            f"wasm trap: {_trap_reason(trap)}" + (f" {site.describe()}" if site else ""),
+            backtrace=frames,
+        )
+
+    def _jit_site(self, trap: wasmtime.Trap) -> JitSite | None:
+        """Where in JIT code the trap happened (its innermost frame in a JIT module)."""
+        for frame in trap.frames or []:
+            name = frame.module_name or ""
+            if not name.startswith(JIT_MODULE_NAME):
+                continue
+            mod = next((m for m in self.modules if f"{JIT_MODULE_NAME}{m.id}" == name), None)
+            if mod is None:
+                return None
+            return jit_site(
+                mod.id,
+                mod.data,
+                frame.func_index,
+                frame.module_offset,
+                self._sources,
+                self._source_texts,
+            )
+        return None
 
     def _run(self, call: Callable[[], T]) -> T:
         """Run an evaluating call under the time limit; on failure restore the module."""
@@ -1167,6 +1196,13 @@ def _snapshot_record(path: Path, data: bytes) -> SnapshotRecord | None:
         return parse_snapshot_record(section)
     except ValueError as e:
         raise ModuleLoadError(path, f"corrupt {SNAPSHOT_SECTION} section: {e}") from None
+
+
+def _trap_reason(trap: wasmtime.Trap) -> str:
+    """The trap's kind in words; its message's first line when it has no code (a host
+    error), since wasmtime puts the reason after the backtrace."""
+    code = trap.trap_code
+    return trap_kind(code.value) if code is not None else _first_line(trap)
 
 
 def _first_line(e: BaseException) -> str:

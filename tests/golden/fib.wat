@@ -1,4 +1,4 @@
-(module
+(module $jit-module-1
   (type (;0;) (func (param i64) (result i64)))
   (type (;1;) (func (param i32 i64) (result i64)))
   (type (;2;) (func (param i64 i64) (result i64)))
