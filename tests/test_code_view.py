@@ -132,15 +132,32 @@ def test_run_prints_the_code_view_of_the_functions_asked_for(tmp_path):
     assert p.returncode == 2 and p.stderr.startswith("jitscope: --code fib: fib has no JIT code")
 
 
-def test_code_baked_into_a_snapshot_says_so(fib_session, tmp_path):
+def test_a_resumed_snapshot_shows_the_same_source_map(fib_session, tmp_path):
     from jitscope.runtime.snapshot import write_snapshot
 
+    live = code_listing(fib_session, "fib")
     write_snapshot(fib_session, tmp_path / "fib.wasm")
-    with (
-        Session(tmp_path / "fib.wasm") as t,
-        pytest.raises(ValueError, match=r"fib's JIT code is baked into fib.wasm \(a snapshot\)"),
-    ):
-        code_listing(t, "fib")
+    with Session(tmp_path / "fib.wasm") as t:
+        baked = code_listing(t, "fib")
+        assert baked.head.startswith("fib in fib.wasm (baked in from module 1): 321 wasm")
+        assert baked.notice == ""
+
+        def scheme(listing):
+            return [(k.text, k.span) for k in listing.lines if k.level == "scheme"]
+
+        def ops(listing):  # function and type indices are renumbered in the snapshot
+            return [
+                re.sub(r"\(;?\d+;?\)|\d+\)", "N", k.text)
+                for k in listing.lines
+                if k.level == "wasm"
+            ]
+
+        assert scheme(baked) == scheme(live) and len(scheme(live)) > 10
+        assert ops(baked) == ops(live)
+        # A snapshot of the snapshot keeps the map (its functions stay where they were).
+        write_snapshot(t, tmp_path / "again.wasm")
+    with Session(tmp_path / "again.wasm") as u:
+        assert scheme(code_listing(u, "fib")) == scheme(live)
 
 
 def test_a_corrupt_trap_map_is_an_error():

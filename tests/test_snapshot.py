@@ -249,11 +249,11 @@ def test_corrupt_or_unsupported_inputs_give_clear_errors(tmp_path):
         Session(bad)
     # a jitscope.snapshot section that lies about its length
     at = data.rindex(SNAPSHOT_SECTION.encode()) + len(SNAPSHOT_SECTION)
-    broken = data[:at] + bytes([2]) + data[at + 1 :]
-    assert custom_section(broken, SNAPSHOT_SECTION)[0] == 2
-    (tmp_path / "v2.wasm").write_bytes(broken)
-    with pytest.raises(ModuleLoadError, match="corrupt jitscope.snapshot section: .*version 2"):
-        Session(tmp_path / "v2.wasm")
+    broken = data[:at] + bytes([3]) + data[at + 1 :]
+    assert custom_section(broken, SNAPSHOT_SECTION)[0] == 3
+    (tmp_path / "v3.wasm").write_bytes(broken)
+    with pytest.raises(ModuleLoadError, match="corrupt jitscope.snapshot section: .*version 3"):
+        Session(tmp_path / "v3.wasm")
 
 
 FOREIGN = """(module

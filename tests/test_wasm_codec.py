@@ -61,10 +61,15 @@ def test_the_snapshot_record_round_trips():
         3,
         (BakedSlot(40, 900, 2, 1, "fib"), BakedSlot(41, 901, 5, 3, "λ")),
         {1: "<repl 1>", 7: "fib.scm"},
+        {7: "(define (fib n) n) ; \udcff not UTF-8, kept byte for byte"},
     )
-    assert parse_snapshot_record(encode_snapshot_record(record)) == record
+    encoded = encode_snapshot_record(record)
+    assert parse_snapshot_record(encoded) == record
     with pytest.raises(DecodeError, match="left over"):
-        parse_snapshot_record(encode_snapshot_record(record) + b"\x00")
+        parse_snapshot_record(encoded + b"\x00")
+    # Version 1 (before source texts) is still read: the same record without them.
+    v1 = b"\x01" + encoded[1 : encoded.rindex(b"\x01\x07")]
+    assert parse_snapshot_record(v1) == SnapshotRecord(3, record.slots, record.sources)
 
 
 def test_name_maps_round_trip():

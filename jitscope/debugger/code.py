@@ -14,15 +14,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from html import escape
 
+import wasmtime
+
 from jitscope.runtime.native import NativeCode, NativeInstruction, native_code
-from jitscope.runtime.session import FunctionInfo, JitModule, Session
+from jitscope.runtime.session import FunctionInfo, Session
 from jitscope.runtime.sites import snippet
 from jitscope.wasm.custom import SRCMAP_SECTION, SourceMap, SourceMark, parse_srcmap
 from jitscope.wasm.leb128 import DecodeError
 from jitscope.wasm.module import ParsedModule
 from jitscope.wasm.tools import print_wat
 
-__all__ = ["LEVELS", "CodeLine", "CodeListing", "CodeMetrics", "code_listing", "listing_of"]
+__all__ = [
+    "LEVELS",
+    "CodeLine",
+    "CodeListing",
+    "CodeMetrics",
+    "CodeSource",
+    "code_listing",
+    "code_source",
+    "listing_of",
+]
 
 #: The listing's levels, in the order they nest, with the names people know them by.
 LEVELS = {"scheme": "Scheme", "wasm": "wasm", "x86": "x86-64"}
@@ -100,12 +111,13 @@ class CodeListing:
     notice: str  # what a level could not give ("" when all is there)
     first_line: int = 0  # the function's source lines, from its first: the source pane
     source_lines: tuple[str, ...] = ()
+    where: str = ""  # the module it is in, in words ("module 3", "fib.wasm (baked in …)")
 
     @property
     def head(self) -> str:
         m = self.metrics
         return (
-            f"{self.function} in module {self.module_id}: {m.wasm_instructions} wasm "
+            f"{self.function} in {self.where}: {m.wasm_instructions} wasm "
             f"instructions, {m.native_instructions} x86-64 instructions "
             f"({m.native_bytes:,} bytes)"
         )
@@ -140,13 +152,46 @@ class CodeListing:
     def html(self) -> str:
         """The listing as a page of its own: the same lines, each level in its colour."""
         rows = "".join(f'<span class="{k.level}">{escape(k.text)}</span>\n' for k in self.lines)
-        title = escape(f"{self.function} in module {self.module_id}")
+        title = escape(f"{self.function} in {self.where}")
         heading = "".join(f"<p>{escape(h)}</p>\n" for h in self._heading())
         return (
             f'<!doctype html>\n<html><head><meta charset="utf-8"><title>{title}</title>\n'
             f"<style>{_HTML_STYLE}</style></head>\n<body>\n{heading}<pre>\n{rows}</pre>\n"
             "</body></html>\n"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSource:
+    """Where a function's JIT code is: a JIT module, or the snapshot module it was baked
+    into.  Found on the session's thread; the listing is then built from this alone."""
+
+    data: bytes
+    module: wasmtime.Module
+    index: int  # the function's index in ``data``
+    where: str  # in words: "module 3", "fib.wasm (baked in from module 1)"
+    module_id: int  # the JIT module that compiled it
+
+
+def code_source(session: Session, f: FunctionInfo) -> CodeSource:
+    """Where ``f``'s JIT code is, in a JIT module of this session or baked into the snapshot
+    it runs; ValueError when it has none (or it is not compiled yet)."""
+    if not f.module_id:
+        raise ValueError(f"{f.name} has no JIT code: JIT it first (,jit {f.name}, --jit eager)")
+    mod = next((m for m in session.modules if m.id == f.module_id), None)
+    if mod is not None:
+        if mod.module is None:
+            raise ValueError(f"module {mod.id} is not compiled yet: ,step it past compile")
+        patch = mod.patches[mod.function_ids.index(f.id)].patch  # patches follow functions
+        return CodeSource(mod.data, mod.module, patch.function, f"module {mod.id}", mod.id)
+    record = session.snapshot_record
+    for b in record.slots if record else ():
+        if b.module_id == f.module_id and b.name == f.name:
+            where = f"{session.path.name} (baked in from module {b.module_id})"
+            return CodeSource(
+                session.wasm_bytes, session.main_module, b.function, where, b.module_id
+            )
+    raise ValueError(f"{f.name}'s JIT code (module {f.module_id}) is not in this session")
 
 
 def code_listing(
@@ -160,25 +205,13 @@ def code_listing(
     """The JIT code of the function ``name`` (or id) at the levels asked for; ValueError when
     it has none."""
     f = session.function(name)
-    if not f.module_id:
-        raise ValueError(f"{f.name} has no JIT code: JIT it first (,jit {f.name}, --jit eager)")
-    if all(m.id != f.module_id for m in session.modules):
-        raise ValueError(
-            f"{f.name}'s JIT code is baked into {session.path.name} (a snapshot), not in a "
-            "JIT module of this session: JIT it again here to see its code"
-        )
     return listing_of(
-        session.module(f.module_id),
-        f,
-        session.source_texts(),
-        scheme=scheme,
-        wasm=wasm,
-        native=native,
+        code_source(session, f), f, session.source_texts(), scheme=scheme, wasm=wasm, native=native
     )
 
 
 def listing_of(
-    mod: JitModule,
+    src: CodeSource,
     f: FunctionInfo,
     sources: Mapping[int, str],
     *,
@@ -186,22 +219,20 @@ def listing_of(
     wasm: bool = True,
     native: bool = True,
 ) -> CodeListing:
-    """The listing of ``f`` in ``mod``, ``sources`` being the session's source texts by id.
+    """The listing of ``f`` from ``src``, ``sources`` being the session's source texts by id.
     Reads only the module (its bytes and its compiled code), not the session, so a front end
     may build it off the session's thread."""
-    if mod.module is None:
-        raise ValueError(f"module {mod.id} is not compiled yet: ,step it past compile")
-    patch = mod.patches[mod.function_ids.index(f.id)].patch  # patches follow function order
-    parsed = ParsedModule.parse(mod.data, f"module {mod.id}")
-    start, end = parsed.bodies[patch.function - len(parsed.func_imports)]
+    parsed = ParsedModule.parse(src.data, src.where)
+    index = src.index
+    start, end = parsed.bodies[index - len(parsed.func_imports)]
     body_at = parsed.code_at + start  # module offset of the body's first byte
     notices: list[str] = []
-    srcmap = _source_map(parsed, patch.function, notices)
-    body = _function_lines(print_wat(mod.data, offsets=True).splitlines(), patch.name)
-    code: NativeCode = native_code(mod.module)
+    srcmap = _source_map(parsed, index, notices)
+    body = _function_lines(print_wat(src.data, offsets=True).splitlines(), index)
+    code: NativeCode = native_code(src.module, {index})
     if code.notice:
         notices.append(code.notice)
-    nf = code.functions.get(patch.function)
+    nf = code.functions.get(index)
     natives = nf.instructions if nf else []
     under = _native_under_wasm(natives, [off for off, _ in body if off is not None])
     source = sources.get(srcmap.source, "") if srcmap else ""
@@ -227,12 +258,13 @@ def listing_of(
     own = source.split("\n")[f.line - 1 : f.end_line] if source and f.line else []
     return CodeListing(
         f.name,
-        mod.id,
+        src.module_id,
         lines,
         _metrics(body, end - start, natives),
         "; ".join(notices),
         f.line,
         tuple(own),
+        src.where,
     )
 
 
@@ -262,21 +294,23 @@ def _depths(marks: tuple[SourceMark, ...]) -> dict[Span, int]:
     return {s: sum(inside(s, o) for o in spans) for s in spans}
 
 
-def _function_lines(text: list[str], name: str) -> list[tuple[int | None, str]]:
-    """The lines of ``(func $name`` up to the next function, each with its byte offset."""
+def _function_lines(text: list[str], index: int) -> list[tuple[int | None, str]]:
+    """The lines of function ``index`` (its ``(func … (;index;)`` up to the next item of the
+    module), each with its byte offset."""
     out: list[tuple[int | None, str]] = []
     inside = False
+    header = re.compile(rf"\(func (?:\$\S+ |\$\"[^\"]*\" )?\(;{index};\)")
     for line in text:
         m = _OFFSET.match(line)
         rest = line[m.end() :] if m else line
         if rest.lstrip().startswith("(func "):
-            inside = rest.lstrip().startswith(f"(func ${name} ")
+            inside = bool(header.match(rest.lstrip()))
         elif inside and rest.startswith("  (") and not rest.startswith("   "):
             inside = False  # the next item of the module
         if inside:
             out.append((int(m.group(1), 16) if m else None, rest.rstrip()))
     if not out:
-        raise ValueError(f"no function ${name} in the module's text")
+        raise ValueError(f"no function {index} in the module's text")
     return out
 
 

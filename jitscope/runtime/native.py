@@ -136,13 +136,15 @@ def parse_trap_map(section: bytes) -> Iterator[tuple[int, int]]:
         raise ValueError(f"{seen} entries where its header says {entries}")
 
 
-def native_code(module: wasmtime.Module) -> NativeCode:
-    """Every wasm function of ``module`` as x86-64, each instruction with its wasm offset."""
-    return read_image(bytes(module.serialize()))
+def native_code(module: wasmtime.Module, only: set[int] | None = None) -> NativeCode:
+    """Every wasm function of ``module`` (or those ``only`` names, by index) as x86-64, each
+    instruction with its wasm offset."""
+    return read_image(bytes(module.serialize()), only)
 
 
-def read_image(image: bytes) -> NativeCode:
-    """The functions of a serialized module's ELF image (what :func:`native_code` reads)."""
+def read_image(image: bytes, only: set[int] | None = None) -> NativeCode:
+    """The functions of a serialized module's ELF image (what :func:`native_code` reads);
+    with ``only``, just those (by wasm index) are disassembled."""
     try:
         elf = ELFFile(io.BytesIO(image))
         text = elf.get_section_by_name(".text")
@@ -182,6 +184,8 @@ def read_image(image: bytes) -> NativeCode:
     md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
     k = 0
     for f in sorted(functions.values(), key=lambda f: f.address):
+        if only is not None and f.index not in only:
+            continue
         for ins in md.disasm(code[f.address : f.address + f.size], f.address):
             # Each map entry covers the pcs up to the next one.
             while k + 1 < len(positions) and positions[k + 1][0] <= ins.address:

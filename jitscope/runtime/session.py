@@ -221,6 +221,7 @@ class Session:
             for b in self.snapshot_record.slots:
                 self._slot_owner[b.slot] = (b.name, f"jit {b.module_id} (snapshot)")
             self._sources.update(self.snapshot_record.sources)
+            self._source_texts.update(self.snapshot_record.texts)
         self._func_static: dict[int, tuple[str, str, int, int, int, int, int]] = {}
         self._func_addr: dict[int, int] = {}
         self._interrupt = threading.Event()
@@ -1146,6 +1147,7 @@ class Session:
             pages=pages,
             globals={n: g.value(self.store) for n, g in self.abi.globals().items()},
             sources=dict(self._sources),
+            source_texts=self.source_texts(),
             zeroed_bytes=zeroed,
         )
 

@@ -40,8 +40,10 @@ Slots the host filled (the auto-JIT tier-up hook) cannot be baked in: they are l
 the interpreter's hook index in the captured memory is cleared so nothing calls them.
 
 A custom section ``jitscope.snapshot`` records which slots hold baked JIT code, so a session on
-the snapshot can say where they came from, and the names of the session's sources (layout in
-:mod:`jitscope.wasm.custom`).
+the snapshot can say where they came from, the names of the session's sources, and the text of
+those the baked functions were compiled from (layout in :mod:`jitscope.wasm.custom`).  The JIT
+modules' ``jitscope.srcmap`` entries are carried over for the functions' new indices and
+re-encoded bodies, so the code view of a resumed snapshot shows the same Scheme level.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ import re
 import struct
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -59,12 +61,16 @@ from jitscope.runtime.files import write_atomic
 from jitscope.wasm.custom import (
     PATCH_SECTION,
     SNAPSHOT_SECTION,
+    SRCMAP_SECTION,
     BakedSlot,
     Patch,
     SnapshotRecord,
+    SourceMap,
     encode_snapshot_record,
+    encode_srcmap,
     parse_patches,
     parse_snapshot_record,
+    parse_srcmap,
 )
 from jitscope.wasm.instructions import Remap, callees, translate_body
 from jitscope.wasm.leb128 import Cursor, DecodeError, sleb, uleb
@@ -198,10 +204,12 @@ def _snapshot(capture: Capture) -> Snapshot:
         return type_index[t]
 
     new_funcs: list[tuple[int, bytes]] = []  # (type index, body)
+    srcmaps = _previous_srcmaps(main, notes)
     new_names: dict[int, str] = {}
     new_locals: dict[int, bytes] = {}
     slot_func: dict[int, int] = {}
     for mod, parsed in jit_modules:
+        jit_maps = _jit_srcmaps(mod, parsed, notes)
         index_of = _place_functions(mod, parsed, baked, main.n_funcs + len(new_funcs))
         for jit_index, merged in sorted(index_of.items(), key=lambda kv: kv[1]):
             remap = Remap(
@@ -214,7 +222,10 @@ def _snapshot(capture: Capture) -> Snapshot:
             name = parsed.names.get(jit_index, f"jit{mod.id}_{jit_index}")
             where = f"JIT module {mod.id}: function {jit_index} ({name})"
             start, end = parsed.bodies[jit_index - len(parsed.func_imports)]
-            body = translate_body(parsed.code, start, end, remap, where)
+            moved: dict[int, int] = {}
+            body = translate_body(parsed.code, start, end, remap, where, moved)
+            if jit_index in jit_maps:
+                srcmaps.append(_moved_map(jit_maps[jit_index], merged, moved, where, notes))
             new_funcs.append((merged_type(parsed.types[parsed.func_type(jit_index)]), body))
             new_names[merged] = name
             if jit_index in parsed.local_names:
@@ -233,6 +244,16 @@ def _snapshot(capture: Capture) -> Snapshot:
     )
     sources = dict(previous.sources) if previous else {}
     sources.update(capture.sources)
+    srcmaps = [m for m in srcmaps if m.marks]
+    texts = dict(previous.texts) if previous else {}
+    texts.update(
+        {
+            m.source: capture.source_texts[m.source]
+            for m in srcmaps
+            if m.source in capture.source_texts
+        }
+    )
+    texts = {src: text for src, text in texts.items() if any(m.source == src for m in srcmaps)}
 
     segments, gap = _data_segments(memory)
     if gap != MERGE_GAP:
@@ -258,6 +279,8 @@ def _snapshot(capture: Capture) -> Snapshot:
             all_slots=all_slots,
             sources=sources,
             generation=generation,
+            srcmaps=srcmaps,
+            texts=texts,
         ),
         notes,
     )
@@ -563,6 +586,43 @@ def _live_globals(capture: Capture, main: ParsedModule) -> dict[int, bytes]:
     return values
 
 
+def _previous_srcmaps(main: ParsedModule, notes: list[str]) -> list[SourceMap]:
+    """The source maps an earlier snapshot baked in: its functions keep their indices and
+    bodies byte for byte, so the maps hold as they are."""
+    payload = main.custom(SRCMAP_SECTION)
+    if payload is None:
+        return []
+    try:
+        return list(parse_srcmap(payload).values())
+    except DecodeError as e:
+        notes.append(f"main module: {e}: its baked functions lose their Scheme level")
+        return []
+
+
+def _jit_srcmaps(
+    mod: CapturedModule, parsed: ParsedModule, notes: list[str]
+) -> dict[int, SourceMap]:
+    payload = parsed.custom(SRCMAP_SECTION)
+    if payload is None:
+        return {}
+    try:
+        return parse_srcmap(payload)
+    except DecodeError as e:
+        notes.append(f"JIT module {mod.id}: {e}: its functions lose their Scheme level")
+        return {}
+
+
+def _moved_map(
+    m: SourceMap, function: int, moved: dict[int, int], where: str, notes: list[str]
+) -> SourceMap:
+    """``m`` for the function's new index and re-encoded body (empty when a mark does not
+    start an instruction: the map does not fit the code, so none is better than a wrong one)."""
+    if any(k.offset not in moved for k in m.marks):
+        notes.append(f"{where}: its source map does not fit its code and is left out")
+        return SourceMap(function, m.source, ())
+    return SourceMap(function, m.source, tuple(replace(k, offset=moved[k.offset]) for k in m.marks))
+
+
 def _place_functions(
     mod: CapturedModule, parsed: ParsedModule, baked: list[_Baked], first: int
 ) -> dict[int, int]:
@@ -648,6 +708,8 @@ class _Assembly:
     all_slots: tuple[BakedSlot, ...]
     sources: dict[int, str]
     generation: int
+    srcmaps: list[SourceMap]  # of every baked function, this snapshot's and earlier ones'
+    texts: dict[int, str]  # the sources those maps point into
 
 
 def _rebuild(a: _Assembly, notes: list[str]) -> list[bytes]:
@@ -745,7 +807,7 @@ def _rebuild(a: _Assembly, notes: list[str]) -> list[bytes]:
         )
     out[10] = code_count + main.code[width:] + b"".join(body for _, body in new_funcs)
 
-    record = encode_snapshot_record(SnapshotRecord(generation, all_slots, sources))
+    record = encode_snapshot_record(SnapshotRecord(generation, all_slots, sources, a.texts))
 
     names_payload = _names_section(main, new_names, new_locals)
 
@@ -767,7 +829,7 @@ def _rebuild(a: _Assembly, notes: list[str]) -> list[bytes]:
         if s.id == 0:
             if s.name == "name":
                 result.append(encode_section(0, encode_name("name") + names_payload))
-            elif s.name != SNAPSHOT_SECTION:
+            elif s.name not in (SNAPSHOT_SECTION, SRCMAP_SECTION):  # both made anew below
                 result.append(encode_section(0, encode_name(s.name) + s.payload))
         else:
             flush_missing(rank[s.id])
@@ -781,6 +843,9 @@ def _rebuild(a: _Assembly, notes: list[str]) -> list[bytes]:
         flush_missing(len(order))
     if main.custom("name") is None:
         result.append(encode_section(0, encode_name("name") + names_payload))
+    if a.srcmaps:
+        srcmap = encode_srcmap(sorted(a.srcmaps, key=lambda m: m.function))
+        result.append(encode_section(0, encode_name(SRCMAP_SECTION) + srcmap))
     result.append(encode_section(0, encode_name(SNAPSHOT_SECTION) + record))
     return result
 

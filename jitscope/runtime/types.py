@@ -210,3 +210,4 @@ class Capture:
     globals: dict[str, object]  # exported globals' live values
     sources: dict[int, str]
     zeroed_bytes: int  # garbage dbg_scrub cleared first
+    source_texts: dict[int, str] = field(default_factory=dict)  # for baked code's srcmap

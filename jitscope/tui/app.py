@@ -28,7 +28,7 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Tab, Tabs
 
 from jitscope.debugger import DEFAULT_AUTO_THRESHOLD, Debugger, Report
-from jitscope.debugger.code import listing_of
+from jitscope.debugger.code import CodeSource, code_source, listing_of
 from jitscope.debugger.history import History, default_history_path
 from jitscope.runtime.session import (
     FunctionInfo,
@@ -726,20 +726,18 @@ class JitscopeApp(App[None]):
         if f is None or not f.module_id:
             self.notify("No JIT code yet: j JITs it.", severity="information")
             return
-        mod = next((m for m in self.session.modules if m.id == f.module_id), None)
-        if mod is None:  # linked by the snapshot this session resumed
-            self.notify(
-                f"{f.name}'s JIT code is baked into this snapshot: JIT it again to see it.",
-                severity="information",
-            )
+        try:
+            src = code_source(self.session, f)
+        except ValueError as e:
+            self.notify(f"No code view: {e}", severity="information")
             return
-        self._build_code(mod, f, self.session.source_texts())
+        self._build_code(src, f, self.session.source_texts())
 
     @work(thread=True, exclusive=True, group="code", exit_on_error=False)
-    def _build_code(self, mod: JitModule, f: FunctionInfo, sources: dict[int, str]) -> None:
+    def _build_code(self, src: CodeSource, f: FunctionInfo, sources: dict[int, str]) -> None:
         # Reads the module alone (its bytes and compiled code), never the session's store.
         try:
-            listing = listing_of(mod, f, sources)
+            listing = listing_of(src, f, sources)
         except (ValueError, WasmToolsError) as e:
             self.call_from_thread(self.notify, f"No code view: {e}", severity="warning")
             return

@@ -2,9 +2,9 @@
 the JIT in native/, layouts documented there: jit.h and wasm_builder.h) and
 ``jitscope.snapshot`` (written by the static linker), decoded and encoded here only.
 
-``jitscope.snapshot``, version 1:
+``jitscope.snapshot``, version 2 (version 1, without source texts, is still read):
 
-    u8 version = 1
+    u8 version = 2
     uleb generation               1 for a snapshot of a plain module, n + 1 for one of snapshot n
     uleb count, then count times:
         uleb slot                 table slot
@@ -15,12 +15,16 @@ the JIT in native/, layouts documented there: jit.h and wasm_builder.h) and
     uleb count, then count times:
         uleb source id            as the module numbers them (DebugState.source)
         uleb length, bytes        the name the session knew the source by
+    uleb count, then count times: (version 2)
+        uleb source id
+        uleb length, bytes        its text (UTF-8, as evaluated): the sources of baked
+                                  functions that have a jitscope.srcmap, for the code view
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from jitscope.wasm.leb128 import Cursor, DecodeError, uleb
 from jitscope.wasm.sections import encode_name, encode_vec
@@ -83,13 +87,14 @@ class SnapshotRecord:
     generation: int
     slots: tuple[BakedSlot, ...]
     sources: dict[int, str]  # source id -> the name the session knew it by
+    texts: dict[int, str] = field(default_factory=dict)  # source id -> its text
 
 
 def parse_snapshot_record(payload: bytes) -> SnapshotRecord:
     """Decode a ``jitscope.snapshot`` payload."""
     c = Cursor(payload)
     version = c.u8()
-    if version != 1:
+    if version not in (1, 2):
         raise DecodeError(f"{SNAPSHOT_SECTION}: unsupported version {version}")
     generation = c.uleb(32)
     slots = tuple(
@@ -100,9 +105,28 @@ def parse_snapshot_record(payload: bytes) -> SnapshotRecord:
     for _ in range(c.uleb(32)):
         src = c.uleb(32)
         sources[src] = c.name()
+    texts = {}
+    for _ in range(c.uleb(32) if version >= 2 else 0):
+        src = c.uleb(32)
+        texts[src] = _text(c)
     if not c.done():
         raise DecodeError(f"{SNAPSHOT_SECTION}: {c.end - c.pos} bytes left over after the record")
-    return SnapshotRecord(generation, slots, sources)
+    return SnapshotRecord(generation, slots, sources, texts)
+
+
+def _encode_text(text: str) -> bytes:
+    # surrogateescape: input that was not UTF-8 is kept byte for byte, as the reader saw it.
+    b = text.encode("utf-8", "surrogateescape")
+    return uleb(len(b)) + b
+
+
+def _text(c: Cursor) -> str:
+    n = c.uleb(32)
+    if c.pos + n > c.end:
+        raise DecodeError(f"{SNAPSHOT_SECTION}: a source text runs past the section")
+    text = c.data[c.pos : c.pos + n].decode("utf-8", "surrogateescape")
+    c.pos += n
+    return text
 
 
 def encode_snapshot_record(record: SnapshotRecord) -> bytes:
@@ -116,7 +140,14 @@ def encode_snapshot_record(record: SnapshotRecord) -> bytes:
         for s in record.slots
     ]
     sources = [uleb(k) + encode_name(v) for k, v in sorted(record.sources.items())]
-    return b"\x01" + uleb(record.generation) + encode_vec(slots) + encode_vec(sources)
+    texts = [uleb(k) + _encode_text(v) for k, v in sorted(record.texts.items())]
+    return (
+        b"\x02"
+        + uleb(record.generation)
+        + encode_vec(slots)
+        + encode_vec(sources)
+        + encode_vec(texts)
+    )
 
 
 @dataclass(frozen=True, slots=True)

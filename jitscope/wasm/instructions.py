@@ -78,18 +78,29 @@ _MEMARG = set(range(0x28, 0x3F))
 _PLAIN = {0x00, 0x01, 0x05, 0x0F, 0x1A, 0x1B, 0xD1, *range(0x45, 0xC5)}
 
 
-def translate(code: bytes, pos: int, end: int, remap: Remap, where: str) -> tuple[bytes, int]:
+def translate(
+    code: bytes,
+    pos: int,
+    end: int,
+    remap: Remap,
+    where: str,
+    moved: dict[int, int] | None = None,
+) -> tuple[bytes, int]:
     """Re-encode the instruction sequence at ``code[pos:end]`` up to its closing ``end``.
 
     Returns the new bytes and the offset after that ``end``.  Immediates that ``remap`` does
     not change are copied as they were; those it changes are re-encoded.  Anything the decoder
     does not understand raises :class:`DecodeError` naming the opcode and its offset.
+    ``moved``, when given, receives each instruction's offset in ``code`` -> its offset in the
+    new bytes (re-encoded immediates change lengths).
     """
     c = Cursor(code, pos, end)
     out = bytearray()
     depth = 0
     while True:
         at = c.pos
+        if moved is not None:
+            moved[at] = len(out)
         if c.done():
             raise DecodeError(f"{where}: instructions run past the end (offset 0x{at:x})")
         op = c.u8()
@@ -214,7 +225,17 @@ def callees(code: bytes, start: int, end: int, where: str) -> set[int]:
     return found
 
 
-def translate_body(code: bytes, start: int, end: int, remap: Remap, where: str) -> bytes:
+def translate_body(
+    code: bytes,
+    start: int,
+    end: int,
+    remap: Remap,
+    where: str,
+    moved: dict[int, int] | None = None,
+) -> bytes:
+    """A function body re-encoded (see :func:`translate`), with its size in front.
+    ``moved`` receives each instruction's offset from the old body's start -> from the new
+    body's start (both counted from the local declarations, as jitscope.srcmap counts)."""
     c = Cursor(code, start, end)
     try:
         for _ in range(c.uleb()):
@@ -223,7 +244,10 @@ def translate_body(code: bytes, start: int, end: int, remap: Remap, where: str) 
     except ValueError as e:
         raise DecodeError(f"{where}: malformed locals: {e}") from None
     locals_ = code[start : c.pos]
-    body, after = translate(code, c.pos, end, remap, where)
+    inner: dict[int, int] | None = {} if moved is not None else None
+    body, after = translate(code, c.pos, end, remap, where, inner)
+    if moved is not None and inner is not None:
+        moved.update({at - start: len(locals_) + new for at, new in inner.items()})
     if after != end:
         raise DecodeError(f"{where}: {end - after} bytes after the function's final end")
     out = locals_ + body
