@@ -104,7 +104,7 @@ def test_repl_code_command(fib_session):
     assert all("│" in line or "▸" in line for line in body)
     assert any("▸" in line for line in body)
     assert text[-2:] == [
-        "error: usage: ,code NAME [--wasm-only | --native-only]",
+        "error: usage: ,code NAME [--wasm-only | --native-only] [--stack] [--offsets] [--diff [N]]",
         "error: no function named nope",
     ]
 
@@ -263,3 +263,23 @@ def test_a_trap_in_jit_code_names_its_wasm_offset_wat_line_and_scheme_position()
         # The session, its definitions and the linked JIT code carry on.
         [_, again] = s.eval("(define bad (cons 3 4)) (first-of)")
         assert again.text == "3" and s.function("first-of").jit_calls >= 1
+
+
+def test_code_shows_stack_and_offsets_and_diffs_generations():
+    out = io.StringIO()
+    with Session() as s:
+        Repl(s, out, prompt=False).run(
+            io.StringIO(
+                "(define (f x) (+ x 1))\n(f 1)\n,jit f\n,code f --diff\n"
+                ",code f --wasm-only --stack --offsets\n"
+                "(define (f x) (* x 2))\n(f 1)\n,jit f\n,code f --diff\n,code f --diff 9\n"
+            )
+        )
+    text = out.getvalue()
+    assert "error: f has one generation (module 1): redefine it or JIT it again" in text
+    # --offsets puts each wasm instruction's byte offset in front, --stack its stack after.
+    assert re.search(r"^@[0-9a-f]+ +i64\.add +;; \[i32 i64\]$", text, re.MULTILINE), text
+    diff = text[text.index(";; f: module 1 → module 2") :]
+    assert "--- f in module 1\n+++ f in module 2\n" in diff
+    assert "-  ▸ 1:15  (+ x 1)\n" in diff and "+  ▸ 1:15  (* x 2)\n" in diff
+    assert "error: module 9 has no f (its modules: 1, 2)" in diff

@@ -22,7 +22,7 @@ from textual.widgets import Input, Static, Tab, Tabs
 from jitscope.runtime.session import Session, Stage
 from jitscope.tui.app import JitscopeApp
 from jitscope.tui.candidates import CandidatesTable
-from jitscope.tui.code_view import CodeScreen, _belongs
+from jitscope.tui.code_view import CodeScreen, DiffScreen, _belongs
 from jitscope.tui.dispatch import DispatchView
 from jitscope.tui.help import HelpScreen
 from jitscope.tui.messages import Evaluated, TieredUp
@@ -619,5 +619,41 @@ def test_the_code_view_links_levels_folds_searches_and_exports(tmp_path: Path) -
         html = (tmp_path / "fib.html").read_text()
         assert re.search(r'<span class="scheme"> *▸ 1:34  \(fib \(- n 1\)\)</span>', html)
         assert "written to" in str(status.render())
+
+    run_app(scenario)
+
+
+def test_the_code_view_shows_stack_and_offsets_and_diffs_two_generations() -> None:
+    async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        async def open_code() -> CodeScreen:
+            await press(pilot, "f3", "end", "c")
+            for _ in range(50):
+                if isinstance(app.screen, CodeScreen):
+                    break
+                await pilot.pause(0.1)
+            assert isinstance(app.screen, CodeScreen)
+            return app.screen
+
+        await type_line(pilot, SQ)
+        await type_line(pilot, "(sq 3)")
+        await press(pilot, "f3", "j", "l")
+        screen = await open_code()
+        await press(pilot, "t", "o")
+        assert screen.view.stack and screen.view.offsets
+        await press(pilot, "d")  # one generation: says so, in the log
+        assert not isinstance(app.screen, DiffScreen)
+        assert "No diff: sq has one generation" in log_text(app)
+        await press(pilot, "escape", "f2")
+        await type_line(pilot, "(define (sq x) (+ x x))")
+        await type_line(pilot, "(sq 3)")
+        await press(pilot, "f3", "a", "l")  # the new sq, the one candidate
+        await open_code()
+        await press(pilot, "d")
+        for _ in range(50):
+            if isinstance(app.screen, DiffScreen):
+                break
+            await pilot.pause(0.1)
+        assert isinstance(app.screen, DiffScreen), log_text(app)[-600:]
+        assert "-  ▸ 1:16  (* x x)" in app.screen.text and "+  ▸ 1:16  (+ x x)" in app.screen.text
 
     run_app(scenario)

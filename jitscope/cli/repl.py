@@ -9,7 +9,7 @@ from typing import TextIO
 
 from jitscope.cli.run import format_report, format_results, interruptible
 from jitscope.debugger import Debugger, Report, open_depth, parse_auto_threshold
-from jitscope.debugger.code import code_listing
+from jitscope.debugger.code import code_diff, code_listing
 from jitscope.debugger.history import History
 from jitscope.runtime.session import JitModule, Session, Unsupported
 from jitscope.wasm.tools import WasmToolsError, print_wat
@@ -32,13 +32,20 @@ Type Scheme forms; a form may span lines. Meta-commands:
   ,wat [N]             WAT of JIT module N (default: the latest)
   ,table [all]         the indirect function table (grown slots; 'all' for every slot)
   ,patches [N]         memory patches of module N: address, before, after
-  ,code NAME [--wasm-only | --native-only]
-                       NAME's JIT code: each wasm instruction, and under it the x86-64
-                       Cranelift made of it in this session
+  ,code NAME [--wasm-only | --native-only] [--stack] [--offsets] [--diff [N]]
+                       NAME's JIT code: each Scheme expression, the wasm it became, and
+                       under each wasm instruction the x86-64 Cranelift made of it here;
+                       --stack adds wasm's operand stack, --offsets its byte offsets;
+                       --diff compares it with the previous generation (or module N)
   ,heap                heap size, live data, collections
   ,snapshot FILE       write a module with the linked JIT code baked in (jitscope FILE resumes)
   ,help                this text
   ,quit                leave (so does end of input)"""
+
+
+#: ,code's flags: one level left out, and what wasm lines show besides the instruction.
+_CODE_FLAGS = ("--wasm-only", "--native-only", "--stack", "--offsets", "--diff")
+_CODE_USAGE = ",code NAME [--wasm-only | --native-only] [--stack] [--offsets] [--diff [N]]"
 
 
 class Repl:
@@ -301,12 +308,19 @@ class Repl:
             )
 
     def cmd_code(self, args: list[str]) -> None:
+        against: int | None = None
+        if "--diff" in args[:-1] and args[args.index("--diff") + 1].isdigit():
+            against = int(args.pop(args.index("--diff") + 1))
         names = [a for a in args if not a.startswith("--")]
         flags = set(args) - set(names)
-        if len(names) != 1 or not flags <= {"--wasm-only", "--native-only"} or len(flags) > 1:
-            raise ValueError("usage: ,code NAME [--wasm-only | --native-only]")
+        levels = flags & {"--wasm-only", "--native-only"}
+        if len(names) != 1 or not flags <= set(_CODE_FLAGS) or len(levels) > 1:
+            raise ValueError(f"usage: {_CODE_USAGE}")
         self.session.require_debugger("the code view")
         try:
+            if "--diff" in flags:
+                self.write(code_diff(self.session, names[0], against))
+                return
             listing = code_listing(
                 self.session,
                 names[0],
@@ -317,7 +331,7 @@ class Repl:
             raise ValueError(f"no function named {names[0]}") from None
         except WasmToolsError as e:
             raise ValueError(f"wasm-tools: {e.message}") from None
-        self.write(listing.text())
+        self.write(listing.text(stack="--stack" in flags, offsets="--offsets" in flags))
 
     def cmd_table(self, args: list[str]) -> None:
         slots = self.session.table_slots()

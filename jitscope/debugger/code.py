@@ -9,6 +9,7 @@ compiled module's ELF image (jitscope/runtime/native.py).
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -30,8 +31,10 @@ __all__ = [
     "CodeListing",
     "CodeMetrics",
     "CodeSource",
+    "code_diff",
     "code_listing",
     "code_source",
+    "generations",
     "listing_of",
 ]
 
@@ -60,6 +63,15 @@ class CodeLine:
     text: str
     wasm_offset: int | None  # the wasm instruction it is, or the one it was compiled from
     span: Span | None  # the Scheme expression it came from
+    stack: str = ""  # a wasm instruction's operand stack after it, "[i32 i64]"
+
+    def shown(self, *, stack: bool = False, offsets: bool = False) -> str:
+        """Its text, a wasm line with its byte offset in front and its stack after, if asked."""
+        if self.level != "wasm":
+            return self.text
+        at = f"@{self.wasm_offset:<6x}" if self.wasm_offset is not None else " " * 7
+        text = f"{at} {self.text}" if offsets else self.text
+        return f"{text:<48} ;; {self.stack}" if stack and self.stack else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,15 +155,19 @@ class CodeListing:
     def _heading(self) -> list[str]:
         return [self.head, *self.metrics.lines()] + ([self.notice] if self.notice else [])
 
-    def text(self) -> str:
-        """The listing as headless text: ;; header, metrics and notice, then its lines."""
+    def text(self, *, stack: bool = False, offsets: bool = False) -> str:
+        """The listing as headless text: ;; header, metrics and notice, then its lines (wasm
+        lines with their operand stack and byte offset when asked)."""
         return "".join(f";; {h}\n" for h in self._heading()) + "".join(
-            f"{k.text}\n" for k in self.lines
+            f"{k.shown(stack=stack, offsets=offsets)}\n" for k in self.lines
         )
 
-    def html(self) -> str:
+    def html(self, *, stack: bool = False, offsets: bool = False) -> str:
         """The listing as a page of its own: the same lines, each level in its colour."""
-        rows = "".join(f'<span class="{k.level}">{escape(k.text)}</span>\n' for k in self.lines)
+        rows = "".join(
+            f'<span class="{k.level}">{escape(k.shown(stack=stack, offsets=offsets))}</span>\n'
+            for k in self.lines
+        )
         title = escape(f"{self.function} in {self.where}")
         heading = "".join(f"<p>{escape(h)}</p>\n" for h in self._heading())
         return (
@@ -228,7 +244,9 @@ def listing_of(
     body_at = parsed.code_at + start  # module offset of the body's first byte
     notices: list[str] = []
     srcmap = _source_map(parsed, index, notices)
-    body = _function_lines(print_wat(src.data, offsets=True).splitlines(), index)
+    body, stacks = _function_lines(
+        print_wat(src.data, offsets=True, operand_stack=True).splitlines(), index
+    )
     code: NativeCode = native_code(src.module, {index})
     if code.notice:
         notices.append(code.notice)
@@ -249,7 +267,7 @@ def listing_of(
             lines.append(CodeLine("scheme", f"{indent}▸ {mark.line}:{mark.col}  {text}", off, span))
         shown = mark or shown
         if wasm:
-            lines.append(CodeLine("wasm", wat, off, span))
+            lines.append(CodeLine("wasm", wat, off, span, stacks.get(k, "")))
         if native:
             placed = under.get(off, []) if off is not None else []
             if k == 0:  # the prologue, under the function's header
@@ -294,10 +312,13 @@ def _depths(marks: tuple[SourceMark, ...]) -> dict[Span, int]:
     return {s: sum(inside(s, o) for o in spans) for s in spans}
 
 
-def _function_lines(text: list[str], index: int) -> list[tuple[int | None, str]]:
+def _function_lines(
+    text: list[str], index: int
+) -> tuple[list[tuple[int | None, str]], dict[int, str]]:
     """The lines of function ``index`` (its ``(func … (;index;)`` up to the next item of the
-    module), each with its byte offset."""
+    module), each with its byte offset; and the operand stack after each (by line number)."""
     out: list[tuple[int | None, str]] = []
+    stacks: dict[int, str] = {}
     inside = False
     header = re.compile(rf"\(func (?:\$\S+ |\$\"[^\"]*\" )?\(;{index};\)")
     for line in text:
@@ -307,11 +328,15 @@ def _function_lines(text: list[str], index: int) -> list[tuple[int | None, str]]
             inside = bool(header.match(rest.lstrip()))
         elif inside and rest.startswith("  (") and not rest.startswith("   "):
             inside = False  # the next item of the module
-        if inside:
-            out.append((int(m.group(1), 16) if m else None, rest.rstrip()))
+        if not inside:
+            continue
+        if m is None and rest.strip().startswith(";; [") and out:
+            stacks[len(out) - 1] = rest.strip()[3:]  # the stack after the line before
+            continue
+        out.append((int(m.group(1), 16) if m else None, rest.rstrip()))
     if not out:
         raise ValueError(f"no function {index} in the module's text")
-    return out
+    return out, stacks
 
 
 def _native_under_wasm(
@@ -405,3 +430,78 @@ def _reads_memory(ins: NativeInstruction) -> bool:
     if ops and "[" in ops[0]:  # a read-modify-write (add [m], 1) or a compare reads it too
         return ins.mnemonic not in {"mov", "movq", "movd", "movabs"}
     return any("[" in o for o in ops[1:])
+
+
+def generations(session: Session, name: str) -> list[tuple[FunctionInfo, CodeSource]]:
+    """Every compiled generation of the functions called ``name``, oldest first: each JIT
+    module of this session that compiled one (a redefinition is another function by the same
+    name; JITting a function again after discarding it is another generation too)."""
+    by_id = {f.id: f for f in session.functions()}
+    found = []
+    for mod in session.modules:
+        if mod.module is None:
+            continue
+        for fid, state in zip(mod.function_ids, mod.patches, strict=True):
+            f = by_id.get(fid)
+            if f is not None and f.name == name:
+                src = CodeSource(
+                    mod.data, mod.module, state.patch.function, f"module {mod.id}", mod.id
+                )
+                found.append((f, src))
+    return found
+
+
+def code_diff(session: Session, name: str, against: int | None = None) -> str:
+    """The latest generation of ``name``'s JIT code against the one before it (or the one in
+    module ``against``): its sizes side by side, then a unified diff of its Scheme and wasm
+    lines (addresses into the main module redacted: they differ between generations for
+    reasons of layout alone).  ValueError when there is nothing to compare."""
+    gens = generations(session, name)
+    if not gens:
+        raise ValueError(f"{name} has no compiled JIT code in this session")
+    new_f, new_src = gens[-1]
+    if against is None:
+        if len(gens) < 2:
+            raise ValueError(
+                f"{name} has one generation (module {new_src.module_id}): redefine it or JIT "
+                "it again, then compare"
+            )
+        old_f, old_src = gens[-2]
+    else:
+        older = [g for g in gens if g[1].module_id == against]
+        if not older:
+            modules = ", ".join(str(s.module_id) for _, s in gens)
+            raise ValueError(f"module {against} has no {name} (its modules: {modules})")
+        old_f, old_src = older[0]
+    texts = session.source_texts()
+    old = listing_of(old_src, old_f, texts).redacted()
+    new = listing_of(new_src, new_f, texts).redacted()
+    a, b = old.metrics, new.metrics
+
+    def change(x: int, y: int) -> str:
+        return f"{x:,} → {y:,}" if x != y else f"{x:,}"
+
+    head = [
+        f";; {name}: {old.where} → {new.where}",
+        (
+            f";; wasm: {change(a.wasm_bytes, b.wasm_bytes)} bytes, "
+            f"{change(a.wasm_instructions, b.wasm_instructions)} instructions; x86-64: "
+            f"{change(a.native_bytes, b.native_bytes)} bytes, "
+            f"{change(a.native_instructions, b.native_instructions)} instructions"
+        ),
+    ]
+
+    def lines(listing: CodeListing) -> list[str]:
+        return [k.text for k in listing.lines if k.level != "x86"]
+
+    diff = list(
+        difflib.unified_diff(
+            lines(old),
+            lines(new),
+            f"{name} in {old.where}",
+            f"{name} in {new.where}",
+            lineterm="",
+        )
+    )
+    body = diff or [";; the same Scheme and wasm, line for line"]
+    return "".join(f"{line}\n" for line in head + body)

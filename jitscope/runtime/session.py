@@ -216,7 +216,8 @@ class Session:
         self._reserved: dict[int, str] = {}  # dead slots a module in flight will fill
         self._sources: dict[int, str] = {}
         self._source_texts: dict[int, str] = {}  # what each source said, for the code view
-        self._prelude_text: str | None = None
+        # Read now: source_texts() must not touch the store (front ends call it any time).
+        self._prelude_text = self._read_prelude()
         if self.snapshot_record is not None:
             for b in self.snapshot_record.slots:
                 self._slot_owner[b.slot] = (b.name, f"jit {b.module_id} (snapshot)")
@@ -364,12 +365,13 @@ class Session:
 
     def source_texts(self) -> dict[int, str]:
         """The text of every source evaluated here, by source id (0: the prelude); a copy."""
-        if self._prelude_text is None:
-            self._prelude_text = self.prelude()
         return {0: self._prelude_text, **self._source_texts}
 
     def prelude(self) -> str:
         """The text of the module's Scheme prelude (source 0), or "" if it has none."""
+        return self._prelude_text
+
+    def _read_prelude(self) -> str:
         if not self.abi.has("dbg_prelude"):
             return ""
         return self._read_cstring(self.abi.prelude(), limit=1 << 20)

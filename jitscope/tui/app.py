@@ -28,7 +28,7 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Tab, Tabs
 
 from jitscope.debugger import DEFAULT_AUTO_THRESHOLD, Debugger, Report
-from jitscope.debugger.code import CodeSource, code_source, listing_of
+from jitscope.debugger.code import CodeSource, code_diff, code_source, listing_of
 from jitscope.debugger.history import History, default_history_path
 from jitscope.runtime.session import (
     FunctionInfo,
@@ -36,7 +36,7 @@ from jitscope.runtime.session import (
     Session,
 )
 from jitscope.tui.candidates import CandidatesTable
-from jitscope.tui.code_view import CodeScreen
+from jitscope.tui.code_view import CodeScreen, DiffScreen
 from jitscope.tui.commands import JitscopeCommands, PaletteCommand, palette_commands
 from jitscope.tui.dispatch import DispatchView
 from jitscope.tui.help import HelpScreen
@@ -48,7 +48,7 @@ from jitscope.tui.keys import (
     help_tables,
     load_keymap,
 )
-from jitscope.tui.messages import CodeRequested, Evaluated, JitDone, TieredUp
+from jitscope.tui.messages import CodeRequested, DiffRequested, Evaluated, JitDone, TieredUp
 from jitscope.tui.model import (
     Changes,
     ModuleSnap,
@@ -732,6 +732,24 @@ class JitscopeApp(App[None]):
             self.notify(f"No code view: {e}", severity="information")
             return
         self._build_code(src, f, self.session.source_texts())
+
+    @on(DiffRequested)
+    def _diff(self, event: DiffRequested) -> None:
+        self.show_code_diff(event.name)
+
+    def show_code_diff(self, name: str) -> bool:
+        """Compare the latest generation of ``name``'s JIT code with the one before (a job:
+        it reads the session's functions)."""
+
+        def run(session: Session) -> Outcome:
+            try:
+                text = code_diff(session, name)
+            except (ValueError, WasmToolsError) as e:
+                return Outcome([LogEntry("info", f"No diff: {e}")])
+            self.call_from_thread(self.push_screen, DiffScreen(text))
+            return Outcome()
+
+        return self._start(Job("jit", f"comparing generations of {name}", run))
 
     @work(thread=True, exclusive=True, group="code", exit_on_error=False)
     def _build_code(self, src: CodeSource, f: FunctionInfo, sources: dict[int, str]) -> None:

@@ -11,7 +11,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.geometry import Size
 from textual.message import Message
@@ -23,10 +23,11 @@ from textual.widgets import Input, Static
 
 from jitscope.debugger.code import LEVELS, CodeLine, CodeListing
 from jitscope.runtime.files import write_atomic
+from jitscope.tui.messages import DiffRequested
 from jitscope.tui.module_view import ExportScreen
 from jitscope.tui.styles import highlight_wat
 
-__all__ = ["CodeScreen", "ListingView"]
+__all__ = ["CodeScreen", "DiffScreen", "ListingView"]
 
 _LEVEL_STYLE = {"scheme": "bold $success", "wasm": "", "x86": "$text-muted"}
 _LINKED = "on $primary 25%"  # the lines that belong with the cursor's, at every level
@@ -56,6 +57,8 @@ class ListingView(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.listing = listing
         self.levels = set(LEVELS)
+        self.stack = False  # wasm lines show the operand stack after them
+        self.offsets = False  # wasm lines show their byte offset
         self.cursor = 0
         self.pattern = ""
         self._shown: list[CodeLine] = []
@@ -91,6 +94,16 @@ class ListingView(ScrollView, can_focus=True):
     @property
     def current(self) -> CodeLine | None:
         return self._shown[self.cursor] if self._shown else None
+
+    def show_extra(self, *, stack: bool | None = None, offsets: bool | None = None) -> None:
+        """Show or hide wasm's operand stack and byte offsets."""
+        self.stack = self.stack if stack is None else stack
+        self.offsets = self.offsets if offsets is None else offsets
+        width = max(
+            (len(k.shown(stack=self.stack, offsets=self.offsets)) for k in self._shown), default=0
+        )
+        self.virtual_size = Size(width + 2, len(self._shown))
+        self.refresh()
 
     def toggle(self, level: str) -> bool:
         """Show or fold ``level``; False when it is the last one shown (it stays)."""
@@ -161,7 +174,14 @@ class ListingView(ScrollView, can_focus=True):
             back = _LINKED
         if self.pattern and self.pattern.lower() in line.text.lower() and back is None:
             back = _MATCH
-        content = Content(" ") + self._content[self._index[id(line)]]
+        content = Content(" ")
+        if self.offsets and line.level == "wasm":
+            at = f"@{line.wasm_offset:<6x} " if line.wasm_offset is not None else " " * 8
+            content += Content.styled(at, "$text-muted")
+        content += self._content[self._index[id(line)]]
+        if self.stack and line.stack:
+            pad = max(1, 48 - len(line.text))
+            content += Content.styled(" " * pad + f";; {line.stack}", "$text-muted italic")
         if back is not None:  # across the whole width, not just the text
             pad = max(0, scroll_x + width - content.cell_length)
             content = (content + Content(" " * pad)).stylize(back)
@@ -195,6 +215,9 @@ class CodeScreen(ModalScreen[None]):
         Binding("N", "next(-1)", "Prev", show=False, id="code.previous"),
         Binding("e", "export", "Export", id="code.export", tooltip="write text and HTML"),
         Binding("m", "metrics", "Metrics", id="code.metrics", tooltip="show or hide metrics"),
+        Binding("t", "stack", "Stack", id="code.stack", tooltip="wasm operand stack types"),
+        Binding("o", "offsets", "Offsets", id="code.offsets", tooltip="wasm byte offsets"),
+        Binding("d", "diff", "Diff", id="code.diff", tooltip="against the previous generation"),
     ]
 
     def __init__(self, listing: CodeListing, *, deterministic: bool = False) -> None:
@@ -261,7 +284,7 @@ class CodeScreen(ModalScreen[None]):
     def _status(self, levels: set[str] | None = None, note: str = "") -> str:
         folded = [name for level, name in LEVELS.items() if level not in (levels or LEVELS)]
         shown = "all levels" if not folded else "folded: " + ", ".join(folded)
-        return f"{shown} · s w x fold · / search · m metrics · e export · esc close" + (
+        return f"{shown} · s w x fold · t stack · o offsets · d diff · / search · e export" + (
             f" · {note}" if note else ""
         )
 
@@ -273,6 +296,15 @@ class CodeScreen(ModalScreen[None]):
             self._say(f"{LEVELS[level]} is the last level shown")
             return
         self._say()
+
+    def action_stack(self) -> None:
+        self.view.show_extra(stack=not self.view.stack)
+
+    def action_offsets(self) -> None:
+        self.view.show_extra(offsets=not self.view.offsets)
+
+    def action_diff(self) -> None:
+        self.app.post_message(DiffRequested(self.listing.function))
 
     def action_search(self) -> None:
         box = self.query_one("#code-search", Input)
@@ -310,8 +342,9 @@ class CodeScreen(ModalScreen[None]):
                 return
             html = path.with_suffix(".html")
             try:
-                write_atomic(path, c.text())
-                write_atomic(html, c.html())
+                extra = {"stack": self.view.stack, "offsets": self.view.offsets}
+                write_atomic(path, c.text(**extra))
+                write_atomic(html, c.html(**extra))
             except OSError as e:
                 self.notify(f"Could not write {path}: {e.strerror or e}", severity="error")
             else:
@@ -320,6 +353,39 @@ class CodeScreen(ModalScreen[None]):
         self.app.push_screen(
             ExportScreen(default, "Export the listing (text, and HTML beside it)"), done
         )
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class DiffScreen(ModalScreen[None]):
+    """Two generations of a function's code, as a unified diff; esc or q closes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "close", "Close", id="diff.close"),
+    ]
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        rows = []
+        for line in self.text.splitlines():
+            style = (
+                "bold"
+                if line.startswith((";;", "---", "+++"))
+                else "$text-success"
+                if line.startswith("+")
+                else "$text-error"
+                if line.startswith("-")
+                else "$text-muted"
+                if line.startswith("@@")
+                else ""
+            )
+            rows.append(Content.styled(line.replace(" ", "\u00a0"), style))
+        with VerticalScroll(id="code-dialog"):
+            yield Static(Content("\n").join(rows), id="diff-body")
 
     def action_close(self) -> None:
         self.dismiss(None)

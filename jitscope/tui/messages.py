@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from jitscope.tui.jobs import Outcome
     from jitscope.tui.repl import LogEntry
 
-__all__ = ["CodeRequested", "Evaluated", "JitDone", "TieredUp"]
+__all__ = ["CodeRequested", "DiffRequested", "Evaluated", "JitDone", "TieredUp"]
 
 
 class Evaluated(Message):
@@ -66,3 +66,11 @@ class CodeRequested(Message):
     def __init__(self, function_id: int) -> None:
         super().__init__()
         self.function_id = function_id
+
+
+class DiffRequested(Message):
+    """Compare the latest generation of this function's JIT code with the one before."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name

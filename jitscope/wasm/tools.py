@@ -76,18 +76,27 @@ def _run(args: list[str], wasm: bytes) -> str:
     return proc.stdout.decode("utf-8", "replace")
 
 
-def print_wat(wasm: bytes, *, name_unnamed: bool = False, offsets: bool = False) -> str:
+def print_wat(
+    wasm: bytes,
+    *,
+    name_unnamed: bool = False,
+    offsets: bool = False,
+    operand_stack: bool = False,
+) -> str:
     """The module as WAT text, in ``wasm-tools print``'s layout.
 
     ``name_unnamed`` asks wasm-tools to invent ``$``-names for items the ``name`` section does
     not cover, which makes cross references readable in modules without names; ``offsets``
-    starts each line with its byte offset, ``(;@1a3 ;)``.
+    starts each line with its byte offset, ``(;@1a3 ;)``; ``operand_stack`` follows each
+    instruction with a ``;; [i32 i64]`` line: the types on the operand stack after it.
     """
     args = ["print", "--color", "never"]
     if name_unnamed:
         args.append("--name-unnamed")
     if offsets:
         args.append("--print-offsets")
+    if operand_stack:
+        args.append("--print-operand-stack")
     return _run(args, wasm)
 
 
