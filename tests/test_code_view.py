@@ -43,7 +43,17 @@ def test_every_instruction_of_fib_maps_into_the_module(fib_session):
     fib = code.functions[0]
     assert fib.name == "fib" and fib.size > 0 and fib.instructions
     offsets = [i.wasm_offset for i in fib.instructions if i.wasm_offset is not None]
-    assert offsets and all(0 < o < len(mod.data) for o in offsets)
+    # Every wasm offset the address map gives lies inside fib's body.
+    from jitscope.wasm.module import ParsedModule
+
+    parsed = ParsedModule.parse(mod.data, "jit")
+    start, end = parsed.bodies[0]
+    assert offsets and all(parsed.code_at + start <= o < parsed.code_at + end for o in offsets), (
+        parsed.code_at + start,
+        parsed.code_at + end,
+        min(offsets),
+        max(offsets),
+    )
     assert len(offsets) > len(fib.instructions) // 2  # most code has a wasm position
     # Its recursive calls are direct x86 calls to itself, named from the symbol table.
     assert sum(i.target == "wasm[0]::function[0]::fib" for i in fib.instructions) == 2
