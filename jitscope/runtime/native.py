@@ -68,28 +68,38 @@ class NativeCode:
     text_bytes: int = 0
 
 
+def _blocks(section: bytes) -> tuple[int, list[tuple[int, Cursor]]]:
+    """The block framing both of wasmtime 50's native-offset maps share: u32 entry count,
+    u32 block count, per block (first native offset: u32, body position: u32), then the
+    bodies.  Returns the entry count and each block's first offset with a cursor on its body."""
+    if len(section) < 8:
+        raise ValueError("shorter than its header")
+    entries, count = struct.unpack_from("<II", section, 0)
+    index_end = 8 + 8 * count
+    if index_end > len(section):
+        raise ValueError(f"{count} blocks do not fit in {len(section)} bytes")
+    starts = [struct.unpack_from("<II", section, 8 + 8 * b) for b in range(count)]
+    bodies = section[index_end:]
+    blocks = []
+    for b, (first, pos) in enumerate(starts):
+        end = starts[b + 1][1] if b + 1 < count else len(bodies)
+        if not pos <= end <= len(bodies):
+            raise ValueError(f"block {b} lies outside the section")
+        blocks.append((first, Cursor(bodies, pos, end)))
+    return entries, blocks
+
+
 def parse_address_map(section: bytes) -> Iterator[tuple[int, int | None]]:
     """(native offset, wasm offset or None) entries of a ``.wasmtime.addrmap``, in order.
 
-    The encoding (wasmtime 50): u32 entry count, u32 block count, then per block
-    (first native offset: u32, body position: u32), then the bodies: per entry a uleb
+    The encoding (wasmtime 50), in the blocks of :func:`_blocks`: per entry a uleb
     ``(pc_delta << 1) | no_position`` and, with a position, the block's first one as a uleb
     and later ones as sleb deltas.  Raises ValueError on anything else.
     """
-    if len(section) < 8:
-        raise ValueError("shorter than its header")
-    entries, blocks = struct.unpack_from("<II", section, 0)
-    index_end = 8 + 8 * blocks
-    if index_end > len(section):
-        raise ValueError(f"{blocks} blocks do not fit in {len(section)} bytes")
-    starts = [struct.unpack_from("<II", section, 8 + 8 * b) for b in range(blocks)]
-    bodies = section[index_end:]
+    entries, blocks = _blocks(section)
     seen = 0
-    for b, (first, pos) in enumerate(starts):
-        end = starts[b + 1][1] if b + 1 < blocks else len(bodies)
-        if not pos <= end <= len(bodies):
-            raise ValueError(f"block {b} lies outside the section")
-        c, pc, prev = Cursor(bodies, pos, end), first, None
+    for pc, c in blocks:
+        prev = None
         while not c.done():
             token = c.uleb()
             pc += token >> 1
@@ -106,26 +116,13 @@ def parse_address_map(section: bytes) -> Iterator[tuple[int, int | None]]:
 def parse_trap_map(section: bytes) -> Iterator[tuple[int, int]]:
     """(native offset, trap code) entries of a ``.wasmtime.traps``, in order.
 
-    The encoding (wasmtime 50) frames blocks as the address map does: u32 entry count, u32
-    block count, per block (first native offset: u32, body position: u32), then the bodies.
-    A body starts with its most common trap code (u8), then per entry a uleb
-    ``(pc_delta << 1) | explicit``, an explicit one followed by its code (u8).  Raises
-    ValueError on anything else.
+    The encoding (wasmtime 50), in the blocks of :func:`_blocks`: a body starts with its most
+    common trap code (u8), then per entry a uleb ``(pc_delta << 1) | explicit``, an explicit
+    one followed by its code (u8).  Raises ValueError on anything else.
     """
-    if len(section) < 8:
-        raise ValueError("shorter than its header")
-    entries, blocks = struct.unpack_from("<II", section, 0)
-    index_end = 8 + 8 * blocks
-    if index_end > len(section):
-        raise ValueError(f"{blocks} blocks do not fit in {len(section)} bytes")
-    starts = [struct.unpack_from("<II", section, 8 + 8 * b) for b in range(blocks)]
-    bodies = section[index_end:]
+    entries, blocks = _blocks(section)
     seen = 0
-    for b, (first, pos) in enumerate(starts):
-        end = starts[b + 1][1] if b + 1 < blocks else len(bodies)
-        if not pos < end <= len(bodies):
-            raise ValueError(f"block {b} lies outside the section")
-        c, pc = Cursor(bodies, pos, end), first
+    for pc, c in blocks:
         default = c.u8()
         while not c.done():
             token = c.uleb()

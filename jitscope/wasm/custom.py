@@ -108,7 +108,7 @@ def parse_snapshot_record(payload: bytes) -> SnapshotRecord:
     texts = {}
     for _ in range(c.uleb(32) if version >= 2 else 0):
         src = c.uleb(32)
-        texts[src] = _text(c)
+        texts[src] = c.blob().decode("utf-8", "surrogateescape")
     if not c.done():
         raise DecodeError(f"{SNAPSHOT_SECTION}: {c.end - c.pos} bytes left over after the record")
     return SnapshotRecord(generation, slots, sources, texts)
@@ -118,15 +118,6 @@ def _encode_text(text: str) -> bytes:
     # surrogateescape: input that was not UTF-8 is kept byte for byte, as the reader saw it.
     b = text.encode("utf-8", "surrogateescape")
     return uleb(len(b)) + b
-
-
-def _text(c: Cursor) -> str:
-    n = c.uleb(32)
-    if c.pos + n > c.end:
-        raise DecodeError(f"{SNAPSHOT_SECTION}: a source text runs past the section")
-    text = c.data[c.pos : c.pos + n].decode("utf-8", "surrogateescape")
-    c.pos += n
-    return text
 
 
 def encode_snapshot_record(record: SnapshotRecord) -> bytes:

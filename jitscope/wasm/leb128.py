@@ -57,12 +57,16 @@ class Cursor:
                 raise DecodeError(f"LEB128 at offset 0x{start:x} is too long")
 
     def name(self) -> str:
+        return self.blob().decode("utf-8", "replace")
+
+    def blob(self) -> bytes:
+        """A uleb length, then that many bytes."""
         n = self.uleb(32)
         if self.pos + n > self.end:
             raise DecodeError(f"name at offset 0x{self.pos:x} runs past its section")
-        s = self.data[self.pos : self.pos + n].decode("utf-8", "replace")
+        b = bytes(self.data[self.pos : self.pos + n])
         self.pos += n
-        return s
+        return b
 
     def done(self) -> bool:
         return self.pos >= self.end
