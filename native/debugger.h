@@ -241,7 +241,7 @@ DEBUG_EXPORT(dbg_discard) void dbg_discard(JitModule *m) {
 DEBUG_EXPORT(dbg_unlink) void dbg_unlink(int32_t id) {
   Func *f = funcs.at(id);
   f->jitCode = 0;
-  f->flags &= ~F_PENDING;
+  f->flags = (f->flags & ~F_PENDING) | F_UNLINKED;
   f->moduleId = 0;
 }
 
@@ -258,6 +258,7 @@ DEBUG_EXPORT(dbg_collect) void dbg_collect() { collect(); }
 DEBUG_EXPORT(dbg_scrub) uint32_t dbg_scrub() { return (uint32_t)scrubHeap(); }
 DEBUG_EXPORT(dbg_set_heap_limit) void dbg_set_heap_limit(uint32_t bytes) { heap.maxHeapBytes = bytes; }
 DEBUG_EXPORT(dbg_stack_depth) int32_t dbg_stack_depth() { return sp - stackBase; }
+DEBUG_EXPORT(dbg_exits) ExitStat *dbg_exits() { return exitStats; }
 
 // The records the host reads, described by the module itself: an entry "Record.field" per
 // field (offset, size), one "Record" per record (its size) and one "Enum.NAME" per constant
@@ -277,7 +278,9 @@ static const LayoutEntry LAYOUT[] = {
   LAYOUT_FIELD(Func, name), LAYOUT_FIELD(Func, line), LAYOUT_FIELD(Func, col),
   LAYOUT_FIELD(Func, endLine), LAYOUT_FIELD(Func, endCol), LAYOUT_FIELD(Func, src),
   LAYOUT_FIELD(Func, moduleId), LAYOUT_FIELD(Func, nlocals), LAYOUT_FIELD(Func, touchInterp),
-  LAYOUT_FIELD(Func, touchJit), LAYOUT_FIELD(Func, touchedEpoch),
+  LAYOUT_FIELD(Func, touchJit), LAYOUT_FIELD(Func, touchedEpoch), LAYOUT_FIELD(Func, interpWhy),
+  LAYOUT_RECORD(ExitStat), LAYOUT_FIELD(ExitStat, count), LAYOUT_FIELD(ExitStat, line),
+  LAYOUT_FIELD(ExitStat, col), LAYOUT_FIELD(ExitStat, src), LAYOUT_FIELD(ExitStat, first),
   LAYOUT_RECORD(Touched), LAYOUT_FIELD(Touched, count), LAYOUT_FIELD(Touched, ids),
   LAYOUT_RECORD(DebugState),
   LAYOUT_FIELD(DebugState, source), LAYOUT_FIELD(DebugState, formCount),
@@ -299,6 +302,12 @@ static const LayoutEntry LAYOUT[] = {
   LAYOUT_FIELD(FormPos, endCol),
   LAYOUT_CONST(FuncFlags, F_TOPLEVEL), LAYOUT_CONST(FuncFlags, F_PENDING),
   LAYOUT_CONST(FuncFlags, F_LIBRARY), LAYOUT_CONST(FuncFlags, F_REST),
+  LAYOUT_CONST(InterpReason, R_NOT_COMPILED), LAYOUT_CONST(InterpReason, R_PENDING),
+  LAYOUT_CONST(InterpReason, R_UNLINKED), LAYOUT_CONST(InterpReason, R_TOPLEVEL),
+  LAYOUT_CONST(InterpReason, R_TIERUP_FAILED), LAYOUT_CONST(InterpReason, R_COUNT),
+  LAYOUT_CONST(ExitKind, X_GUARD), LAYOUT_CONST(ExitKind, X_INTERPRETED),
+  LAYOUT_CONST(ExitKind, X_ARITY), LAYOUT_CONST(ExitKind, X_PRIMITIVE),
+  LAYOUT_CONST(ExitKind, X_ERROR), LAYOUT_CONST(ExitKind, X_COUNT),
   LAYOUT_CONST(ErrorKind, E_READ), LAYOUT_CONST(ErrorKind, E_SYNTAX),
   LAYOUT_CONST(ErrorKind, E_UNBOUND), LAYOUT_CONST(ErrorKind, E_TYPE),
   LAYOUT_CONST(ErrorKind, E_ARITY), LAYOUT_CONST(ErrorKind, E_NOT_PROCEDURE),

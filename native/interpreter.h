@@ -49,6 +49,15 @@ static void touchBegin() {
   touched = {0, touchedIds.data()};
 }
 
+static inline InterpReason interpReason(const Func *fn) {
+  if (fn->flags & F_TOPLEVEL) return R_TOPLEVEL;
+  if (fn->flags & F_PENDING) return R_PENDING;
+  if (fn->flags & F_NO_TIERUP) return R_TIERUP_FAILED;
+  return fn->flags & F_UNLINKED ? R_UNLINKED : R_NOT_COMPILED;
+}
+
+// A call of fn that has no JIT code: after `tierUpThreshold` interpreted calls the tier-up
+// hook may link it, and then this call runs JIT code (counted there, not here).
 static inline void enterInterpreted(Func *fn, const Node *site) {
   if (fn->touchedEpoch != touchEpoch) {
     fn->touchedEpoch = touchEpoch;
@@ -57,9 +66,11 @@ static inline void enterInterpreted(Func *fn, const Node *site) {
     touchedIds.push_back(fn->id);
     touched = {(uint32_t)touchedIds.size(), touchedIds.data()};
   }
-  fn->interpCalls++;
   if (tierUpHook && fn->interpCalls >= tierUpThreshold && !(fn->flags & (F_PENDING | F_TOPLEVEL | F_NO_TIERUP)))
     ((void (*)(Func *))(uintptr_t)tierUpHook)(fn);
+  if (fn->jitCode) return;
+  fn->interpCalls++;
+  fn->interpWhy[interpReason(fn)]++;
   (void)site;
 }
 

@@ -461,6 +461,8 @@ struct Jit : JitMacro {
       a->local_set(fv);
       directCall(n, known, ops);
       a->else_();
+      a->i32_const((int32_t)(uintptr_t)n);
+      callRuntime((const void *)&rt_guard_failed, mb.type({wasm::I32}, {}));
       a->i32_const((int32_t)(uintptr_t)g);
       a->i64_load(0);
       a->local_tee(fv);
@@ -857,7 +859,7 @@ static JitModule *buildModule(const std::vector<Func *> &list, bool selfPatching
   m->funcs = (Func **)malloc(sizeof(Func *) * n);
   for (uint32_t i = 0; i < n; i++) {
     m->funcs[i] = list[i];
-    list[i]->flags |= F_PENDING;
+    list[i]->flags = (list[i]->flags | F_PENDING) & ~F_UNLINKED;
     list[i]->moduleId = m->id;
   }
   return m;

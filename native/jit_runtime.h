@@ -9,7 +9,41 @@
 
 enum JitFailure : int32_t { JF_NUMBER, JF_OVERFLOW, JF_UNBOUND, JF_UNASSIGNED, JF_STACK, JF_PAIR };
 
+// How JIT code left its fast path, by kind (read by the host: dbg_exits): how often, where the
+// last one happened, and the order in which the kinds first happened (0: never).
+enum ExitKind : uint32_t {
+  X_GUARD,        // a call's redefinition guard failed: the global holds another procedure
+  X_INTERPRETED,  // a call reached a closure without JIT code: the interpreter runs it
+  X_ARITY,        // a closure with JIT code, called with an argument count it does not take
+                  // straight (a rest parameter, or an arity error)
+  X_PRIMITIVE,    // a primitive procedure called as a value, through the runtime
+  X_ERROR,        // a Scheme error raised in JIT code
+  X_COUNT
+};
+struct ExitStat { uint64_t count; uint32_t line, col, src, first; };
+static ExitStat exitStats[X_COUNT];
+static uint32_t exitsSeen;  // kinds that have happened, for ExitStat::first
+
+static void noteExit(ExitKind kind, const Node *site) {
+  ExitStat &e = exitStats[kind];
+  if (!e.count++) e.first = ++exitsSeen;
+  e.line = site->pos.line; e.col = site->pos.col; e.src = site->pos.src;
+}
+
+// A call JIT code could not make straight through the table: which kind of exit it is.
+static void noteCallExit(Value f, int32_t argc, const Node *site) {
+  if (isPrimProc(f)) { noteExit(X_PRIMITIVE, site); return; }
+  if (!isClosure(f)) return;  // not a procedure: the error that follows is the exit
+  Func *fn = closureFunc(f);
+  noteExit(!fn->jitCode ? X_INTERPRETED : X_ARITY, site);
+  (void)argc;
+}
+
+// The slow path of a guarded direct call (see Jit::call) reports itself before it runs.
+extern "C" void rt_guard_failed(Node *site) { noteExit(X_GUARD, site); }
+
 extern "C" void rt_fail(Node *site, int32_t code, Value a, Value b) {
+  noteExit(X_ERROR, site);
   switch (code) {
     case JF_NUMBER: num(site, site->index, a); num(site, site->index, b); break;
     case JF_OVERFLOW: overflow(site, site->index, fixVal(a), fixVal(b));
@@ -47,6 +81,7 @@ extern "C" Value rt_prim(Node *site, Value *base, int32_t n) {
 
 // base[0] is the procedure, base[1..n] the arguments.
 extern "C" Value rt_apply_v(Node *site, Value *base, int32_t n) {
+  noteCallExit(base[0], n, site);
   sp = base + n + 1;
   Value r = apply(base, n, site);
   sp = base;
@@ -71,6 +106,7 @@ static bool tailDispatchable(const Node *call, int32_t argc, uint32_t nparams) {
 
 extern "C" int32_t rt_tail_prepare(Node *site, Value *base, int32_t n) {
   int32_t argc = n;
+  noteCallExit(base[0], n, site);
   sp = base + n + 1;
   Value f = base[0];
   while (f == mkPrim(P_APPLY)) {
@@ -102,7 +138,7 @@ extern "C" int32_t rt_tail_prepare(Node *site, Value *base, int32_t n) {
 // After a non-tail call of JIT code that returned TAIL_V: run the pending call.
 extern "C" Value rt_finish_tail(Node *site) { return finishTail(TAIL_V, site); }
 
-#define APPLY_PROLOGUE(n) Value *base = sp; *sp++ = f;
+#define APPLY_PROLOGUE(n) noteCallExit(f, n, site); Value *base = sp; *sp++ = f;
 #define APPLY_EPILOGUE(n) Value r = apply(base, n, site); sp = base; return r;
 extern "C" Value rt_apply0(Node *site, Value f) { APPLY_PROLOGUE(0) APPLY_EPILOGUE(0) }
 extern "C" Value rt_apply1(Node *site, Value f, Value a) { APPLY_PROLOGUE(1) push(a); APPLY_EPILOGUE(1) }

@@ -96,7 +96,21 @@ static char errorText[1024];
 // F_LIBRARY: defined by the prelude (source 0).  F_REST: the last parameter takes a list of the
 // arguments beyond the required ones (nparams counts it).
 // F_NO_TIERUP: an auto tier-up of it failed; the hook is not called for it again.
-enum FuncFlags : uint32_t { F_TOPLEVEL = 1, F_PENDING = 2, F_LIBRARY = 8, F_REST = 16, F_NO_TIERUP = 32 };
+// F_UNLINKED: its JIT code was unlinked (until it is compiled again).
+enum FuncFlags : uint32_t {
+  F_TOPLEVEL = 1, F_PENDING = 2, F_LIBRARY = 8, F_REST = 16, F_NO_TIERUP = 32, F_UNLINKED = 64
+};
+
+// Why a call ran the interpreter, as the function's state said when it was entered
+// (Func::interpWhy counts each; they sum to interpCalls).
+enum InterpReason : uint32_t {
+  R_NOT_COMPILED,   // never compiled, or its module was discarded
+  R_PENDING,        // compiled into a module that is not linked yet
+  R_UNLINKED,       // it was linked, then unlinked
+  R_TOPLEVEL,       // a top-level form: the JIT does not compile them
+  R_TIERUP_FAILED,  // auto tier-up tried and failed; it is not tried again
+  R_COUNT
+};
 
 struct Node;
 
@@ -116,6 +130,7 @@ struct Func {
   // The counters when the interpreter first entered it since the last dbg_read (see Touched).
   uint64_t touchInterp, touchJit;
   uint32_t touchedEpoch;
+  uint64_t interpWhy[R_COUNT];  // interpreted calls by InterpReason
   // Not read by the host:
   Node *body;
   std::vector<std::string> slotNames;  // frame slot names, parameters first

@@ -11,6 +11,7 @@ from jitscope.cli.run import format_report, format_results, interruptible
 from jitscope.debugger import Debugger, Report, open_depth, parse_auto_threshold
 from jitscope.debugger.code import code_diff, code_listing
 from jitscope.debugger.history import History
+from jitscope.debugger.why import exit_lines, reason_summary, why_lines
 from jitscope.runtime.session import JitModule, Session, Unsupported
 from jitscope.wasm.tools import WasmToolsError, print_wat
 
@@ -28,7 +29,10 @@ Type Scheme forms; a form may span lines. Meta-commands:
   ,discard             drop the module in flight: its functions stay interpreted
   ,unlink NAME         send a linked function back to the interpreter
   ,auto N | off        tier up functions after N interpreted calls, mid-evaluation
-  ,stats               calls entered via the interpreter vs via JIT code (last eval, total)
+  ,stats               calls entered via the interpreter vs via JIT code (last eval, total),
+                       and why the interpreted ones were
+  ,why [NAME]          why NAME ran interpreted (calls by reason), refusals, and the exits
+                       from JIT code (without NAME: the exits alone)
   ,wat [N]             WAT of JIT module N (default: the latest)
   ,table [all]         the indirect function table (grown slots; 'all' for every slot)
   ,patches [N]         memory patches of module N: address, before, after
@@ -266,9 +270,25 @@ class Repl:
         )
         for f in fs:
             li, lj = self.session.last_counts.get(f.id, (0, 0))
+            why = reason_summary(self.session.interp_reasons(f.id))
             self.write(
-                f"{f.name:<20} {li:>14,} {lj:>12,}   {f.interp_calls:>14,} {f.jit_calls:>12,}\n"
+                f"{f.name:<20} {li:>14,} {lj:>12,}   {f.interp_calls:>14,} {f.jit_calls:>12,}"
+                + (f"   interpreted: {why}" if why else "")
+                + "\n"
             )
+
+    def cmd_why(self, args: list[str]) -> None:
+        if len(args) > 1:
+            raise ValueError("usage: ,why [NAME]")
+        self.session.require_debugger("the reasons for interpreted calls")
+        if not args:
+            self.write("".join(line + "\n" for line in exit_lines(self.session)))
+            return
+        try:
+            lines = why_lines(self.session, args[0])
+        except KeyError:
+            raise ValueError(f"no function named {args[0]}") from None
+        self.write("".join(line + "\n" for line in lines))
 
     def _module_arg(self, args: list[str]) -> JitModule:
         mods = self.session.modules

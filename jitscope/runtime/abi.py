@@ -64,6 +64,7 @@ OPTIONAL: Mapping[str, Signature] = {
     "freeModule": ((_I,), ()),
     "dbg_scrub": ((), (_I,)),
     "dbg_prelude": ((), (_I,)),
+    "dbg_exits": ((), (_I,)),
 }
 
 
@@ -229,6 +230,9 @@ class Abi:
 
     def stack_depth(self) -> int:
         return self._int("dbg_stack_depth")
+
+    def exits(self) -> int:
+        return self._int("dbg_exits")
 
     def state(self) -> int:
         return self._int("dbg_state")

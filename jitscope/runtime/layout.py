@@ -15,7 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ERROR_WORDS", "Layout", "LayoutError", "Record", "read_layout"]
+__all__ = [
+    "ERROR_WORDS",
+    "EXIT_WORDS",
+    "REASON_WORDS",
+    "Layout",
+    "LayoutError",
+    "Record",
+    "read_layout",
+]
 
 #: The fields each record must have, in the order :meth:`Record.unpack` returns them.
 NEEDED: dict[str, tuple[str, ...]] = {
@@ -42,7 +50,28 @@ NEEDED: dict[str, tuple[str, ...]] = {
     "Touched": ("count", "ids"),
     "DebugState": ("source", "formCount", "formPos", "result", "resultLength", "touched"),
 }
+#: Records read when the module describes them (a module without them lacks those views).
+OPTIONAL: dict[str, tuple[str, ...]] = {
+    "ExitStat": ("count", "line", "col", "src", "first"),
+}
 FLAGS = ("F_TOPLEVEL", "F_PENDING", "F_LIBRARY", "F_REST")
+
+#: Why a call ran the interpreter (InterpReason), and how JIT code left its fast path
+#: (ExitKind), in words.
+REASON_WORDS = {
+    "R_NOT_COMPILED": "not compiled",
+    "R_PENDING": "compiled, not linked",
+    "R_UNLINKED": "unlinked",
+    "R_TOPLEVEL": "top-level form",
+    "R_TIERUP_FAILED": "tier-up failed",
+}
+EXIT_WORDS = {
+    "X_GUARD": "redefinition guard failed",
+    "X_INTERPRETED": "call reached interpreted code",
+    "X_ARITY": "call with an arity not taken straight",
+    "X_PRIMITIVE": "primitive called as a value",
+    "X_ERROR": "Scheme error raised",
+}
 
 #: ErrorKind constants as the user reads them ("error" for (error ...) and anything unknown).
 ERROR_WORDS = {
@@ -74,7 +103,7 @@ class Record:
     """A reader for one record: :meth:`unpack` gives the fields the host needs by name."""
 
     def __init__(self, name: str, fields: dict[str, tuple[int, int]]) -> None:
-        needed = NEEDED[name]
+        needed = NEEDED.get(name) or OPTIONAL[name]
         missing = [f for f in needed if f not in fields]
         if missing:
             raise LayoutError(f"its layout table lacks {', '.join(f'{name}.{f}' for f in missing)}")
@@ -133,6 +162,19 @@ class Layout:
     def debug_state(self) -> Record:
         return self.records["DebugState"]
 
+    @property
+    def exit_stat(self) -> Record | None:
+        return self.records.get("ExitStat")
+
+    def words(self, enum: str, words: dict[str, str]) -> list[str]:
+        """``enum``'s constants in value order, in words (those the module defines)."""
+        known = [
+            (self.constants[f"{enum}.{c}"], w)
+            for c, w in words.items()
+            if f"{enum}.{c}" in self.constants
+        ]
+        return [w for _, w in sorted(known)]
+
     def flag(self, name: str) -> int:
         return self.constants[f"FuncFlags.{name}"]
 
@@ -165,6 +207,7 @@ def read_layout(
         elif dot:
             constants[name] = value
     records = {name: Record(name, fields.get(name, {})) for name in NEEDED}
+    records.update({name: Record(name, fields[name]) for name in OPTIONAL if name in fields})
     missing = [f for f in FLAGS if f"FuncFlags.{f}" not in constants]
     if missing:
         raise LayoutError(f"its layout table lacks FuncFlags {', '.join(missing)}")

@@ -25,7 +25,7 @@ import wasmtime
 
 from jitscope.runtime.abi import Abi, interface_problems
 from jitscope.runtime.engine import Ticker, compiled_main
-from jitscope.runtime.layout import Layout, LayoutError, read_layout
+from jitscope.runtime.layout import EXIT_WORDS, REASON_WORDS, Layout, LayoutError, read_layout
 from jitscope.runtime.sites import JitSite, jit_site, trap_kind
 from jitscope.runtime.stdio import OutputCapture, define_wasi
 from jitscope.runtime.types import (
@@ -34,6 +34,7 @@ from jitscope.runtime.types import (
     CapturedSlot,
     FormResult,
     FunctionInfo,
+    JitExit,
     JitModule,
     PatchState,
     Stage,
@@ -1050,6 +1051,37 @@ class Session:
                 )
             )
         return slots
+
+    def interp_reasons(self, name_or_id: str | int) -> dict[str, int]:
+        """Why the function's interpreted calls ran the interpreter: reason -> calls, as the
+        module counted them (they sum to its interpreted calls); {} for a module that does
+        not count them."""
+        self.require_debugger("the reasons for interpreted calls")
+        offset = self.layout.func.offsets.get("interpWhy")
+        words = self.layout.words("InterpReason", REASON_WORDS)
+        if offset is None or not words:
+            return {}
+        f = self.function(name_or_id)
+        raw = self._read(self._func_address(f.id) + offset, 8 * len(words))
+        return dict(zip(words, struct.unpack(f"<{len(words)}Q", raw), strict=True))
+
+    def exits(self) -> list[JitExit]:
+        """How JIT code left its fast path, by kind, in the order the kinds first happened
+        (those that have); [] for a module that does not count them."""
+        self.require_debugger("the JIT exits")
+        record = self.layout.exit_stat
+        if record is None or not self.abi.has("dbg_exits"):
+            return []
+        words = self.layout.words("ExitKind", EXIT_WORDS)
+        base = self.abi.exits()
+        size = max(record.offsets.values()) + 4  # first, the last u32 field
+        raw = self._read(base, size * len(words))
+        found = []
+        for k, word in enumerate(words):
+            count, line, col, src, first = record.unpack(raw[k * size :])
+            if count:
+                found.append(JitExit(word, count, self.source_name(src), line, col, first))
+        return sorted(found, key=lambda e: e.first)
 
     def heap_stats(self) -> dict[str, int]:
         self.require_debugger("heap statistics")

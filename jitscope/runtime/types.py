@@ -162,6 +162,22 @@ class JitModule:
 
 
 @dataclass(frozen=True, slots=True)
+class JitExit:
+    """One way JIT code left its fast path: how often, and where it last happened."""
+
+    kind: str  # in words ("redefinition guard failed")
+    count: int
+    source: str
+    line: int
+    col: int
+    first: int  # the order in which the kinds first happened (1 for the first)
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}:{self.line}:{self.col}" if self.line else "(no position)"
+
+
+@dataclass(frozen=True, slots=True)
 class TableSlot:
     index: int
     name: str

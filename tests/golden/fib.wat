@@ -19,8 +19,8 @@
   (type (;17;) (func (param i32 i64 i32)))
   (type (;18;) (func (param i32 i32 i32) (result i64)))
   (type (;19;) (func (param i32) (result i64)))
-  (type (;20;) (func (result i32)))
-  (type (;21;) (func (param i32)))
+  (type (;20;) (func (param i32)))
+  (type (;21;) (func (result i32)))
   (type (;22;) (func))
   (import "env" "memory" (memory (;0;) 0))
   (import "env" "__indirect_function_table" (table (;0;) 0 funcref))
@@ -120,6 +120,9 @@
         end
       else
         i32.const <addr>
+        i32.const <slot>
+        call_indirect (type 20)
+        i32.const <addr>
         i64.load
         local.tee 5
         local.tee 6
@@ -157,7 +160,7 @@
           local.get $tmp
           i32.load offset=7
           local.tee $tmp
-          i32.load offset=104
+          i32.load offset=148
           i32.const 1
           i32.eq
           if (result i32) ;; label = @4
@@ -237,6 +240,9 @@
         end
       else
         i32.const <addr>
+        i32.const <slot>
+        call_indirect (type 20)
+        i32.const <addr>
         i64.load
         local.tee 6
         local.tee 7
@@ -274,7 +280,7 @@
           local.get $tmp
           i32.load offset=7
           local.tee $tmp
-          i32.load offset=104
+          i32.load offset=148
           i32.const 1
           i32.eq
           if (result i32) ;; label = @4
@@ -356,7 +362,7 @@
     i32.store
     local.get $result
   )
-  (func $grow_table (;1;) (type 20) (result i32)
+  (func $grow_table (;1;) (type 21) (result i32)
     (local i32)
     ref.null func
     i32.const 1
@@ -371,7 +377,7 @@
     global.set $table_base
     local.get 0
   )
-  (func $use_slots (;2;) (type 21) (param $base i32)
+  (func $use_slots (;2;) (type 20) (param $base i32)
     local.get $base
     global.set $table_base
   )
@@ -381,7 +387,7 @@
     i32.const 1
     table.init 0
   )
-  (func $apply_reloc (;4;) (type 21) (param $k i32)
+  (func $apply_reloc (;4;) (type 20) (param $k i32)
     block ;; label = @1
       block ;; label = @2
         local.get $k
