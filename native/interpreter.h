@@ -50,7 +50,6 @@ static void touchBegin() {
 }
 
 static inline InterpReason interpReason(const Func *fn) {
-  if (fn->flags & F_TOPLEVEL) return R_TOPLEVEL;
   if (fn->flags & F_PENDING) return R_PENDING;
   if (fn->flags & F_NO_TIERUP) return R_TIERUP_FAILED;
   return fn->flags & F_UNLINKED ? R_UNLINKED : R_NOT_COMPILED;

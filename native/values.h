@@ -107,7 +107,6 @@ enum InterpReason : uint32_t {
   R_NOT_COMPILED,   // never compiled, or its module was discarded
   R_PENDING,        // compiled into a module that is not linked yet
   R_UNLINKED,       // it was linked, then unlinked
-  R_TOPLEVEL,       // a top-level form: the JIT does not compile them
   R_TIERUP_FAILED,  // auto tier-up tried and failed; it is not tried again
   R_COUNT
 };

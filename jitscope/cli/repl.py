@@ -270,7 +270,7 @@ class Repl:
         )
         for f in fs:
             li, lj = self.session.last_counts.get(f.id, (0, 0))
-            why = reason_summary(self.session.interp_reasons(f.id))
+            why = reason_summary(self.session.interp_reasons(f))
             self.write(
                 f"{f.name:<20} {li:>14,} {lj:>12,}   {f.interp_calls:>14,} {f.jit_calls:>12,}"
                 + (f"   interpreted: {why}" if why else "")

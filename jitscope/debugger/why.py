@@ -18,7 +18,7 @@ def why_lines(session: Session, name: str) -> list[str]:
     """Why ``name`` (the latest function by that name) ran interpreted: its interpreted calls
     by reason, what would change that, and the refusals.  KeyError for no such function."""
     f = session.function(name)
-    reasons = session.interp_reasons(f.id)
+    reasons = session.interp_reasons(f)
     lines = [
         (
             f"{f.name} ({f.span}): {f.interp_calls:,} interpreted calls, {f.jit_calls:,} "

@@ -62,7 +62,6 @@ REASON_WORDS = {
     "R_NOT_COMPILED": "not compiled",
     "R_PENDING": "compiled, not linked",
     "R_UNLINKED": "unlinked",
-    "R_TOPLEVEL": "top-level form",
     "R_TIERUP_FAILED": "tier-up failed",
 }
 EXIT_WORDS = {

@@ -1052,7 +1052,7 @@ class Session:
             )
         return slots
 
-    def interp_reasons(self, name_or_id: str | int) -> dict[str, int]:
+    def interp_reasons(self, function: FunctionInfo | str | int) -> dict[str, int]:
         """Why the function's interpreted calls ran the interpreter: reason -> calls, as the
         module counted them (they sum to its interpreted calls); {} for a module that does
         not count them."""
@@ -1061,7 +1061,7 @@ class Session:
         words = self.layout.words("InterpReason", REASON_WORDS)
         if offset is None or not words:
             return {}
-        f = self.function(name_or_id)
+        f = function if isinstance(function, FunctionInfo) else self.function(function)
         raw = self._read(self._func_address(f.id) + offset, 8 * len(words))
         return dict(zip(words, struct.unpack(f"<{len(words)}Q", raw), strict=True))
 

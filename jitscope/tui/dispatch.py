@@ -98,6 +98,7 @@ class DispatchView(Pane):
             ("JIT", "jit"),
             ("Σ interp", "total_interp"),
             ("Σ JIT", "total_jit"),
+            ("why interpreted (Σ)", "why"),
         ):
             table.add_column(label, key=key)
         super().on_mount()
@@ -130,6 +131,7 @@ class DispatchView(Pane):
             Text(fmt_count(jit), style=palette.jit, justify="right"),
             Text(fmt_count(f.interp_calls), justify="right"),
             Text(fmt_count(f.jit_calls), justify="right"),
+            Text(state.view.reasons.get(f.id, ""), style=palette.muted),
         ]
 
     def _summary(self, state: UiState) -> Content:
@@ -166,6 +168,14 @@ class DispatchView(Pane):
                 (fmt_seconds(t.at, state.deterministic), "$text-accent"),
                 " into the evaluation",
             ]
+        exits = state.view.exits
+        if exits:
+            parts += ["\n", ("exits from JIT code: ", "bold")]
+            parts.append(
+                " · ".join(f"{e.kind} {fmt_count(e.count)}× (last {e.where})" for e in exits[:3])
+            )
+            if len(exits) > 3:
+                parts.append(f" · and {len(exits) - 3} more (,why)")
         if state.auto_threshold is not None:
             threshold = fmt_count(state.auto_threshold)
             parts += ["\n", (f"auto tier-up on: at {threshold} interpreted calls", "$text-muted")]

@@ -11,7 +11,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from jitscope.debugger.why import reason_summary
 from jitscope.runtime.session import FunctionInfo, JitModule, Session, Stage, TableSlot
+from jitscope.runtime.types import JitExit
 
 __all__ = [
     "Changes",
@@ -181,6 +183,8 @@ class SessionView:
     slots: tuple[TableSlot, ...] = ()
     initial_table_size: int = 0
     module_path: str = ""
+    reasons: Mapping[int, str] = field(default_factory=dict)  # why each ran interpreted
+    exits: tuple[JitExit, ...] = ()  # how JIT code left its fast path
 
     def module(self, module_id: int | None) -> ModuleSnap | None:
         for m in self.modules:
@@ -298,6 +302,12 @@ def take_view(session: Session, seq: int) -> SessionView:
         slots=tuple(session.table_slots()),
         initial_table_size=session.initial_table_size,
         module_path=str(session.path),
+        reasons={
+            f.id: reason_summary(session.interp_reasons(f))
+            for f in functions
+            if f.interp_calls and session.debugger
+        },
+        exits=tuple(session.exits()) if session.debugger else (),
     )
 
 

@@ -160,7 +160,7 @@
           local.get $tmp
           i32.load offset=7
           local.tee $tmp
-          i32.load offset=148
+          i32.load offset=140
           i32.const 1
           i32.eq
           if (result i32) ;; label = @4
@@ -280,7 +280,7 @@
           local.get $tmp
           i32.load offset=7
           local.tee $tmp
-          i32.load offset=148
+          i32.load offset=140
           i32.const 1
           i32.eq
           if (result i32) ;; label = @4
