@@ -107,3 +107,44 @@ def test_the_seed_module_has_no_reasons_to_give(seed_only, command):
     with Session(seed_only) as s:
         Repl(s, out, prompt=False).run(io.StringIO(f"{FIB}\n(fib 5)\n{command}\n"))
     assert "error:" in out.getvalue() and "Traceback" not in out.getvalue()
+
+
+def test_the_memory_inspector_shows_the_patch_write_fib_jitcode():
+    from jitscope.debugger.memory import memory_words, resolve_address
+
+    with Session() as s:
+        s.eval(FIB + " (fib 5) (define p (list 7 8))")
+        address = resolve_address(s, "fib.jitCode")
+        assert address == s.function("fib").jit_code_address
+        seen: dict[int, int] = {}
+        [before] = memory_words(s, address, 1, seen)
+        assert before.fields[0] == "fib.jitCode = 0 (interpreted)" and not before.changed
+        mod = s.jit(["fib"])
+        slot = s.read_u32(address)
+        assert slot == mod.patches[0].after
+        [after, nxt] = memory_words(s, address, 2, seen)
+        assert after.changed and after.fields[0] == f"fib.jitCode = {slot} (table slot)"
+        assert after.value & 0xFFFFFFFF == slot
+        assert not nxt.changed  # read for the first time: nothing to compare with
+        words = memory_words(s, resolve_address(s, "fib"), 8)
+        named = "; ".join("; ".join(w.fields) for w in words)
+        assert "fib.interpCalls = 15" in named and "→ 'fib'" in named
+        for bad in ("nope", "fib.bogus", "0xffffffffff"):
+            with pytest.raises(ValueError):
+                resolve_address(s, bad)
+
+
+def test_mem_in_the_repl_marks_what_a_patch_changed():
+    out = io.StringIO()
+    with Session() as s:
+        Repl(s, out, prompt=False).run(
+            io.StringIO(
+                f"{FIB}\n(fib 5)\n,gen fib\n,mem fib.jitCode 1\n,link\n,mem fib.jitCode 1\n"
+                ",mem\n,mem 0x10 x\n"
+            )
+        )
+    lines = out.getvalue().splitlines()
+    mem = [line for line in lines if "fib.jitCode =" in line]
+    assert mem[0].startswith(" 0x") and "fib.jitCode = 0 (interpreted)" in mem[0]
+    assert mem[1].startswith("*0x") and "(table slot)" in mem[1]
+    assert lines[-2:] == ["error: usage: ,mem ADDRESS|NAME|NAME.field [WORDS]"] * 2

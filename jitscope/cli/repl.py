@@ -11,6 +11,7 @@ from jitscope.cli.run import format_report, format_results, interruptible
 from jitscope.debugger import Debugger, Report, open_depth, parse_auto_threshold
 from jitscope.debugger.code import code_diff, code_listing
 from jitscope.debugger.history import History
+from jitscope.debugger.memory import memory_words, resolve_address
 from jitscope.debugger.why import exit_lines, reason_summary, why_lines
 from jitscope.runtime.session import JitModule, Session, Unsupported
 from jitscope.wasm.tools import WasmToolsError, print_wat
@@ -41,6 +42,9 @@ Type Scheme forms; a form may span lines. Meta-commands:
                        under each wasm instruction the x86-64 Cranelift made of it here;
                        --stack adds wasm's operand stack, --offsets its byte offsets;
                        --diff compares it with the previous generation (or module N)
+  ,mem ADDR [WORDS]    words of linear memory at ADDR (0x…, NAME: its function record, or
+                       NAME.field), record fields named; * marks words changed since the
+                       last ,mem
   ,heap                heap size, live data, collections
   ,snapshot FILE       write a module with the linked JIT code baked in (jitscope FILE resumes)
   ,help                this text
@@ -68,6 +72,7 @@ class Repl:
         self.session = session
         self.debugger = Debugger(session)
         self.out = out
+        self._seen_memory: dict[int, int] = {}  # what ,mem last read at each address
         self.prompt = sys.stdin.isatty() if prompt is None else prompt
         self.history = history
         self.inputs = 0
@@ -276,6 +281,17 @@ class Repl:
                 + (f"   interpreted: {why}" if why else "")
                 + "\n"
             )
+
+    def cmd_mem(self, args: list[str]) -> None:
+        if not 1 <= len(args) <= 2 or (len(args) == 2 and not args[1].isdigit()):
+            raise ValueError("usage: ,mem ADDRESS|NAME|NAME.field [WORDS]")
+        self.session.require_debugger("the memory inspector")
+        address = resolve_address(self.session, args[0])
+        count = int(args[1]) if len(args) == 2 else 8
+        if not 1 <= count <= 4096:
+            raise ValueError("WORDS: from 1 to 4096")
+        for word in memory_words(self.session, address, count, self._seen_memory):
+            self.write(word.line() + "\n")
 
     def cmd_why(self, args: list[str]) -> None:
         if len(args) > 1:

@@ -9,6 +9,7 @@ being misread later.
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from collections import namedtuple
 from collections.abc import Callable
@@ -53,6 +54,7 @@ NEEDED: dict[str, tuple[str, ...]] = {
 #: Records read when the module describes them (a module without them lacks those views).
 OPTIONAL: dict[str, tuple[str, ...]] = {
     "ExitStat": ("count", "line", "col", "src", "first"),
+    "Obj": ("type", "words"),
 }
 FLAGS = ("F_TOPLEVEL", "F_PENDING", "F_LIBRARY", "F_REST")
 
@@ -117,6 +119,7 @@ class Record:
             order.append(field)
         self.name = name
         self.size = pos  # bytes to read: to the end of the last field the host needs
+        self.fields = dict(fields)  # every field described: name -> (offset, size)
         self.offsets = {f: offset for f, (offset, _) in fields.items()}  # every field described
         self._struct = struct.Struct(fmt)
         self._order = [order.index(f) for f in needed]  # struct order -> NEEDED order
@@ -132,6 +135,7 @@ class Record:
 class Layout:
     records: dict[str, Record]
     constants: dict[str, int]  # "FuncFlags.F_PENDING" -> 2
+    sizes: dict[str, int] = dataclasses.field(default_factory=dict)  # "Func": sizeof(Func)
 
     @property
     def func(self) -> Record:
@@ -197,6 +201,7 @@ def read_layout(
         raise LayoutError(f"its layout table cannot be read: {e}") from None
     fields: dict[str, dict[str, tuple[int, int]]] = {}
     constants: dict[str, int] = {}
+    sizes: dict[str, int] = {}
     for k in range(count):
         name_ptr, value, size = _ENTRY.unpack_from(raw, k * _ENTRY.size)
         name = cstring(name_ptr)
@@ -205,9 +210,11 @@ def read_layout(
             fields.setdefault(record, {})[field] = (value, size)
         elif dot:
             constants[name] = value
+        else:
+            sizes[name] = value
     records = {name: Record(name, fields.get(name, {})) for name in NEEDED}
     records.update({name: Record(name, fields[name]) for name in OPTIONAL if name in fields})
     missing = [f for f in FLAGS if f"FuncFlags.{f}" not in constants]
     if missing:
         raise LayoutError(f"its layout table lacks FuncFlags {', '.join(missing)}")
-    return Layout(records, constants)
+    return Layout(records, constants, sizes)

@@ -327,6 +327,16 @@ class Session:
     def _read(self, address: int, size: int) -> bytes:
         return bytes(self.memory.read(self.store, address, address + size))
 
+    def read_memory(self, address: int, size: int) -> bytes:
+        """``size`` bytes of linear memory from ``address`` (ValueError outside it)."""
+        if address < 0 or size < 0 or address + size > self.memory_bytes():
+            raise ValueError(f"0x{address:x}+{size} lies outside linear memory")
+        return self._read(address, size)
+
+    def read_cstring(self, address: int, limit: int = 256) -> str:
+        """The NUL-terminated string at ``address`` (at most ``limit`` bytes)."""
+        return self._read_cstring(address, limit)
+
     def read_u32(self, address: int) -> int:
         return int.from_bytes(self._read(address, 4), "little")
 
