@@ -657,3 +657,29 @@ def test_the_code_view_shows_stack_and_offsets_and_diffs_two_generations() -> No
         assert "-  ▸ 1:16  (* x x)" in app.screen.text and "+  ▸ 1:16  (+ x x)" in app.screen.text
 
     run_app(scenario)
+
+
+def test_m_on_a_patch_or_a_slot_opens_the_memory_inspector_at_its_field() -> None:
+    from jitscope.tui.memory_view import MemoryScreen
+
+    async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        await type_line(pilot, FIB)
+        await type_line(pilot, RUN)
+        await press(pilot, "f3", "j")  # generated, not linked: fib.jitCode is still 0
+        await press(pilot, "f7", "m")
+        screen = app.screen
+        assert isinstance(screen, MemoryScreen)
+        assert "fib.jitCode = 0 (interpreted)" in screen.words[0].line()
+        await press(pilot, "escape", "f3", "l")  # link: the patch writes the slot
+        await press(pilot, "f7", "m")
+        screen = app.screen
+        assert isinstance(screen, MemoryScreen)
+        first = screen.words[0]
+        assert first.changed and "(table slot)" in first.line() and first.line().startswith("*")
+        await press(pilot, "plus")
+        assert len(screen.words) == 16
+        await press(pilot, "escape", "f6", "end", "m")  # fib's slot: its record
+        assert isinstance(app.screen, MemoryScreen)
+        assert any("fib.interpCalls" in w.line() for w in app.screen.words)
+
+    run_app(scenario)

@@ -30,6 +30,7 @@ from textual.widgets import Footer, Tab, Tabs
 from jitscope.debugger import DEFAULT_AUTO_THRESHOLD, Debugger, Report
 from jitscope.debugger.code import CodeSource, code_diff, code_source, listing_of
 from jitscope.debugger.history import History, default_history_path
+from jitscope.debugger.memory import MemWord, memory_words
 from jitscope.runtime.session import (
     FunctionInfo,
     JitModule,
@@ -48,7 +49,15 @@ from jitscope.tui.keys import (
     help_tables,
     load_keymap,
 )
-from jitscope.tui.messages import CodeRequested, DiffRequested, Evaluated, JitDone, TieredUp
+from jitscope.tui.memory_view import MemoryScreen
+from jitscope.tui.messages import (
+    CodeRequested,
+    DiffRequested,
+    Evaluated,
+    JitDone,
+    MemoryRequested,
+    TieredUp,
+)
 from jitscope.tui.model import (
     Changes,
     ModuleSnap,
@@ -240,6 +249,7 @@ class JitscopeApp(App[None]):
         keys = default_keymap_path() if keymap_path is _UNSET else keymap_path
         self.keymap_path = keys if isinstance(keys, Path) else None
         self._lock = threading.Lock()  # held by whichever thread is using the session
+        self._seen_memory: dict[int, int] = {}  # what the memory inspector last read, by address
         self._busy = ""  # kind of the running job, "" when idle
         self._busy_label = ""  # what it is doing, for the "busy" warning
         self._active_pane = "candidates"  # the pane in front in tab mode
@@ -732,6 +742,34 @@ class JitscopeApp(App[None]):
             self.notify(f"No code view: {e}", severity="information")
             return
         self._build_code(src, f, self.session.source_texts())
+
+    @on(MemoryRequested)
+    def _memory(self, event: MemoryRequested) -> None:
+        words = self._read_words(event.address, 8)
+        if words is not None:
+            self.push_screen(MemoryScreen(event.address, words))
+
+    @on(MemoryScreen.Reread)
+    def _memory_again(self, event: MemoryScreen.Reread) -> None:
+        words = self._read_words(event.screen.address, event.screen.count)
+        if words is not None:
+            event.screen.show(words)
+
+    def _read_words(self, address: int, count: int) -> list[MemWord] | None:
+        """Memory words, read here only while no job holds the session (one thread uses a
+        store at a time)."""
+        if not self._lock.acquire(blocking=False):
+            self.notify(
+                f"Busy: {self._busy_label}. Read memory when it is done.", severity="warning"
+            )
+            return None
+        try:
+            return memory_words(self.session, address, count, self._seen_memory)
+        except ValueError as e:
+            self.notify(f"No memory view: {e}", severity="warning")
+            return None
+        finally:
+            self._lock.release()
 
     @on(DiffRequested)
     def _diff(self, event: DiffRequested) -> None:

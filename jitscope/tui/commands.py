@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, cast
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from jitscope.tui.candidates import CandidatesTable
-from jitscope.tui.messages import CodeRequested
+from jitscope.tui.messages import CodeRequested, MemoryRequested
 from jitscope.tui.model import fmt_count
 from jitscope.tui.module_view import ModuleView
 from jitscope.tui.repl import ReplPane
@@ -99,6 +99,13 @@ def palette_commands(app: JitscopeApp) -> list[PaletteCommand]:
                         f"Code view of {f.name}",
                         "its Scheme, wasm and x86-64 side by side (c)",
                         partial(app.post_message, CodeRequested(f.id)),
+                    )
+                )
+                c.append(
+                    PaletteCommand(
+                        f"Memory at {f.name}.jitCode",
+                        "its record, the field the patch writes (m in Patches)",
+                        partial(app.post_message, MemoryRequested(f.jit_code_address)),
                     )
                 )
             if f.state == "linked":

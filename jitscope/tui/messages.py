@@ -13,7 +13,14 @@ if TYPE_CHECKING:
     from jitscope.tui.jobs import Outcome
     from jitscope.tui.repl import LogEntry
 
-__all__ = ["CodeRequested", "DiffRequested", "Evaluated", "JitDone", "TieredUp"]
+__all__ = [
+    "CodeRequested",
+    "DiffRequested",
+    "Evaluated",
+    "JitDone",
+    "MemoryRequested",
+    "TieredUp",
+]
 
 
 class Evaluated(Message):
@@ -74,3 +81,11 @@ class DiffRequested(Message):
     def __init__(self, name: str) -> None:
         super().__init__()
         self.name = name
+
+
+class MemoryRequested(Message):
+    """Open the memory inspector at this address (a patched field, a function's record)."""
+
+    def __init__(self, address: int) -> None:
+        super().__init__()
+        self.address = address

@@ -47,6 +47,17 @@ def code_binding(pane: str) -> Binding:
     )
 
 
+def memory_binding(pane: str) -> Binding:
+    """The key that opens the memory inspector at a pane row's address (``pane.memory``)."""
+    return Binding(
+        "m",
+        "memory",
+        "Memory",
+        id=f"{pane}.memory",
+        tooltip="linear memory at this row's address, the record fields named",
+    )
+
+
 class Hint(Static, can_focus=True):
     """A pane's empty state: what to do next.  Focusable, so the pane's keys still apply."""
 

@@ -10,9 +10,9 @@ from textual.binding import BindingType
 from textual.widgets import Static
 
 from jitscope.runtime.session import Stage
-from jitscope.tui.messages import CodeRequested
+from jitscope.tui.messages import CodeRequested, MemoryRequested
 from jitscope.tui.model import ModuleSnap, PatchSnap, UiState, fmt_addr, redact_hex
-from jitscope.tui.pane import Hint, Pane, PaneTable, code_binding, update_static
+from jitscope.tui.pane import Hint, Pane, PaneTable, code_binding, memory_binding, update_static
 from jitscope.tui.styles import Palette
 
 __all__ = ["PatchesView"]
@@ -31,16 +31,25 @@ class PatchesView(Pane):
     TITLE = "Patches"
     KEY = "F7"
 
-    BINDINGS: ClassVar[list[BindingType]] = [code_binding("patches")]
+    BINDINGS: ClassVar[list[BindingType]] = [code_binding("patches"), memory_binding("patches")]
 
-    def action_code(self) -> None:
+    def _row(self) -> tuple[ModuleSnap, int] | None:
         key = self.query_one(PaneTable).cursor_key
         if key is None:
-            return
+            return None
         module_id, index = (int(k) for k in key.split(":"))
         mod = self.state.view.module(module_id)
-        if mod is not None and index < len(mod.function_ids):
-            self.post_message(CodeRequested(mod.function_ids[index]))
+        return (mod, index) if mod is not None and index < len(mod.function_ids) else None
+
+    def action_code(self) -> None:
+        row = self._row()
+        if row is not None:
+            self.post_message(CodeRequested(row[0].function_ids[row[1]]))
+
+    def action_memory(self) -> None:
+        row = self._row()
+        if row is not None:  # the field the patch writes
+            self.post_message(MemoryRequested(row[0].patches[row[1]].address))
 
     def compose(self) -> ComposeResult:
         yield Hint()

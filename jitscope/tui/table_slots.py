@@ -10,9 +10,9 @@ from textual.binding import BindingType
 from textual.widgets import Static
 
 from jitscope.runtime.session import TableSlot
-from jitscope.tui.messages import CodeRequested
+from jitscope.tui.messages import CodeRequested, MemoryRequested
 from jitscope.tui.model import UiState
-from jitscope.tui.pane import Hint, Pane, PaneTable, code_binding, update_static
+from jitscope.tui.pane import Hint, Pane, PaneTable, code_binding, memory_binding, update_static
 from jitscope.tui.styles import Palette
 
 __all__ = ["TableSlotsView"]
@@ -24,18 +24,31 @@ class TableSlotsView(Pane):
     TITLE = "Table"
     KEY = "F6"
 
-    BINDINGS: ClassVar[list[BindingType]] = [code_binding("table")]
+    BINDINGS: ClassVar[list[BindingType]] = [code_binding("table"), memory_binding("table")]
 
-    def action_code(self) -> None:
+    def _function_id(self) -> int | None:
+        """The function whose JIT code the highlighted slot holds (a module of this session)."""
         key = self.query_one(PaneTable).cursor_key
         view = self.state.view
         slot = next((s for s in view.slots if str(s.index) == key), None)
         if slot is None or not slot.owner.startswith("jit ") or not slot.owner[4:].isdigit():
             self.notify("That slot holds no JIT function of a module here.", severity="warning")
-            return
+            return None
         mod = view.module(int(slot.owner[4:]))
-        if mod is not None and slot.name in mod.names:
-            self.post_message(CodeRequested(mod.function_ids[mod.names.index(slot.name)]))
+        if mod is None or slot.name not in mod.names:
+            return None
+        return mod.function_ids[mod.names.index(slot.name)]
+
+    def action_code(self) -> None:
+        fid = self._function_id()
+        if fid is not None:
+            self.post_message(CodeRequested(fid))
+
+    def action_memory(self) -> None:
+        fid = self._function_id()
+        f = self.state.view.function(fid) if fid is not None else None
+        if f is not None:  # its record, from the jitCode field the slot's patch wrote
+            self.post_message(MemoryRequested(f.jit_code_address))
 
     def compose(self) -> ComposeResult:
         yield Hint()
