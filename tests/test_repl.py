@@ -129,7 +129,7 @@ def test_golden_wat_of_a_generated_module():
 
 def test_jitscope_help_shows_help_not_a_missing_module():
     p = jitscope("help")
-    assert p.returncode == 0 and "Subcommands: repl, run, bench, snapshot" in p.stdout
+    assert p.returncode == 0 and "Subcommands: repl, run, tour, bench, snapshot" in p.stdout
     p = jitscope("help", "run")
     assert p.returncode == 0 and "--jit" in p.stdout and "default 1,000" in p.stdout
 

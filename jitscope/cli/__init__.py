@@ -3,6 +3,8 @@
     jitscope [PATH | --wasm PATH]          open the TUI on a module (the bundled build by default)
     jitscope repl [--wasm PATH]            a REPL on stdin/stdout with , meta-commands
     jitscope run FILE [--jit MODE]         evaluate a file, print each expression's value
+    jitscope tour [--wasm PATH]            the whole story in one run: interpret, generate,
+                                           link step by step, run JIT code, compare times
     jitscope bench [...]                   interpreter vs JIT vs C, side by side
     jitscope snapshot -o OUT [FILE ...]    bake linked JIT code into one module (resume with
                                            `jitscope OUT`)
@@ -23,7 +25,7 @@ from jitscope.runtime.session import DEFAULT_TIME_LIMIT, ModuleLoadError
 
 __all__ = ["main"]
 
-SUBCOMMANDS = ("repl", "run", "bench", "snapshot")
+SUBCOMMANDS = ("repl", "run", "tour", "bench", "snapshot")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
 
                 history = History(default_history_path())
             return Repl(session, sys.stdout, history=history).run(sys.stdin)
+        if command == "tour":
+            from jitscope.cli.tour import run_tour
+
+            return run_tour(session, sys.stdout)
         if command == "run":
             from jitscope.cli.run import run_file
 
@@ -116,7 +122,7 @@ def _parser(command: str) -> argparse.ArgumentParser:
         p = argparse.ArgumentParser(
             prog="jitscope",
             description="A terminal debugger for run-time wasm code generation. "
-            "Without a subcommand, opens the TUI. Subcommands: repl, run, bench, snapshot "
+            "Without a subcommand, opens the TUI. Subcommands: repl, run, tour, bench, snapshot "
             "(see jitscope help SUBCOMMAND).",
         )
         p.add_argument(
@@ -141,6 +147,13 @@ def _parser(command: str) -> argparse.ArgumentParser:
         )
         add_snapshot_arguments(p)
         return p
+    elif command == "tour":
+        p = argparse.ArgumentParser(
+            prog="jitscope tour",
+            description="The story in one headless run: fib interpreted, a JIT module "
+            "generated and linked step by step (each step's real effect), fib on JIT code, "
+            "the times side by side.",
+        )
     elif command == "repl":
         p = argparse.ArgumentParser(
             prog="jitscope repl",
