@@ -29,7 +29,7 @@ OUT = ROOT / "screenshots"
 
 
 async def shoot(scene: str, size: tuple[int, int], out: Path) -> Path:
-    app = JitscopeApp(Session(), history_path=None, keymap_path=None)
+    app = JitscopeApp(Session(), history_path=None, keymap_path=None, settings_path=None)
     try:
         async with app.run_test(size=size) as pilot:
             if scene == "help":

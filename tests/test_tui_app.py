@@ -43,12 +43,17 @@ def run_app(
     size: tuple[int, int] = (160, 48),
     history: Path | None = None,
     keymap: Path | None = None,
+    settings: Path | None = None,
     session: Session | None = None,
 ) -> JitscopeApp:
     """Run ``scenario`` against a fresh app and session; returns the app for after-checks."""
     messages: list[Message] = []
     app = JitscopeApp(
-        session or Session(), history_path=history, keymap_path=keymap, deterministic=True
+        session or Session(),
+        history_path=history,
+        keymap_path=keymap,
+        settings_path=settings,
+        deterministic=True,
     )
 
     async def main() -> None:
@@ -683,3 +688,35 @@ def test_m_on_a_patch_or_a_slot_opens_the_memory_inspector_at_its_field() -> Non
         assert any("fib.interpCalls" in w.line() for w in app.screen.words)
 
     run_app(scenario)
+
+
+def test_the_theme_is_kept_between_runs(tmp_path: Path) -> None:
+    settings = tmp_path / "config" / "settings.toml"
+
+    async def choose(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        assert app.theme != "nord"
+        app.theme = "nord"
+        await pilot.pause()
+
+    run_app(choose, settings=settings)
+    assert settings.read_text() == 'theme = "nord"\n'
+
+    async def check(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        assert app.theme == "nord"
+
+    run_app(check, settings=settings)
+    settings.write_text('theme = "no-such-theme"\n')
+
+    async def unknown(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        assert app.theme != "no-such-theme"
+        assert any("no theme called 'no-such-theme'" in n.message for n in app._notifications)
+
+    run_app(unknown, settings=settings)
+    settings.write_text("theme = [\n")
+
+    async def broken(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        assert any("not used" in n.message for n in app._notifications)
+        await type_line(pilot, "(+ 1 2)")
+        assert "3" in log_text(app)
+
+    run_app(broken, settings=settings)

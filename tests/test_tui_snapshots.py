@@ -21,7 +21,9 @@ SIZES = [(80, 24), (160, 48)]
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("scene", list(SCENES))
 def test_screen(snap_compare, scene: str, size: tuple[int, int]) -> None:
-    app = JitscopeApp(Session(), history_path=None, keymap_path=None, deterministic=True)
+    app = JitscopeApp(
+        Session(), history_path=None, keymap_path=None, settings_path=None, deterministic=True
+    )
     try:
         assert snap_compare(app, terminal_size=size, run_before=SCENES[scene])
     finally:

@@ -25,6 +25,7 @@ from textual.containers import Container, Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.events import DescendantFocus
 from textual.reactive import reactive
+from textual.theme import Theme
 from textual.widgets import Footer, Tab, Tabs
 
 from jitscope.debugger import DEFAULT_AUTO_THRESHOLD, Debugger, Report
@@ -76,6 +77,7 @@ from jitscope.tui.pane import Pane
 from jitscope.tui.patches import PatchesView
 from jitscope.tui.pipeline import PipelineStrip
 from jitscope.tui.repl import LogEntry, ReplInput, ReplPane
+from jitscope.tui.settings import default_settings_path, load_theme, save_theme
 from jitscope.tui.table_slots import TableSlotsView
 from jitscope.wasm.tools import WasmToolsError
 
@@ -235,6 +237,7 @@ class JitscopeApp(App[None]):
         *,
         history_path: Path | None | object = _UNSET,
         keymap_path: Path | None | object = _UNSET,
+        settings_path: Path | None | object = _UNSET,
         deterministic: bool = False,
         auto_threshold: int = DEFAULT_AUTO_THRESHOLD,
         **kwargs: object,
@@ -248,6 +251,8 @@ class JitscopeApp(App[None]):
         self.history = History(path if isinstance(path, Path) else None)
         keys = default_keymap_path() if keymap_path is _UNSET else keymap_path
         self.keymap_path = keys if isinstance(keys, Path) else None
+        settings = default_settings_path() if settings_path is _UNSET else settings_path
+        self.settings_path = settings if isinstance(settings, Path) else None
         self._lock = threading.Lock()  # held by whichever thread is using the session
         self._seen_memory: dict[int, int] = {}  # what the memory inspector last read, by address
         self._busy = ""  # kind of the running job, "" when idle
@@ -263,6 +268,11 @@ class JitscopeApp(App[None]):
         self.keymap: dict[str, str] = {}
         self.set_reactive(JitscopeApp.state, UiState(deterministic=deterministic))
         session.on_tier_up = self._on_tier_up
+
+    def _keep_theme(self, theme: Theme) -> None:
+        problem = save_theme(self.settings_path, theme.name)
+        if problem:
+            self.notify(problem, severity="warning")
 
     # ----------------------------------------------------------------------------- layout
 
@@ -287,6 +297,14 @@ class JitscopeApp(App[None]):
         yield Footer(id="footer")
 
     def on_mount(self) -> None:
+        theme, problem = load_theme(self.settings_path)
+        if theme in self.available_themes:
+            self.theme = theme
+        elif theme is not None:
+            problem = f"{self.settings_path}: no theme called {theme!r}; using {self.theme}"
+        if problem:
+            self.notify(problem, severity="warning", timeout=8)
+        self.theme_changed_signal.subscribe(self, self._keep_theme)
         keymap, warning = load_keymap(self.keymap_path, self._binding_ids())
         self.keymap = keymap
         if keymap:
