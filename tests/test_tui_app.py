@@ -720,3 +720,31 @@ def test_the_theme_is_kept_between_runs(tmp_path: Path) -> None:
         assert "3" in log_text(app)
 
     run_app(broken, settings=settings)
+
+
+def test_slash_searches_the_module_pane_and_n_steps_again_once_it_ends() -> None:
+    from jitscope.tui.module_view import ModuleView
+
+    async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        await type_line(pilot, FIB)
+        await type_line(pilot, RUN)
+        await press(pilot, "f3", "j", "f4")
+        view = app.query_one(ModuleView)
+        await press(pilot, "slash")
+        await pilot.press(*"call $fib")
+        await press(pilot, "enter")
+        assert view.search_text == "call $fib" and "match 1 of 2" in view.border_subtitle
+        first = view.marked_line
+        assert first is not None
+        await press(pilot, "n")
+        assert view.marked_line != first and "match 2 of 2" in view.border_subtitle
+        await press(pilot, "N")
+        assert view.marked_line == first
+        mod = app.state.view.modules[-1]
+        assert mod.next_step.startswith("compile")  # n searched: the module did not step
+        await press(pilot, "escape")
+        assert view.search_text == ""
+        await press(pilot, "n")  # no search on: n steps the module again
+        assert app.state.view.modules[-1].next_step.startswith("instantiate")
+
+    run_app(scenario)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -132,6 +133,11 @@ class ModuleView(Pane):
         ),
         Binding("g", "goto", "Go to func", id="module.goto", tooltip="go to a function"),
         Binding("w", "export", "Write WAT", id="module.export", tooltip="write the WAT to a file"),
+        Binding("slash", "search", "Search", id="module.search", tooltip="search the WAT"),
+        # While a search is on (n and N step otherwise: the actions skip without one).
+        Binding("n", "search_next(1)", "Next match", show=False, id="module.next_match"),
+        Binding("N", "search_next(-1)", "Prev match", show=False, id="module.previous_match"),
+        Binding("escape", "end_search", "End search", show=False, id="module.end_search"),
     ]
 
     class ModuleChosen(Message):
@@ -159,6 +165,7 @@ class ModuleView(Pane):
         self._pending_jump: tuple[int, str] | None = None
         self._options: list[tuple[str, int]] = []
         self.marked_line: int | None = None
+        self.search_text = ""  # the search on, "" for none
 
     def compose(self) -> ComposeResult:
         yield Hint()
@@ -168,6 +175,11 @@ class ModuleView(Pane):
                 yield Static(id="module-info")
             yield Static(id="module-sections")
             yield WatView(id="wat")
+            yield Input(placeholder="search the WAT (enter finds, esc ends)", id="wat-search")
+
+    def on_mount(self) -> None:
+        self.query_one("#wat-search").display = False
+        super().on_mount()
 
     # ----------------------------------------------------------------------------- rendering
 
@@ -316,6 +328,54 @@ class ModuleView(Pane):
         self.marked_line = None
         self.post_message(self.ModuleChosen(ids[(index + delta) % len(ids)]))
 
+    def action_search(self) -> None:
+        box = self.query_one("#wat-search", Input)
+        box.display = True
+        box.value = self.search_text
+        box.focus()
+
+    @on(Input.Submitted, "#wat-search")
+    def _searched(self, event: Input.Submitted) -> None:
+        event.stop()
+        event.input.display = False
+        self.search_text = event.value.strip()
+        self.query_one(WatView).focus()
+        self.find(1, from_start=True)
+
+    def action_search_next(self, step: int) -> None:
+        if not self.search_text:
+            raise SkipAction()  # n and N are the app's then (n steps the module)
+        self.find(step)
+
+    def action_end_search(self) -> None:
+        if not self.search_text:
+            raise SkipAction()
+        self.search_text = ""
+        self.border_subtitle = ""
+
+    def find(self, step: int, *, from_start: bool = False) -> tuple[int, int]:
+        """Mark the next (``step`` 1) or previous (-1) line with the search text, case
+        ignored; (which match, how many), (0, 0) when none.  The pane's subtitle says so."""
+        mid = self.state.selected_module
+        entry = self._wat.get(mid) if mid is not None else None
+        query = self.search_text.lower()
+        if not query or not isinstance(entry, tuple):
+            return 0, 0
+        hits = [n for n, line in enumerate(entry[1]) if query in line.plain.lower()]
+        if not hits:
+            self.border_subtitle = f"no line has “{self.search_text}”"
+            return 0, 0
+        here = -1 if from_start or self.marked_line is None else self.marked_line
+        after = [n for n in hits if (n - here) * step > 0]
+        target = (after[0] if step > 0 else after[-1]) if after else hits[0 if step > 0 else -1]
+        self.marked_line = target
+        self.render_state(self.state)
+        view = self.query_one(WatView)
+        self.call_after_refresh(view.scroll_to, x=0, y=max(0, target - 3), animate=False)
+        which = hits.index(target) + 1
+        self.border_subtitle = f"match {which} of {len(hits)}: “{self.search_text}” · n N · esc"
+        return which, len(hits)
+
     def action_goto(self) -> None:
         names = self.function_names()
         if not names:
@@ -346,6 +406,6 @@ class ModuleView(Pane):
         self.app.push_screen(ExportScreen(Path.cwd() / f"jit-module-{mid}.wat"), done)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("cycle", "goto", "export"):
+        if action in ("cycle", "goto", "export", "search"):
             return bool(self.state.view.modules) or None
         return True
