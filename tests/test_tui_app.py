@@ -8,6 +8,7 @@ assertions see the state the user would see.
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -24,9 +25,10 @@ from jitscope.tui.app import JitscopeApp
 from jitscope.tui.candidates import CandidatesTable
 from jitscope.tui.code_view import CodeScreen, DiffScreen, _belongs
 from jitscope.tui.dispatch import DispatchView
+from jitscope.tui.export import ExportScreen
 from jitscope.tui.help import HelpScreen
 from jitscope.tui.messages import Evaluated, TieredUp
-from jitscope.tui.module_view import ExportScreen, ModuleView
+from jitscope.tui.module_view import ModuleView
 from jitscope.tui.pane import PaneTable
 from jitscope.tui.patches import PatchesView
 from jitscope.tui.pipeline import PipelineStrip
@@ -746,5 +748,26 @@ def test_slash_searches_the_module_pane_and_n_steps_again_once_it_ends() -> None
         assert view.search_text == ""
         await press(pilot, "n")  # no search on: n steps the module again
         assert app.state.view.modules[-1].next_step.startswith("instantiate")
+
+    run_app(scenario)
+
+
+def test_ctrl_s_saves_a_panes_table_as_csv_or_text(tmp_path: Path) -> None:
+    async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        await type_line(pilot, FIB)
+        await type_line(pilot, RUN)
+        for name, keys in (("candidates.csv", ("f3",)), ("patches.txt", ("f3", "j", "l", "f7"))):
+            await press(pilot, *keys, "ctrl+s")
+            box = app.screen.query_one("#export-path", Input)
+            box.value = str(tmp_path / name)
+            await press(pilot, "enter")
+        rows = list(csv.reader((tmp_path / "candidates.csv").open()))
+        assert rows[0][:4] == ["function", "interp", "JIT", "state"]
+        assert [r[0].strip() for r in rows[1:]] == ["fib"]
+        fib = next(r for r in rows[1:] if r[0].strip() == "fib")
+        assert fib[1].strip() == "1,973"
+        text = (tmp_path / "patches.txt").read_text().splitlines()
+        assert text[0].split()[:3] == ["field", "before", "→"]
+        assert any(line.startswith("fib.jitCode") and "applied" in line for line in text)
 
     run_app(scenario)

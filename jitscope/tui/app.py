@@ -41,6 +41,7 @@ from jitscope.tui.candidates import CandidatesTable
 from jitscope.tui.code_view import CodeScreen, DiffScreen
 from jitscope.tui.commands import JitscopeCommands, PaletteCommand, palette_commands
 from jitscope.tui.dispatch import DispatchView
+from jitscope.tui.export import ExportScreen
 from jitscope.tui.help import HelpScreen
 from jitscope.tui.jobs import Job, Outcome, outcome_of
 from jitscope.tui.keys import (
@@ -72,7 +73,7 @@ from jitscope.tui.model import (
     take_view,
     view_module,
 )
-from jitscope.tui.module_view import ExportScreen, ModuleView
+from jitscope.tui.module_view import ModuleView
 from jitscope.tui.pane import Pane
 from jitscope.tui.patches import PatchesView
 from jitscope.tui.pipeline import PipelineStrip

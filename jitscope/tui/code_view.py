@@ -23,8 +23,8 @@ from textual.widgets import Input, Static
 
 from jitscope.debugger.code import LEVELS, CodeLine, CodeListing
 from jitscope.runtime.files import write_atomic
+from jitscope.tui.export import ExportScreen
 from jitscope.tui.messages import DiffRequested
-from jitscope.tui.module_view import ExportScreen
 from jitscope.tui.styles import highlight_wat
 
 __all__ = ["CodeScreen", "DiffScreen", "ListingView"]

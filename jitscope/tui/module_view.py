@@ -13,55 +13,28 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.geometry import Size
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.theme import Theme
 from textual.visual import Visual
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Input, Select, Static
 
 from jitscope.runtime.files import write_atomic
 from jitscope.runtime.session import Stage
+from jitscope.tui.export import ExportScreen
 from jitscope.tui.model import ModuleSnap, UiState, fmt_count, redact_addresses
 from jitscope.tui.pane import Hint, Pane, update_static
 from jitscope.tui.styles import function_lines, highlight_wat
 from jitscope.wasm import tools
 from jitscope.wasm.sections import sections as wasm_sections
 
-__all__ = ["ExportScreen", "ModuleView", "WatView"]
+__all__ = ["ModuleView", "WatView"]
 
 EMPTY = (
     "[b]No JIT module yet.[/b] Run a function in the REPL, then in Candidates (F3) press "
     "[b]j[/b] to JIT the highlighted or marked functions, or [b]a[/b] to JIT all candidates. "
     "The module's WAT appears here; [b]n[/b] steps it in, [b]l[/b] links it at once."
 )
-
-
-class ExportScreen(ModalScreen[Path | None]):
-    """Ask where to write a file (the WAT, a snapshot); dismisses with the path, or None when
-    cancelled."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="export.cancel")
-    ]
-
-    def __init__(self, default: Path, what: str = "Export WAT to file") -> None:
-        super().__init__()
-        self.default = default
-        self.what = what
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="export-dialog"):
-            yield Label(f"{self.what} ([b]enter[/b] writes, [b]esc[/b] cancels)")
-            yield Input(str(self.default), id="export-path")
-
-    @on(Input.Submitted)
-    def _submit(self, event: Input.Submitted) -> None:
-        value = event.value.strip()
-        self.dismiss(Path(value).expanduser() if value else None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class WatView(ScrollView, can_focus=True):

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 from collections.abc import Collection
+from pathlib import Path
+from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.reactive import reactive
@@ -16,6 +20,8 @@ from textual.visual import VisualType
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import RowDoesNotExist
 
+from jitscope.runtime.files import write_atomic
+from jitscope.tui.export import ExportScreen
 from jitscope.tui.model import UiState
 from jitscope.tui.styles import Palette
 
@@ -62,6 +68,10 @@ class Hint(Static, can_focus=True):
     """A pane's empty state: what to do next.  Focusable, so the pane's keys still apply."""
 
     DEFAULT_CLASSES = "hint"
+
+
+def _plain(cell: object) -> str:
+    return cell.plain if isinstance(cell, Text | Content) else str(cell)
 
 
 def _cell_key(cell: object) -> object:
@@ -139,9 +149,36 @@ class PaneTable(DataTable[object]):
             return None
         return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
 
+    def table_text(self, *, csv_format: bool) -> str:
+        """What the table shows, as CSV or as aligned text (the cells' plain text)."""
+        header = [
+            str(c.label.plain if hasattr(c.label, "plain") else c.label)
+            for c in self.ordered_columns
+        ]
+        rows = [[_plain(cell) for cell in self.get_row_at(k)] for k in range(self.row_count)]
+        if csv_format:
+            out = io.StringIO()
+            csv.writer(out, lineterminator="\n").writerows([header, *rows])
+            return out.getvalue()
+        widths = [max(len(r[k]) for r in [header, *rows]) for k in range(len(header))]
+        return "".join(
+            "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() + "\n"
+            for r in [header, *rows]
+        )
+
 
 class Pane(Vertical):
     """A view of runtime state; re-renders whenever the app's state (or the theme) changes."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "ctrl+s",
+            "save_table",
+            "Save table",
+            id="pane.save_table",
+            tooltip="write the pane's table as CSV (or .txt: aligned text)",
+        ),
+    ]
 
     DEFAULT_CLASSES = "pane"
     #: Shown in the pane's border and in the tab bar.
@@ -180,6 +217,33 @@ class Pane(Vertical):
         else:
             update_static(hint, message)
             self.add_class("-empty")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "save_table":
+            return bool(self.query(PaneTable)) or None
+        return True
+
+    def action_save_table(self) -> None:
+        tables = self.query(PaneTable)
+        if not tables:
+            return
+        table = tables.first()
+        name = self.TITLE.lower() or "table"
+
+        def done(path: Path | None) -> None:
+            if path is None:
+                return
+            text = table.table_text(csv_format=path.suffix.lower() != ".txt")
+            try:
+                write_atomic(path, text)
+            except OSError as e:
+                self.notify(f"Could not write {path}: {e.strerror or e}", severity="error")
+            else:
+                self.notify(f"{self.TITLE} written to {path} ({table.row_count} rows)")
+
+        self.app.push_screen(
+            ExportScreen(Path.cwd() / f"{name}.csv", f"Save {self.TITLE} (.csv, or .txt)"), done
+        )
 
     def focus_body(self) -> None:
         """Focus the pane's main widget (its table, its scroller, or the empty-state hint)."""
