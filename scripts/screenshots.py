@@ -2,6 +2,7 @@
 
     python scripts/screenshots.py            # every scene at 80x24 and 160x48
     python scripts/screenshots.py linked     # only the scenes named
+    python scripts/screenshots.py browser    # jitscope serve in headless Chromium (PNG)
 
 Each scene (jitscope/tui/story.py, shared with the snapshot tests) runs in a fresh app and
 session under ``App.run_test()``; the screen is then saved with ``save_screenshot``. Times
@@ -45,17 +46,44 @@ async def shoot(scene: str, size: tuple[int, int], out: Path) -> Path:
         app.session.close()
 
 
+def shoot_browser(out: Path) -> Path:
+    """The browser story (scripts/browser_story.py), then a screenshot of the page."""
+    from browser_story import CHROMIUM, served, tell
+    from playwright.sync_api import sync_playwright
+
+    if CHROMIUM is None:
+        raise SystemExit("browser: needs chromium-headless-shell (apt-get install it)")
+    path = out / "browser-1400x900.png"
+    with served() as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            tell(page, url)
+            page.wait_for_timeout(500)  # the last frame drawn
+            page.screenshot(path=str(path))
+        finally:
+            browser.close()
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenes", nargs="*", help=f"any of {', '.join([*SCENES, 'help'])}")
+    parser.add_argument(
+        "scenes", nargs="*", help=f"any of {', '.join([*SCENES, 'help', 'browser'])}"
+    )
     parser.add_argument("--out", type=Path, default=OUT, help="directory (default: %(default)s)")
     args = parser.parse_args(argv)
-    scenes = args.scenes or [*SCENES, "help"]
-    unknown = [s for s in scenes if s not in SCENES and s != "help"]
+    scenes = args.scenes or [*SCENES, "help", "browser"]
+    unknown = [s for s in scenes if s not in SCENES and s not in ("help", "browser")]
     if unknown:
         parser.error(f"unknown scene(s): {', '.join(unknown)}")
     args.out.mkdir(parents=True, exist_ok=True)
     for scene in scenes:
+        if scene == "browser":
+            start = time.perf_counter()
+            path = shoot_browser(args.out)
+            print(f"{path.relative_to(ROOT)}  ({time.perf_counter() - start:.1f} s)")
+            continue
         for size in SIZES:
             start = time.perf_counter()
             path = asyncio.run(shoot(scene, size, args.out))

@@ -6,6 +6,8 @@
     jitscope tour [--wasm PATH]            the whole story in one run: interpret, generate,
                                            link step by step, run JIT code, compare times
     jitscope bench [...]                   interpreter vs JIT vs C, side by side
+    jitscope serve [--host H] [--port N] [PATH]
+                                           the TUI in a browser, one session per tab
     jitscope snapshot -o OUT [FILE ...]    bake linked JIT code into one module (resume with
                                            `jitscope OUT`)
 
@@ -25,7 +27,7 @@ from jitscope.runtime.session import DEFAULT_TIME_LIMIT, ModuleLoadError
 
 __all__ = ["main"]
 
-SUBCOMMANDS = ("repl", "run", "tour", "bench", "snapshot")
+SUBCOMMANDS = ("repl", "run", "tour", "bench", "snapshot", "serve")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
             from jitscope.cli.snapshot import run
 
             return run(args)
+        if command == "serve":
+            from jitscope.cli.serve import run as serve
+
+            return serve(args)
         from jitscope.cli.run import open_session
 
         session = open_session(args.wasm, args.time_limit or None)
@@ -122,7 +128,8 @@ def _parser(command: str) -> argparse.ArgumentParser:
         p = argparse.ArgumentParser(
             prog="jitscope",
             description="A terminal debugger for run-time wasm code generation. "
-            "Without a subcommand, opens the TUI. Subcommands: repl, run, tour, bench, snapshot "
+            "Without a subcommand, opens the TUI. Subcommands: repl, run, tour, bench, snapshot, "
+            "serve "
             "(see jitscope help SUBCOMMAND).",
         )
         p.add_argument(
@@ -146,6 +153,16 @@ def _parser(command: str) -> argparse.ArgumentParser:
             "JIT code, table, memory and globals baked in (static late linking).",
         )
         add_snapshot_arguments(p)
+        return p
+    elif command == "serve":
+        from jitscope.cli.serve import add_arguments as add_serve_arguments
+
+        p = argparse.ArgumentParser(
+            prog="jitscope serve",
+            description="Serve the TUI to a browser (textual-serve): one jitscope session per "
+            "tab, on this machine only unless --host says otherwise.",
+        )
+        add_serve_arguments(p)
         return p
     elif command == "tour":
         p = argparse.ArgumentParser(
