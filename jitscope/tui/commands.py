@@ -156,6 +156,16 @@ def palette_commands(app: JitscopeApp) -> list[PaletteCommand]:
                 "Export WAT to a file", "atomic write of the shown module", view.action_export
             )
         )
+    for name, cls in app.PANES:
+        pane = app.query_one(f"#{name}", cls)
+        if pane.check_action("save_table", ()):
+            c.append(
+                PaletteCommand(
+                    f"Save the {cls.TITLE} table to a file…",
+                    "CSV, or aligned text for a .txt name (ctrl+s in the pane)",
+                    pane.action_save_table,
+                )
+            )
     c.append(PaletteCommand("Focus REPL", "F2", lambda: app.action_focus_pane("repl")))
     for i, (name, cls) in enumerate(app.PANES):
         c.append(

@@ -175,6 +175,7 @@ class Pane(Vertical):
             "ctrl+s",
             "save_table",
             "Save table",
+            show=False,  # in the help and the palette: the footer keeps the story's keys
             id="pane.save_table",
             tooltip="write the pane's table as CSV (or .txt: aligned text)",
         ),
