@@ -146,7 +146,8 @@ def build_wasm(
     """Compile ``src`` to a stripped wasm32-wasi reactor at ``out`` and return ``out``.
 
     Skips the work when the stamp beside ``out`` matches (see :func:`compute_stamp`) unless
-    ``force``. ``log`` receives one line saying what happened; compiler warnings go to stderr.
+    ``force``. ``log`` receives a line per step (``pip install -v`` shows them); compiler
+    warnings go to stderr.
     Raises :class:`BuildError` with the compiler's message on failure, leaving any previous
     output and stamp untouched.
     """
@@ -187,10 +188,15 @@ def build_wasm(
             "-o",
             str(raw),
         ]
+        say(
+            f"compiling {_show(src_path)} to wasm with zig (a cold cache builds libc++ first: "
+            "about a minute)"
+        )
         proc = _run(compile_cmd, f"compiling {src_path.name}")
         if proc.stderr.strip():
             sys.stderr.write(proc.stderr)
         # Plain `strip` drops DWARF and producers but keeps `name`, which the debugger shows.
+        say("stripping DWARF with wasm-tools (the name section stays)")
         stripped = Path(tmp) / out_path.name
         _run([str(_wasm_tools()), "strip", str(raw), "-o", str(stripped)], "wasm-tools strip")
         # Replace atomically, then stamp: an interrupted build never leaves a matching stamp.
