@@ -771,3 +771,26 @@ def test_ctrl_s_saves_a_panes_table_as_csv_or_text(tmp_path: Path) -> None:
         assert any(line.startswith("fib.jitCode") and "applied" in line for line in text)
 
     run_app(scenario)
+
+
+def test_footer_keys_the_highlighted_function_cannot_use_look_disabled() -> None:
+    from textual.widgets._footer import FooterKey
+
+    def enabled(app: JitscopeApp) -> dict[str, bool]:
+        return {k.key: not k.has_class("-disabled") for k in app.query(FooterKey)}
+
+    async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        await type_line(pilot, FIB)
+        await type_line(pilot, "(fib 5)")
+        await press(pilot, "f3")
+        keys = enabled(app)  # a candidate: JIT it, nothing to unlink, no code yet, no step
+        assert keys["j"] and not keys["u"] and not keys["c"] and not keys["n"]
+        assert keys["ctrl+q"]  # quit is in the footer
+        await press(pilot, "j")
+        keys = enabled(app)  # pending in a module: it can step, and has no JIT code to run
+        assert not keys["j"] and keys["n"] and keys["c"]
+        await press(pilot, "l")
+        keys = enabled(app)  # linked: unlink it, see its code; nothing left to step
+        assert not keys["j"] and keys["u"] and keys["c"] and not keys["n"]
+
+    run_app(scenario)

@@ -165,6 +165,7 @@ class CandidatesTable(Pane):
 
     def on_data_table_row_highlighted(self, event: PaneTable.RowHighlighted) -> None:
         self._update_subtitle()
+        self.refresh_bindings()  # the keys follow the highlighted function
 
     def on_descendant_focus(self) -> None:
         self._update_subtitle()
@@ -249,8 +250,19 @@ class CandidatesTable(Pane):
         if action == "toggle_prelude":
             return True
         if action in ("toggle_mark", "jit_marked", "unlink", "show", "code"):
-            return bool(self.state.view.functions) or None
+            # What the highlighted row's function allows (a disabled key looks disabled).
+            fid = self._cursor_id()
+            f = self.state.view.function(fid) if fid is not None else None
+            if f is None:
+                return None
+            if action == "jit_marked":
+                return bool(self.marked) or not (f.jit_code or f.pending) or None
+            if action == "unlink":
+                return f.state == "linked" or None
+            if action in ("show", "code"):
+                return bool(f.module_id) or None
         return True
+
 
 
 def _state_label(f: FunctionInfo) -> str:
