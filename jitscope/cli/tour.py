@@ -56,7 +56,7 @@ def run_tour(session: Session, out: TextIO) -> int:
             f"{word_after}, the slot of fib's JIT code\n\n"
         )
     else:  # the seed's interface: one call generates, instantiates and patches
-        out.write("2. JIT-link fib (this module links as it generates: no steps to show)\n")
+        out.write("\n2. JIT-link fib (this module links as it generates: no steps to show)\n")
         report = debugger.jit(None)
         out.write(_indent(format_report(report)))
         if report.failed:
