@@ -264,7 +264,6 @@ class CandidatesTable(Pane):
         return True
 
 
-
 def _state_label(f: FunctionInfo) -> str:
     """The state in few columns: "compiled in module 3" is "pending in jit 3" here, the
     module's name in the Table pane."""
