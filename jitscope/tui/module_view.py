@@ -280,6 +280,9 @@ class ModuleView(Pane):
         self.marked_line = line if mark else None
         self.render_state(self.state)
         view = self.query_one(WatView)
+        # Now (the view knows its new lines' size), so a screen taken next shows it, and
+        # again once laid out, in case the pane's own size changed meanwhile.
+        view.scroll_to(x=0, y=max(0, line - 1), animate=False, immediate=True)
         self.call_after_refresh(view.scroll_to, x=0, y=max(0, line - 1), animate=False)
         return True
 
