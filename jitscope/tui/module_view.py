@@ -46,6 +46,7 @@ class WatView(ScrollView, can_focus=True):
         self._lines: list[Content] = []
         self._marked: int | None = None
         self._strips: dict[int, Strip] = {}
+        self._want_top: int | None = None  # a scroll asked for before the view had a size
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
@@ -62,6 +63,25 @@ class WatView(ScrollView, can_focus=True):
         width = max((line.cell_length for line in self._lines), default=0) + 1
         self.virtual_size = Size(width, len(self._lines))
         self.refresh()
+
+    def show_from(self, top: int) -> None:
+        """Scroll line ``top`` to the top: now if the view has its size, else as soon as it
+        gets one (a pane that was just shown is laid out later, and a scroll before that
+        would stop at 0)."""
+        self._want_top = top
+        self._scroll_wanted()
+        self.call_after_refresh(self._scroll_wanted)
+
+    def on_resize(self) -> None:
+        self._scroll_wanted()
+
+    def _scroll_wanted(self) -> None:
+        # Until it lands: before layout the view's height (so its scroll range) is not known.
+        if self._want_top is None or self.scrollable_content_region.height <= 0:
+            return
+        self.scroll_to(x=0, y=self._want_top, animate=False, immediate=True)
+        if self.scroll_offset.y == self._want_top:
+            self._want_top = None
 
     @property
     def line_count(self) -> int:
@@ -279,11 +299,7 @@ class ModuleView(Pane):
         line = entry[2][name]
         self.marked_line = line if mark else None
         self.render_state(self.state)
-        view = self.query_one(WatView)
-        # Now (the view knows its new lines' size), so a screen taken next shows it, and
-        # again once laid out, in case the pane's own size changed meanwhile.
-        view.scroll_to(x=0, y=max(0, line - 1), animate=False, immediate=True)
-        self.call_after_refresh(view.scroll_to, x=0, y=max(0, line - 1), animate=False)
+        self.query_one(WatView).show_from(max(0, line - 1))
         return True
 
     # ----------------------------------------------------------------------------- actions
