@@ -7,13 +7,13 @@ import os
 
 import pytest
 
+from jitscope.debugger.code import redact_addresses
 from jitscope.debugger.history import History
 from jitscope.runtime.session import Session, Stage
 from jitscope.tui.model import (
     diff,
     fmt_count_fit,
     record_history,
-    redact_addresses,
     redact_hex,
     take_view,
 )

@@ -36,6 +36,7 @@ __all__ = [
     "code_source",
     "generations",
     "listing_of",
+    "redact_addresses",
 ]
 
 #: The listing's levels, in the order they nest, with the names people know them by.
@@ -47,7 +48,7 @@ _JIT_LOCALS = {"closure", "argv", "fp", "tmp", "result"}
 _CALLS = {"call", "call_indirect", "return_call", "return_call_indirect"}
 _BRANCHES = {"br", "br_if", "br_table", "if"}
 
-_BIG_DECIMAL = re.compile(r"(?<![\w$.])\d{5,}(?![\w.])")  # addresses: those of 65536 and up
+_BIG_DECIMAL = re.compile(r"(?<![\w$.])\d{5,}(?![\w.])")
 _BIG_HEX = re.compile(r"(?<=0x)[0-9a-f]{5,}\b")
 _HTML_STYLE = (
     "body{background:#1b1d23;color:#d8dee9;font-family:monospace}"
@@ -138,15 +139,10 @@ class CodeListing:
         """This listing with addresses into the main module's memory shown as ``…`` (they
         move with every build of interp.cc): for snapshot tests and golden files."""
 
-        def address(m: re.Match[str]) -> str:
-            return "…" if int(m[0]) >= 65536 else m[0]
-
         lines = [
             replace(
                 k,
-                text=_BIG_DECIMAL.sub(address, k.text)
-                if k.level == "wasm"
-                else _BIG_HEX.sub("…", k.text),
+                text=redact_addresses(k.text) if k.level == "wasm" else _BIG_HEX.sub("…", k.text),
             )
             for k in self.lines
         ]
@@ -187,6 +183,12 @@ class CodeSource:
     index: int  # the function's index in ``data``
     where: str  # in words: "module 3", "fib.wasm (baked in from module 1)"
     module_id: int  # the JIT module that compiled it
+
+
+def redact_addresses(wat: str) -> str:
+    """WAT with numbers of 65536 and up (addresses into the main module) as ``…``: they move
+    whenever interplib.wasm is rebuilt, and snapshot tests and golden files should not."""
+    return _BIG_DECIMAL.sub(lambda m: "…" if int(m[0]) >= 65536 else m[0], wat)
 
 
 def code_source(session: Session, f: FunctionInfo) -> CodeSource:

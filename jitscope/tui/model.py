@@ -29,7 +29,6 @@ __all__ = [
     "fmt_count",
     "fmt_seconds",
     "jit_code_fields",
-    "redact_addresses",
     "redact_hex",
     "take_view",
     "view_module",
@@ -391,22 +390,12 @@ def fmt_addr(address: int | None, deterministic: bool = False) -> str:
     return "0x……" if deterministic else f"0x{address:x}"
 
 
-_BIG_NUMBER = re.compile(r"(?<![\w$.])(\d{5,})(?![\w.])")
-
-
 _HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{5,}")
 
 
 def redact_hex(text: str) -> str:
     """``0x1130f90`` → ``0x……``: addresses in messages, for snapshot tests."""
     return _HEX_ADDRESS.sub("0x……", text)
-
-
-def redact_addresses(wat: str) -> str:
-    """Replace numbers of 65536 and up (addresses into the main module) with ``…``.
-
-    Addresses move whenever interplib.wasm is rebuilt; snapshot tests should not."""
-    return _BIG_NUMBER.sub(lambda m: "…" if int(m.group(1)) >= 65536 else m.group(1), wat)
 
 
 def record_history(

@@ -19,10 +19,11 @@ from textual.theme import Theme
 from textual.visual import Visual
 from textual.widgets import Input, Select, Static
 
+from jitscope.debugger.code import redact_addresses
 from jitscope.runtime.files import write_atomic
 from jitscope.runtime.session import Stage
 from jitscope.tui.export import ExportScreen
-from jitscope.tui.model import ModuleSnap, UiState, fmt_count, redact_addresses
+from jitscope.tui.model import ModuleSnap, UiState, fmt_count
 from jitscope.tui.pane import Hint, Pane, update_static
 from jitscope.tui.styles import function_lines, highlight_wat
 from jitscope.wasm import tools
