@@ -18,7 +18,7 @@ from html import escape
 import wasmtime
 
 from jitscope.runtime.native import NativeCode, NativeInstruction, native_code
-from jitscope.runtime.session import FunctionInfo, Session
+from jitscope.runtime.session import FunctionInfo, JitModule, Session
 from jitscope.runtime.sites import snippet
 from jitscope.wasm.custom import SRCMAP_SECTION, SourceMap, SourceMark, parse_srcmap
 from jitscope.wasm.leb128 import DecodeError
@@ -191,6 +191,12 @@ def redact_addresses(wat: str) -> str:
     return _BIG_DECIMAL.sub(lambda m: "…" if int(m[0]) >= 65536 else m[0], wat)
 
 
+def _in_module(mod: JitModule, index: int) -> CodeSource:
+    """Function ``index`` of a compiled JIT module (its patches follow its functions)."""
+    assert mod.module is not None  # callers check it is compiled
+    return CodeSource(mod.data, mod.module, index, f"module {mod.id}", mod.id)
+
+
 def code_source(session: Session, f: FunctionInfo) -> CodeSource:
     """Where ``f``'s JIT code is, in a JIT module of this session or baked into the snapshot
     it runs; ValueError when it has none (or it is not compiled yet)."""
@@ -200,8 +206,7 @@ def code_source(session: Session, f: FunctionInfo) -> CodeSource:
     if mod is not None:
         if mod.module is None:
             raise ValueError(f"module {mod.id} is not compiled yet: ,step it past compile")
-        patch = mod.patches[mod.function_ids.index(f.id)].patch  # patches follow functions
-        return CodeSource(mod.data, mod.module, patch.function, f"module {mod.id}", mod.id)
+        return _in_module(mod, mod.patches[mod.function_ids.index(f.id)].patch.function)
     record = session.snapshot_record
     for b in record.slots if record else ():
         if b.module_id == f.module_id and b.name == f.name:
@@ -446,10 +451,7 @@ def generations(session: Session, name: str) -> list[tuple[FunctionInfo, CodeSou
         for fid, state in zip(mod.function_ids, mod.patches, strict=True):
             f = by_id.get(fid)
             if f is not None and f.name == name:
-                src = CodeSource(
-                    mod.data, mod.module, state.patch.function, f"module {mod.id}", mod.id
-                )
-                found.append((f, src))
+                found.append((f, _in_module(mod, state.patch.function)))
     return found
 
 
