@@ -13,13 +13,15 @@ both are build requirements, looked up only when a build actually runs.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
@@ -158,6 +160,26 @@ def build_wasm(
 
     if not src_path.is_file():
         raise BuildError(f"source not found: {src_path}")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    # One build at a time per output: test workers (pytest -n) start together, and the
+    # others then find the stamp the first one wrote.
+    with _locked(out_path.with_name(out_path.name + ".lock")):
+        return _build(src_path, out_path, flags, force, say)
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _build(
+    src_path: Path, out_path: Path, flags: list[str], force: bool, say: Callable[[str], None]
+) -> Path:
     stamp = compute_stamp(src_path, flags)
     stamp_file = stamp_path(out_path)
     if (
@@ -169,7 +191,6 @@ def build_wasm(
         say(f"{_show(out_path)} is up to date")
         return out_path
 
-    out_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="jitscope-build-") as tmp:
         # Link under the final file name: wasm-ld records it as the module name in `name`.

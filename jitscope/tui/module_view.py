@@ -76,6 +76,11 @@ class WatView(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self._scroll_wanted()
 
+    @property
+    def scroll_pending(self) -> bool:
+        """A scroll asked for before layout has not landed yet."""
+        return self._want_top is not None
+
     def _scroll_wanted(self) -> None:
         # Until it lands: before layout the view's height (so its scroll range) is not known.
         if self._want_top is None or self.scrollable_content_region.height <= 0:

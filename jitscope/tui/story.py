@@ -32,13 +32,14 @@ _KEY_NAMES = {" ": "space"}
 async def settle(pilot: Pilot[object], timeout: float = 30.0) -> None:
     """Wait until the session worker is idle and every module's WAT has been printed."""
     from jitscope.tui.app import JitscopeApp
-    from jitscope.tui.module_view import ModuleView
+    from jitscope.tui.module_view import ModuleView, WatView
 
     app = pilot.app
     assert isinstance(app, JitscopeApp)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     view = app.query_one(ModuleView)
+    wat = view.query_one(WatView)
     # Poll with plain sleeps (the app's task runs meanwhile); pilot.pause() waits for the
     # whole process to go idle, which costs ~20 ms or more each time.
     while app.busy or view.loading_wat:
@@ -51,6 +52,11 @@ async def settle(pilot: Pilot[object], timeout: float = 30.0) -> None:
     for _ in range(3):
         await pilot.pause()
         await asyncio.sleep(0.03)
+    # A scroll asked for before the view was laid out lands once it is (if it is shown at
+    # all: a hidden pane keeps its scroll for when it is shown).
+    landed = loop.time() + 1.0
+    while wat.scroll_pending and wat.display and loop.time() < landed:
+        await asyncio.sleep(0.01)
 
 
 async def type_line(
