@@ -62,7 +62,11 @@ static Value runToplevel(Func *top) {
   *sp++ = UNSPEC_V;  // the closure slot of a top-level frame
   Value *fp = sp;
   sp = fp + top->nlocals;
+  frameDepth = 0;
+  jitNest = 0;
+  pushFrame(fp);
   Value v = eval(top->body, fp);
+  frameDepth = 0;
   sp = stackBase;
   return v;
 }
@@ -127,8 +131,11 @@ struct DebugState {
   const char *result;       // the printed value of the last dbg_run_form (a definition: the
   uint32_t resultLength;    // defined name)
   const Touched *touched;   // functions the interpreter entered since that dbg_read
+  const Frame *frames;      // the interpreter's frames, outermost first (see Frame)
+  const uint32_t *frameDepth;
+  const uint32_t *jitNest;
 };
-static DebugState debugState = {0, 0, nullptr, "", 0, &touched};
+static DebugState debugState = {0, 0, nullptr, "", 0, &touched, frames, &frameDepth, &jitNest};
 static std::vector<FormPos> formPositions;
 DEBUG_EXPORT(dbg_state) const DebugState *dbg_state() { return &debugState; }
 
@@ -202,6 +209,8 @@ DEBUG_EXPORT(dbg_error) ErrorInfo *dbg_error() { return &lastError; }
 // Called by the host after a trap or an error unwound an evaluation.
 DEBUG_EXPORT(dbg_reset) void dbg_reset() {
   sp = stackBase;
+  frameDepth = 0;
+  jitNest = 0;
   flushOutput();
 }
 
@@ -253,6 +262,23 @@ DEBUG_EXPORT(dbg_set_tierup) void dbg_set_tierup(uint32_t hookTableIndex, uint32
   tierUpThreshold = threshold;
 }
 
+// Entry breakpoints: the host's hook `void hook(Func*, u32 jit)` (a table index, 0 for none)
+// and what is armed (BreakArm bits); the functions' own F_BREAK_* flags say which.
+DEBUG_EXPORT(dbg_set_breaks) void dbg_set_breaks(uint32_t hookTableIndex, uint32_t armed) {
+  breakHook = hookTableIndex;
+  breakArmed = hookTableIndex ? armed : 0;
+}
+// A value as `write` prints it, cut after `limit` bytes (a frame's arguments, for the host).
+static std::string valueText;
+DEBUG_EXPORT(dbg_write) const char *dbg_write(Value v, uint32_t limit) {
+  valueText.clear();
+  printValue(valueText, v, false);
+  if (valueText.size() > limit) {
+    valueText.resize(limit);
+    valueText += "...";
+  }
+  return valueText.c_str();
+}
 DEBUG_EXPORT(dbg_heap) HeapStats *dbg_heap() { return &heap; }
 DEBUG_EXPORT(dbg_collect) void dbg_collect() { collect(); }
 DEBUG_EXPORT(dbg_scrub) uint32_t dbg_scrub() { return (uint32_t)scrubHeap(); }
@@ -286,6 +312,16 @@ static const LayoutEntry LAYOUT[] = {
   LAYOUT_FIELD(DebugState, source), LAYOUT_FIELD(DebugState, formCount),
   LAYOUT_FIELD(DebugState, formPos), LAYOUT_FIELD(DebugState, result),
   LAYOUT_FIELD(DebugState, resultLength), LAYOUT_FIELD(DebugState, touched),
+  LAYOUT_FIELD(DebugState, frames), LAYOUT_FIELD(DebugState, frameDepth),
+  LAYOUT_FIELD(DebugState, jitNest),
+  LAYOUT_RECORD(Frame), LAYOUT_FIELD(Frame, fp), LAYOUT_FIELD(Frame, at), LAYOUT_FIELD(Frame, jitNest),
+  {"Node.line", (uint32_t)(offsetof(Node, pos) + offsetof(Pos, line)), 4},
+  {"Node.col", (uint32_t)(offsetof(Node, pos) + offsetof(Pos, col)), 4},
+  {"Node.src", (uint32_t)(offsetof(Node, pos) + offsetof(Pos, src)), 4},
+  LAYOUT_RECORD(Node),
+  LAYOUT_CONST(FuncFlags, F_BREAK_ENTER), LAYOUT_CONST(FuncFlags, F_BREAK_JIT_ENTRY),
+  LAYOUT_CONST(BreakArm, BREAK_FLAGGED), LAYOUT_CONST(BreakArm, BREAK_ANY_ENTRY),
+  LAYOUT_CONST(Limit, MAX_FRAMES),
   LAYOUT_RECORD(ErrorInfo),
   LAYOUT_FIELD(ErrorInfo, kind), LAYOUT_FIELD(ErrorInfo, line), LAYOUT_FIELD(ErrorInfo, col),
   LAYOUT_FIELD(ErrorInfo, src), LAYOUT_FIELD(ErrorInfo, message),

@@ -20,7 +20,49 @@ typedef Value (*Jit6)(Value, Value, Value, Value, Value, Value, Value);
 typedef Value (*JitArray)(Value, Value *);  // more than MAX_JIT_ARGS: arguments in memory
 static const int MAX_JIT_ARGS = 6;
 
+// The Scheme frames the interpreter is running, outermost first, for the host's call stack:
+// where each frame's values start (its closure at fp[-1]), the call it is making, and how
+// many JIT activations had been entered from C when it was pushed.  The host merges them with
+// wasm's own frames, in which each run of JIT frames is one such activation.
+struct Frame { Value *fp; const Node *at; uint32_t jitNest; };
+static const uint32_t MAX_FRAMES = 1 << 14;
+static Frame frames[MAX_FRAMES];
+static uint32_t frameDepth;  // may pass MAX_FRAMES: the frames beyond are not recorded
+static uint32_t jitNest;     // JIT activations entered from C, not yet returned
+
+static inline void pushFrame(Value *fp) {
+  if (frameDepth < MAX_FRAMES) frames[frameDepth] = {fp, nullptr, jitNest};
+  frameDepth++;
+}
+
+// The innermost frame is making the call at `site`, unless JIT code makes it.
+static inline void noteCallSite(const Node *site) {
+  uint32_t top = frameDepth - 1;
+  if (top < MAX_FRAMES && frames[top].jitNest == jitNest) frames[top].at = site;
+}
+
+// Entry breakpoints: while any is armed (breakArmed, which JIT code reads at its fixed
+// address too), each entry asks whether to stop, and the host's hook (a table index) stops.
+enum BreakArm : uint32_t { BREAK_FLAGGED = 1, BREAK_ANY_ENTRY = 2 };
+uint32_t breakArmed;
+static uint32_t breakHook;
+
+__attribute__((noinline)) static void entryBreak(Func *fn, uint32_t jit) {
+  bool stop = (breakArmed & BREAK_ANY_ENTRY) || (fn->flags & F_BREAK_ENTER) ||
+              (jit && (fn->flags & F_BREAK_JIT_ENTRY) && fn->jitCalls == 0);
+  if (stop && breakHook) ((void (*)(Func *, uint32_t))(uintptr_t)breakHook)(fn, jit);
+}
+
+static Value callJitCode(Func *fn, Value f, Value *a);
+
 static Value callJit(Func *fn, Value f, Value *a) {
+  jitNest++;
+  Value r = callJitCode(fn, f, a);
+  jitNest--;
+  return r;
+}
+
+static Value callJitCode(Func *fn, Value f, Value *a) {
   uintptr_t code = fn->jitCode;
   switch (fn->nparams) {
     case 0: return ((Jit0)code)(f);
@@ -67,7 +109,8 @@ static inline void enterInterpreted(Func *fn, const Node *site) {
   }
   if (tierUpHook && fn->interpCalls >= tierUpThreshold && !(fn->flags & (F_PENDING | F_TOPLEVEL | F_NO_TIERUP)))
     ((void (*)(Func *))(uintptr_t)tierUpHook)(fn);
-  if (fn->jitCode) return;
+  if (fn->jitCode) return;  // its JIT code asks about entry breakpoints
+  if (breakArmed) entryBreak(fn, 0);
   fn->interpCalls++;
   fn->interpWhy[interpReason(fn)]++;
   (void)site;
@@ -145,13 +188,17 @@ static uint32_t pendingArgc;
 // Runs closure base[0] (of fn) on base[1..nparams], arguments that already fit; from JIT code
 // the result may be TAIL_V.
 static inline Value enterRaw(Value *base, Func *fn, const Node *site) {
+  noteCallSite(site);
   if (!fn->jitCode) {
     enterInterpreted(fn, site);
     if (!fn->jitCode) {
       Value *fp = base + 1;
       if (fp + fn->nlocals + 64 > stackLimit) stackExhausted(site);
       sp = fp + fn->nlocals;
-      return eval(fn->body, fp);
+      pushFrame(fp);
+      Value r = eval(fn->body, fp);
+      frameDepth--;
+      return r;
     }
   }
   return callJit(fn, base[0], base + 1);
@@ -358,6 +405,7 @@ static Value eval(Node *n, Value *fp) {
             fitArgs(base, argc, fn, n);
             argc = fn->nparams;
           }
+          noteCallSite(n);
           for (;;) {
             if (!fn->jitCode) enterInterpreted(fn, n);
             if (!fn->jitCode) break;
@@ -368,6 +416,7 @@ static Value eval(Node *n, Value *fp) {
           }
           // Reuse this frame: move the closure and arguments down over it.
           memmove(fp - 1, base, (fn->nparams + 1) * sizeof(Value));
+          if (frameDepth - 1 < MAX_FRAMES) frames[frameDepth - 1].at = nullptr;  // fn's now
           if (fp + fn->nlocals + 64 > stackLimit) stackExhausted(n);
           sp = fp + fn->nlocals;
           n = fn->body;

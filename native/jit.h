@@ -667,6 +667,13 @@ struct Jit : JitMacro {
       a->loop(wasm::I64);
       loopDepth = a->depth - 1;
     }
+    // While an entry breakpoint is armed, ask before counting (a first entry has 0 calls).
+    a->i32_const((int32_t)(uintptr_t)&breakArmed);
+    a->i32_load();
+    a->if_();
+    a->i32_const((int32_t)(uintptr_t)f);
+    callRuntime((const void *)&rt_break_entry, mb.type({wasm::I32}, {}));
+    a->end();
     a->i32_const((int32_t)(uintptr_t)f);
     a->i32_const((int32_t)(uintptr_t)f);
     a->i64_load(offsetof(Func, jitCalls));

@@ -55,6 +55,9 @@ extern "C" void rt_fail(Node *site, int32_t code, Value a, Value b) {
   __builtin_trap();
 }
 
+// JIT code's entry check, taken while an entry breakpoint is armed.
+extern "C" void rt_break_entry(Func *fn) { entryBreak(fn, 1); }
+
 extern "C" Value rt_cons(Value a, Value b) { return cons(a, b); }
 extern "C" Value rt_make_box(Value v) { return makeBox(v); }
 extern "C" Value rt_arith(Node *site, Value a, Value b) { return arith(site, site->index, a, b); }

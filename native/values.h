@@ -98,7 +98,10 @@ static char errorText[1024];
 // F_NO_TIERUP: an auto tier-up of it failed; the hook is not called for it again.
 // F_UNLINKED: its JIT code was unlinked (until it is compiled again).
 enum FuncFlags : uint32_t {
-  F_TOPLEVEL = 1, F_PENDING = 2, F_LIBRARY = 8, F_REST = 16, F_NO_TIERUP = 32, F_UNLINKED = 64
+  F_TOPLEVEL = 1, F_PENDING = 2, F_LIBRARY = 8, F_REST = 16, F_NO_TIERUP = 32, F_UNLINKED = 64,
+  // Breakpoints the host set (see entryBreak): stop when it is entered; stop when its JIT code
+  // is entered for the first time.
+  F_BREAK_ENTER = 128, F_BREAK_JIT_ENTRY = 256
 };
 
 // Why a call ran the interpreter, as the function's state said when it was entered

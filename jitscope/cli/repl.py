@@ -12,8 +12,11 @@ from jitscope.debugger import Debugger, Report, open_depth, parse_auto_threshold
 from jitscope.debugger.code import code_diff, code_listing
 from jitscope.debugger.history import History
 from jitscope.debugger.memory import memory_words, resolve_address
+from jitscope.debugger.stops import stack_lines, stop_lines
 from jitscope.debugger.why import exit_lines, reason_summary, why_lines
+from jitscope.runtime.breaks import Stop
 from jitscope.runtime.session import JitModule, Session, Unsupported
+from jitscope.runtime.stack import Stack
 from jitscope.wasm.tools import WasmToolsError, print_wat
 
 __all__ = ["HELP", "Repl"]
@@ -46,6 +49,14 @@ Type Scheme forms; a form may span lines. Meta-commands:
                        NAME.field), record fields named; * marks words changed since the
                        last ,mem
   ,heap                heap size, live data, collections
+  ,break KIND [TARGET] stop the evaluation when: tier-up [NAME] (auto mode), jit-entry
+                       [NAME] (first entry through JIT code), enter NAME, patch ADDR|NAME
+                       (a patch writes there), error (before the stack unwinds);
+                       ,break list, ,break clear [N]
+  ,bt                  the call stack: at the stop, else where the last error happened
+  ,continue ,step ,abort
+                       at a stop: go on, stop at the next event of any kind, or end the
+                       evaluation (a pipe cannot answer: its stops print and continue)
   ,snapshot FILE       write a module with the linked JIT code baked in (jitscope FILE resumes)
   ,help                this text
   ,quit                leave (so does end of input)"""
@@ -78,6 +89,12 @@ class Repl:
         self.inputs = 0
         self._reading = False
         self._at_line_start = True  # what was written last ended a line
+        self._lines: TextIO = sys.stdin  # what run() reads, a stop's prompt too
+        self._stopped: Stop | None = None  # the stop being answered
+        self._answer = ""  # what ,continue / ,step / ,abort said at it
+        self._quit = False  # ,quit at a stop: abort, then leave
+        self._failed: Stack | None = None  # where the last error happened
+        session.on_stop = self._on_stop
 
     def write(self, text: str) -> None:
         if text:
@@ -92,6 +109,7 @@ class Repl:
         """Read and evaluate until end of input or ,quit.  Ctrl-C while reading drops the
         typed input; during an evaluation it interrupts it; anywhere else it is ignored, so
         no Ctrl-C ends the session."""
+        self._lines = lines
         main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, self._on_sigint) if main else None
         try:
@@ -169,6 +187,8 @@ class Repl:
             source, buffer = buffer, ""
             self._remember(source)
             self.evaluate(source)
+            if self._quit:
+                return 0
         if buffer.strip():
             self.evaluate(buffer)
         return 0
@@ -180,6 +200,43 @@ class Repl:
         )
         self.write(format_results(results, fresh_line=self._at_line_start))
         self.report(self.debugger.tier_up_report())
+        failed = results[-1].error if results and results[-1].kind == "error" else None
+        if failed is not None:
+            self._failed = failed.stack
+
+    def _on_stop(self, stop: Stop) -> str:
+        """At a stop, on the evaluating thread: show it; on a terminal, read commands until
+        one answers it.  A pipe cannot answer, so its stops continue."""
+        if not self._at_line_start:
+            self.write("\n")
+        self.write("".join(line + "\n" for line in stop_lines(stop)))
+        if not self.prompt:
+            self.write("(continuing: no terminal to answer the stop)\n")
+            return "continue"
+        self._stopped, self._answer = stop, ""
+        try:
+            while not self._answer:
+                line = self._readline(self._lines, "stop> ")
+                if line is None:  # Ctrl-C
+                    return "abort"
+                if not line:  # end of input: nobody is left to answer
+                    self._quit = True
+                    return "abort"
+                text = line.strip()
+                if not text:
+                    continue
+                if not text.startswith(","):
+                    self.write(
+                        "stopped: evaluate after ,continue or ,abort (the evaluation in "
+                        "progress holds the interpreter); commands like ,bt and ,mem work\n"
+                    )
+                    continue
+                if not self.meta(text[1:].split()):  # ,quit
+                    self._quit = True
+                    return "abort"
+            return self._answer
+        finally:
+            self._stopped = None
 
     def meta(self, words: list[str]) -> bool:
         """Run a meta-command; False to quit."""
@@ -210,6 +267,9 @@ class Repl:
         self.report(self.debugger.generate(list(args) or None))
 
     def cmd_step(self, args: list[str]) -> None:
+        if self._stopped is not None:  # at a stop: to the next event
+            self._answer_stop("step")
+            return
         self.report(self.debugger.step())
 
     def cmd_link(self, args: list[str]) -> None:
@@ -229,6 +289,29 @@ class Repl:
             raise ValueError("usage: ,auto N | off")
         threshold = None if args[0] == "off" else parse_auto_threshold(args[0])
         self.report(self.debugger.set_auto(threshold))
+
+    def cmd_break(self, args: list[str]) -> None:
+        self.report(self.debugger.breakpoint(args))
+
+    def _answer_stop(self, answer: str) -> None:
+        if self._stopped is None:
+            raise ValueError(f",{answer}: nothing is stopped (,break sets a breakpoint)")
+        self._answer = answer
+
+    def cmd_continue(self, args: list[str]) -> None:
+        self._answer_stop("continue")
+
+    cmd_c = cmd_continue
+
+    def cmd_abort(self, args: list[str]) -> None:
+        self._answer_stop("abort")
+
+    def cmd_bt(self, args: list[str]) -> None:
+        stack = self._stopped.stack if self._stopped is not None else self._failed
+        if stack is None:
+            self.write("no stack: nothing is stopped, and no error has happened yet\n")
+            return
+        self.write("".join(line + "\n" for line in stack_lines(stack)))
 
     def cmd_snapshot(self, args: list[str]) -> None:
         if len(args) != 1:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from jitscope.debugger.stops import break_command
 from jitscope.runtime.session import EvalError, JitModule, Session, Stage, Unsupported
 from jitscope.runtime.snapshot import Snapshot, SnapshotError, write_snapshot
 
@@ -329,6 +330,15 @@ class Debugger:
                 )
 
         return self._guarded("auto", act)
+
+    def breakpoint(self, words: list[str]) -> Report:
+        """``,break WORDS``: set, list or clear breakpoints (see debugger/stops.py)."""
+
+        def act(report: Report) -> None:
+            for kind, text in break_command(self.session, words):
+                report.add(kind, text)
+
+        return self._guarded("break", act)
 
     def snapshot(self, path: Path | str) -> tuple[Report, Snapshot | None]:
         """Static linking: write the live program, linked JIT code included, as one module."""

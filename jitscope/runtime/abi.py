@@ -65,6 +65,8 @@ OPTIONAL: Mapping[str, Signature] = {
     "dbg_scrub": ((), (_I,)),
     "dbg_prelude": ((), (_I,)),
     "dbg_exits": ((), (_I,)),
+    "dbg_set_breaks": ((_I, _I), ()),
+    "dbg_write": (("i64", _I), (_I,)),
 }
 
 
@@ -242,3 +244,11 @@ class Abi:
 
     def prelude(self) -> int:
         return self._int("dbg_prelude")
+
+    def set_breaks(self, slot: int, armed: int) -> None:
+        self._void("dbg_set_breaks", slot, armed)
+
+    def write(self, value: int, limit: int) -> int:
+        """The printed value's C string: ``value`` is a Value's 64-bit word (signed for wasm)."""
+        signed = value - (1 << 64) if value >= 1 << 63 else value
+        return self._int("dbg_write", signed, limit)

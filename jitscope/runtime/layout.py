@@ -55,6 +55,8 @@ NEEDED: dict[str, tuple[str, ...]] = {
 OPTIONAL: dict[str, tuple[str, ...]] = {
     "ExitStat": ("count", "line", "col", "src", "first"),
     "Obj": ("type", "words"),
+    "Frame": ("fp", "at", "jitNest"),
+    "Node": ("line", "col", "src"),
 }
 FLAGS = ("F_TOPLEVEL", "F_PENDING", "F_LIBRARY", "F_REST")
 

@@ -24,9 +24,18 @@ from typing import Any, Self, TypeVar
 import wasmtime
 
 from jitscope.runtime.abi import Abi, interface_problems
+from jitscope.runtime.breaks import BREAK_KINDS, Breakpoint, Stop
 from jitscope.runtime.engine import Ticker, compiled_main
 from jitscope.runtime.layout import EXIT_WORDS, REASON_WORDS, Layout, LayoutError, read_layout
 from jitscope.runtime.sites import JitSite, jit_site, trap_kind
+from jitscope.runtime.stack import (
+    JIT_MODULE_NAME,
+    RawFrame,
+    Stack,
+    StackFrame,
+    WasmFrame,
+    merge_stack,
+)
 from jitscope.runtime.stdio import OutputCapture, define_wasi
 from jitscope.runtime.types import (
     Capture,
@@ -74,9 +83,8 @@ BUNDLED_WASM = Path(__file__).resolve().parent.parent / "data" / "interplib.wasm
 #: Seconds one evaluation may run before it is interrupted.
 DEFAULT_TIME_LIMIT = 60.0
 
-#: JIT modules name themselves this and their id in the name section (native/jit.h), so a
-#: trap frame says which module it is in.
-JIT_MODULE_NAME = "jit-module-"
+#: How many of the innermost Scheme frames a call stack reads (with their arguments).
+STACK_FRAMES = 40
 
 #: The source name of library functions defined by the module's Scheme prelude.
 PRELUDE_SOURCE = "<prelude>"
@@ -108,6 +116,7 @@ class EvalError(Exception):
         col: int = 0,
         function: str = "",
         backtrace: Sequence[str] = (),
+        stack: Stack | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
@@ -117,6 +126,10 @@ class EvalError(Exception):
         self.col = col
         self.function = function
         self.backtrace = list(backtrace)
+        #: The call stack when it failed (innermost first), where it could be read.
+        self.stack = stack
+        #: (source id, line, col) of a Scheme error, for its stack.
+        self.position: tuple[int, int, int] | None = None
 
     @property
     def where(self) -> str:
@@ -139,10 +152,28 @@ class _Interrupted(Exception):
     """An interrupt that arrived before the wasm call it was meant for."""
 
 
-def _throw_error() -> None:
-    # A plain function, not a method: wasmtime-py keeps host functions in a process-wide slab
-    # until their Store goes, and a bound method would keep the Session (and Store) alive.
-    raise _Raised()
+def _weak(ref: weakref.ReferenceType[Session], method: str) -> Callable[..., None]:
+    """A host function calling ``method`` of a Session it holds weakly: wasmtime-py keeps
+    host functions in a process-wide slab until their Store goes, and a bound method would
+    keep the Session (and Store) alive."""
+
+    def hook(*args: int) -> None:
+        session = ref()
+        if session is not None:
+            getattr(session, method)(*args)
+
+    return hook
+
+
+def _throw_error(ref: weakref.ReferenceType[Session]) -> Callable[[], None]:
+    """The throw_error import: an error breakpoint stops first, then wasm unwinds."""
+    raised = _weak(ref, "_error_raised")
+
+    def throw() -> None:
+        raised()
+        raise _Raised()
+
+    return throw
 
 
 class Session:
@@ -176,7 +207,9 @@ class Session:
             raise ModuleLoadError(self.path, "; ".join(problems))
         linker = wasmtime.Linker(self.engine)
         define_wasi(linker, self._output)
-        linker.define_func("env", "throw_error", wasmtime.FuncType([], []), _throw_error)
+        linker.define_func(
+            "env", "throw_error", wasmtime.FuncType([], []), _throw_error(weakref.ref(self))
+        )
         self._ticker = Ticker(self.engine)
         self._limit_depth = 0  # nesting of _time_limited blocks
         instance = self._start_up(
@@ -238,6 +271,21 @@ class Session:
         #: evaluation went on with the function interpreted.  Front ends report new ones.
         self.tier_up_failures: list[tuple[str, str]] = []
         self._eager_jit = False  # compile every new lambda before its form runs
+        #: Where evaluations stop (see add_breakpoint).
+        self.breakpoints: list[Breakpoint] = []
+        self._next_break = 1
+        #: Called on the evaluating thread at each stop, the module suspended in the host
+        #: callback: it may read the session, and returns "continue", "step" (stop at the
+        #: next event of any kind) or "abort" (end the evaluation).  None: every stop
+        #: continues, and is kept in ``stops`` for the front end to show.
+        self.on_stop: Callable[[Stop], str] | None = None
+        self.stops: list[Stop] = []  # the latest few
+        self._stepping = False
+        self._break_slot: int | None = None
+        self._flagged: dict[int, int] = {}  # function id -> F_BREAK_* bits set on it
+        self._flags_seen = 0  # functions whose break bits follow the breakpoints
+        self._here: wasmtime.Func | None = None  # traps on purpose: wasm's live frames
+        self._error_frames: list[WasmFrame] = []  # live frames at the last Scheme error
         #: Per function id: (interpreted calls, JIT calls) during the last eval(), for the
         #: functions that were called.
         self.last_counts: dict[int, tuple[int, int]] = {}
@@ -398,7 +446,7 @@ class Session:
         kind, line, col, src, msg, fn = self.layout.error.unpack(
             self._read(ptr, self.layout.error.size)
         )
-        return EvalError(
+        error = EvalError(
             self.layout.error_word(kind),
             self._read_cstring(msg),
             source=self.source_name(src) if line else "",  # line 0: no position known
@@ -406,6 +454,8 @@ class Session:
             col=col,
             function=self._read_cstring(fn) if fn else "",
         )
+        error.position = (src, line, col) if line else None
+        return error
 
     def _trap_error(self, trap: wasmtime.Trap) -> EvalError:
         frames = [f.func_name or f"<func {f.func_index}>" for f in (trap.frames or [])]
@@ -461,10 +511,15 @@ class Session:
             error = EvalError("interrupted", "interrupted")
         except _Raised:
             error = self._module_error()
+            error.stack = self._failure_stack(self._error_frames, error)
         except wasmtime.Trap as e:
             error = self._trap_error(e)
+            error.stack = self._failure_stack(_wasm_frames(e), error)
+        except EvalError as e:  # a stop was aborted
+            error = e
         finally:
             self._running = False
+            self._error_frames = []
         if saved is not None and self._stack_pointer is not None:
             self._stack_pointer.set_value(self.store, saved)
         if self.debugger:
@@ -540,6 +595,8 @@ class Session:
             start = time.perf_counter()
             try:
                 top = self._run(partial(self.abi.compile_form, k))
+                if self._flagged or self._needs_flags():
+                    self._sync_break_flags(self._flags_seen)
                 if self._eager_jit:
                     self._jit_new_functions()
                 kind = self._run(partial(self.abi.run_form, top))
@@ -780,6 +837,7 @@ class Session:
         if what is None:
             raise ValueError(f"module {mod.id} is {mod.stage.name.lower()}: no step left")
         start = time.perf_counter()
+        patched: PatchState | None = None
         try:
             if mod.stage is Stage.GENERATED:
                 try:
@@ -831,6 +889,7 @@ class Session:
                 ps.before = self.read_u32(ps.patch.address)
                 self._module_call(mod, "apply_reloc", k)
                 ps.after = self.read_u32(ps.patch.address)
+                patched = ps
                 mod.patches_done += 1
                 if mod.patches_done == len(mod.patches):
                     mod.stage = Stage.LINKED
@@ -841,6 +900,8 @@ class Session:
             self._fail_module(mod, e.message)
             raise
         mod.timings[key] = mod.timings.get(key, 0.0) + time.perf_counter() - start
+        if patched is not None and self._running:
+            self._patch_written(mod, patched)
         return what
 
     def _instantiate_jit(self, module: wasmtime.Module) -> wasmtime.Instance:
@@ -975,13 +1036,18 @@ class Session:
             hook = wasmtime.Func(
                 self.store,
                 wasmtime.FuncType([wasmtime.ValType.i32()], []),
-                _weak_tier_up(weakref.ref(self)),
+                _weak(weakref.ref(self), "_tier_up"),
             )
             self._hook_slot = self.table.grow(self.store, 1, hook)
             self._slot_owner[self._hook_slot] = ("tier-up hook", "host")
         self._auto_threshold = threshold
         slot = self._hook_slot
         self._call(lambda: self.abi.set_tierup(slot, threshold))
+
+    @property
+    def auto_threshold(self) -> int | None:
+        """Auto tier-up's threshold, None while it is off."""
+        return self._auto_threshold
 
     @contextmanager
     def auto_jit_paused(self) -> Iterator[int | None]:
@@ -1029,10 +1095,269 @@ class Session:
         self._tierup_events.append((time.perf_counter(), mod.names[0], mod.id))
         if self.on_tier_up is not None:
             self.on_tier_up(mod)
+        name = mod.names[0] if mod.names else "?"
+        bp = self._matching("tier-up", name)
+        if bp is not None or self._stepping:
+            calls = self._function(fid).interp_calls
+            self._stop(
+                "tier-up",
+                f"{name} tiered up after {calls:,} interpreted calls: module {mod.id} linked",
+                bp,
+            )
 
     @property
     def tier_up_events(self) -> list[tuple[float, str, int]]:
         return list(self._tierup_events)
+
+    # ----------------------------------------------------------------------------- breakpoints
+
+    def add_breakpoint(
+        self, kind: str, function: str | None = None, address: int | None = None
+    ) -> Breakpoint:
+        """Stop evaluations at ``kind`` (see BREAK_KINDS) of ``function`` (None: any; "enter"
+        needs one) or, for "patch", at a write of ``address``.  ValueError if it makes no
+        sense."""
+        self.require_debugger("breakpoints")
+        if kind not in BREAK_KINDS:
+            raise ValueError(f"no breakpoint kind {kind!r}: one of {', '.join(BREAK_KINDS)}")
+        if kind == "enter" and not function:
+            raise ValueError("an enter breakpoint needs a function name")
+        if kind == "patch":
+            if address is None or not 0 <= address < self.memory_bytes():
+                raise ValueError("a patch breakpoint needs an address inside linear memory")
+            function = None
+        elif kind == "error":
+            function = None
+        bp = Breakpoint(self._next_break, kind, function, address if kind == "patch" else None)
+        self._next_break += 1
+        self.breakpoints.append(bp)
+        self._sync_break_flags(0)
+        return bp
+
+    def remove_breakpoint(self, number: int) -> Breakpoint:
+        """KeyError if there is no breakpoint ``number``."""
+        bp = next((b for b in self.breakpoints if b.number == number), None)
+        if bp is None:
+            raise KeyError(number)
+        self.breakpoints.remove(bp)
+        self._sync_break_flags(0)
+        return bp
+
+    def clear_breakpoints(self) -> None:
+        self.breakpoints = []
+        self._stepping = False
+        self._sync_break_flags(0)
+
+    def _matching(self, kind: str, name: str) -> Breakpoint | None:
+        return next(
+            (b for b in self.breakpoints if b.kind == kind and b.function in (None, name)), None
+        )
+
+    def _needs_flags(self) -> bool:
+        return any(b.kind in ("enter", "jit-entry") for b in self.breakpoints)
+
+    def _sync_break_flags(self, start: int) -> None:
+        """Set the F_BREAK_* bits the breakpoints ask for on functions ``start`` on (clear
+        those they no longer ask for), and arm the module's entry check to match."""
+        enter = self._layout.flag("F_BREAK_ENTER") if self._layout else 0
+        jit_entry = self._layout.flag("F_BREAK_JIT_ENTRY") if self._layout else 0
+        count = self._call(self.abi.func_count)
+        flags_at = self.layout.func.offsets["flags"]
+        for fid in range(start, count):
+            name = self._function(fid).name
+            want = 0
+            for b in self.breakpoints:
+                if b.kind == "enter" and b.function == name:
+                    want |= enter
+                elif b.kind == "jit-entry" and b.function in (None, name):
+                    want |= jit_entry
+            if want == self._flagged.get(fid, 0):
+                continue
+            address = self._func_address(fid) + flags_at
+            flags = (self.read_u32(address) & ~(enter | jit_entry)) | want
+            self.memory.write(self.store, flags.to_bytes(4, "little"), address)
+            if want:
+                self._flagged[fid] = want
+            else:
+                self._flagged.pop(fid, None)
+        self._flags_seen = count
+        self._arm_breaks()
+
+    def _arm_breaks(self) -> None:
+        flagged = self._layout.constants.get("BreakArm.BREAK_FLAGGED", 0) if self._layout else 0
+        any_entry = self._layout.constants.get("BreakArm.BREAK_ANY_ENTRY", 0) if self._layout else 0
+        armed = (flagged if self._flagged else 0) | (any_entry if self._stepping else 0)
+        if not armed and self._break_slot is None:
+            return
+        if self._break_slot is None:
+            hook = wasmtime.Func(
+                self.store,
+                wasmtime.FuncType([wasmtime.ValType.i32(), wasmtime.ValType.i32()], []),
+                _weak(weakref.ref(self), "_break_entry"),
+            )
+            self._break_slot = self.table.grow(self.store, 1, hook)
+            self._slot_owner[self._break_slot] = ("breakpoint hook", "host")
+        slot = self._break_slot
+        self._call(lambda: self.abi.set_breaks(slot, armed))
+
+    @contextmanager
+    def _breaks_paused(self) -> Iterator[None]:
+        """No break bits and no armed check in memory for the block (a snapshot's copy)."""
+        if not self._flagged and not self._stepping:
+            yield
+            return
+        kept, self.breakpoints, stepping = self.breakpoints, [], self._stepping
+        self._stepping = False
+        self._sync_break_flags(0)
+        try:
+            yield
+        finally:
+            self.breakpoints, self._stepping = kept, stepping
+            self._sync_break_flags(0)
+
+    def _break_entry(self, func_addr: int, jit: int) -> None:
+        """The module's entry hook: a flagged function (or any, after a step) is entered."""
+        f = self._function(self._func_id(func_addr))
+        bp = self._matching("enter", f.name)
+        if bp is None and jit:
+            bp = self._matching("jit-entry", f.name) if f.jit_calls == 0 else None
+        if bp is None and not self._stepping:
+            return
+        if jit:
+            first = " for the first time" if f.jit_calls == 0 else ""
+            what = f"{f.name} entered through its JIT code{first} (module {f.module_id})"
+            entering = None
+        else:
+            what = f"{f.name} entered, interpreted"
+            entering = StackFrame(f.name, "interpreter", f"{f.source}:{f.line}:{f.col}", "", None)
+        self._stop("jit-entry" if bp and bp.kind == "jit-entry" else "enter", what, bp, entering)
+
+    def _error_raised(self) -> None:
+        """The throw_error import, before wasm unwinds: the error's stack, and its stop."""
+        if not self.debugger or not self._running:
+            return
+        if self._jit_nest():  # JIT frames only wasm knows of: read them while they live
+            self._error_frames = self._live_wasm_frames()
+        bp = self._matching("error", "")
+        if bp is None and not self._stepping:
+            return
+        e = self._module_error()
+        self._stop("error", f"{e.kind} error: {e.one_line()}", bp, at=e.position)
+
+    def _patch_written(self, mod: JitModule, ps: PatchState) -> None:
+        written = range(ps.patch.address, ps.patch.address + 4)  # the jitCode word
+        bp = next((b for b in self.breakpoints if b.kind == "patch" and b.address in written), None)
+        if bp is None and not self._stepping:
+            return
+        self._stop(
+            "patch",
+            f"module {mod.id} patched {ps.patch.name}.jitCode @ 0x{ps.patch.address:x}: "
+            f"{ps.before} -> {ps.after}",
+            bp,
+        )
+
+    def _stop(
+        self,
+        kind: str,
+        message: str,
+        bp: Breakpoint | None,
+        entering: StackFrame | None = None,
+        *,
+        at: tuple[int, int, int] | None = None,
+    ) -> None:
+        """Stop here, inside a host callback: the front end looks around (with the time limit
+        lifted), then continues, steps or aborts; after a stop the evaluation has its whole
+        time limit again."""
+        stack = self.live_stack(at)
+        if entering is not None:
+            stack = Stack((entering, *stack.frames), stack.omitted, stack.note)
+        stop = Stop(kind, message, bp, stack)
+        self.stops = [*self.stops[-9:], stop]
+        self._ticker.disarm()
+        self.store.set_epoch_deadline(1 << 62)
+        try:
+            answer = self.on_stop(stop) if self.on_stop is not None else "continue"
+        finally:
+            self.store.set_epoch_deadline(1)
+            if self.time_limit:
+                self._ticker.arm(self.time_limit)
+        self._stepping = answer == "step"
+        self._arm_breaks()
+        if answer == "abort" or self._interrupt.is_set():
+            raise EvalError("interrupted", f"aborted at a stop: {message}")
+
+    # ----------------------------------------------------------------------------- call stack
+
+    def live_stack(self, at: tuple[int, int, int] | None = None) -> Stack:
+        """The call stack now: call it from inside a stop (on the evaluating thread)."""
+        return self._stack(self._live_wasm_frames(), at)
+
+    def _failure_stack(self, wasm: list[WasmFrame], e: EvalError) -> Stack | None:
+        if not self.debugger:
+            return None
+        try:
+            return self._stack(wasm, e.position)
+        except (EvalError, ValueError, struct.error):
+            return None  # the module's frame list is not what it described
+
+    def _stack(self, wasm: list[WasmFrame], at: tuple[int, int, int] | None) -> Stack:
+        raw, omitted = self._raw_frames()
+        modules = {m.id: m.data for m in self.modules}
+        return merge_stack(
+            raw, self._jit_nest(), wasm, modules, self._sources, self._source_texts, at, omitted
+        )
+
+    def _live_wasm_frames(self) -> list[WasmFrame]:
+        if self._here is None:
+            module = wasmtime.Module(self.engine, '(module (func (export "here") unreachable))')
+            here = wasmtime.Instance(self.store, module, []).exports(self.store)["here"]
+            assert isinstance(here, wasmtime.Func)
+            self._here = here
+        try:
+            self._here(self.store)
+        except wasmtime.Trap as e:
+            return _wasm_frames(e)[1:]  # without `here` itself
+        return []
+
+    def _state_pointer(self, field: str) -> int:
+        return self.read_u32(self._state_address + self.layout.debug_state.offsets[field])
+
+    def _jit_nest(self) -> int:
+        if "jitNest" not in self.layout.debug_state.offsets:
+            return 0
+        return self.read_u32(self._state_pointer("jitNest"))
+
+    def _raw_frames(self) -> tuple[list[RawFrame], int]:
+        """The innermost STACK_FRAMES of the module's frame list, outermost first, and how
+        many frames are left out."""
+        frame = self.layout.records.get("Frame")
+        node = self.layout.records.get("Node")
+        if frame is None or node is None:
+            return [], 0
+        depth = self.read_u32(self._state_pointer("frameDepth"))
+        recorded = min(depth, self.layout.constants.get("Limit.MAX_FRAMES", 0))
+        first = max(0, recorded - STACK_FRAMES)
+        base = self._state_pointer("frames")
+        data = self._read(base + first * frame.size, (recorded - first) * frame.size)
+        closure_type = self.layout.constants.get("ObjType.T_CLOSURE", -1)
+        out = []
+        for k in range(recorded - first):
+            fp, at, nest = frame.unpack(data[k * frame.size : (k + 1) * frame.size])
+            function, args = "", None
+            closure = self.read_u64(fp - 8)
+            if closure & 7 == 1 and self.read_u32(closure - 1) & 0x7FFFFFFF == closure_type:
+                f = self._function(self._func_id(self.read_u32(closure - 1 + 8)))
+                function = f.name
+                args = tuple(self._write_value(self.read_u64(fp + 8 * i)) for i in range(f.nparams))
+            where = None
+            if at:
+                line, col, src = node.unpack(self._read(at, node.size))
+                where = (src, line, col)
+            out.append(RawFrame(function, args, where, nest))
+        return out, depth - recorded + first
+
+    def _write_value(self, value: int) -> str:
+        return self._read_cstring(self._call(lambda: self.abi.write(value, 60)))
 
     # ----------------------------------------------------------------------------- views
 
@@ -1141,7 +1466,7 @@ class Session:
             zeroed = self.scrub()
         elif self.debugger:
             self.collect()
-        with self.auto_jit_paused() as hook:
+        with self.auto_jit_paused() as hook, self._breaks_paused():
             memory = bytes(self.memory.read(self.store, 0, self.memory.data_len(self.store)))
             pages = self.memory.size(self.store)
         table = []
@@ -1202,6 +1527,7 @@ class Session:
             mod.functions = {}
         self.modules = []
         self.on_tier_up = None
+        self.on_stop = None
         self._ticker.stop()
         for name in ("abi", "memory", "table", "_stack_pointer", "store"):
             self.__dict__.pop(name, None)
@@ -1220,15 +1546,11 @@ def _func_identity(func: wasmtime.Func) -> object | None:
     return getattr(raw, "__private", None) if raw is not None else None
 
 
-def _weak_tier_up(ref: weakref.ReferenceType[Session]) -> Callable[[int], None]:
-    """The tier-up hook, holding its Session weakly (see _throw_error)."""
-
-    def hook(func_addr: int) -> None:
-        session = ref()
-        if session is not None:
-            session._tier_up(func_addr)
-
-    return hook
+def _wasm_frames(trap: wasmtime.Trap) -> list[WasmFrame]:
+    return [
+        WasmFrame(f.module_name or "", f.func_index, f.func_name or "", f.module_offset)
+        for f in trap.frames or []
+    ]
 
 
 def _snapshot_record(path: Path, data: bytes) -> SnapshotRecord | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import wasmtime
 
@@ -56,8 +57,7 @@ def jit_site(
     """The site of ``offset`` (a trap frame's module offset) in JIT module ``data``; None
     when the module cannot be read back (the trap is still reported, without it)."""
     try:
-        parsed = ParsedModule.parse(data, f"module {module_id}")
-        text = print_wat(data, offsets=True).splitlines()
+        parsed, text = _read_back(data, module_id)
     except (DecodeError, WasmToolsError):
         return None
     line, instruction = 0, ""
@@ -82,6 +82,15 @@ def jit_site(
                 snippet_text = snippet(source_texts[fmap.source], mark)
     name = parsed.names.get(func_index, f"function {func_index}")
     return JitSite(module_id, name, offset, line, instruction, source, mark, snippet_text)
+
+
+@lru_cache(maxsize=16)
+def _read_back(data: bytes, module_id: int) -> tuple[ParsedModule, list[str]]:
+    """The module parsed and printed with offsets: once per module for a stack of its frames
+    (a print costs ~30 ms)."""
+    return ParsedModule.parse(data, f"module {module_id}"), print_wat(
+        data, offsets=True
+    ).splitlines()
 
 
 def snippet(source: str, m: SourceMark) -> str:

@@ -18,8 +18,8 @@
   (type (;16;) (func (param i32 i32) (result i64)))
   (type (;17;) (func (param i32 i64 i32)))
   (type (;18;) (func (param i32 i32 i32) (result i64)))
-  (type (;19;) (func (param i32) (result i64)))
-  (type (;20;) (func (param i32)))
+  (type (;19;) (func (param i32)))
+  (type (;20;) (func (param i32) (result i64)))
   (type (;21;) (func (result i32)))
   (type (;22;) (func))
   (import "env" "memory" (memory (;0;) 0))
@@ -55,6 +55,13 @@
     i32.const <addr>
     local.get $tmp
     i32.store
+    i32.const <addr>
+    i32.load
+    if ;; label = @1
+      i32.const <addr>
+      i32.const <slot>
+      call_indirect (type 19)
+    end
     i32.const <addr>
     i32.const <addr>
     i64.load offset=24
@@ -114,14 +121,14 @@
         if (result i64) ;; label = @3
           i32.const <addr>
           i32.const <slot>
-          call_indirect (type 19)
+          call_indirect (type 20)
         else
           local.get 6
         end
       else
         i32.const <addr>
         i32.const <slot>
-        call_indirect (type 20)
+        call_indirect (type 19)
         i32.const <addr>
         i64.load
         local.tee 5
@@ -184,7 +191,7 @@
           if (result i64) ;; label = @4
             i32.const <addr>
             i32.const <slot>
-            call_indirect (type 19)
+            call_indirect (type 20)
           else
             local.get 6
           end
@@ -234,14 +241,14 @@
         if (result i64) ;; label = @3
           i32.const <addr>
           i32.const <slot>
-          call_indirect (type 19)
+          call_indirect (type 20)
         else
           local.get 7
         end
       else
         i32.const <addr>
         i32.const <slot>
-        call_indirect (type 20)
+        call_indirect (type 19)
         i32.const <addr>
         i64.load
         local.tee 6
@@ -304,7 +311,7 @@
           if (result i64) ;; label = @4
             i32.const <addr>
             i32.const <slot>
-            call_indirect (type 19)
+            call_indirect (type 20)
           else
             local.get 7
           end
@@ -377,7 +384,7 @@
     global.set $table_base
     local.get 0
   )
-  (func $use_slots (;2;) (type 20) (param $base i32)
+  (func $use_slots (;2;) (type 19) (param $base i32)
     local.get $base
     global.set $table_base
   )
@@ -387,7 +394,7 @@
     i32.const 1
     table.init 0
   )
-  (func $apply_reloc (;4;) (type 20) (param $k i32)
+  (func $apply_reloc (;4;) (type 19) (param $k i32)
     block ;; label = @1
       block ;; label = @2
         local.get $k
