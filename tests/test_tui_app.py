@@ -18,7 +18,7 @@ import pytest
 from textual.events import Key, Paste
 from textual.message import Message
 from textual.pilot import Pilot
-from textual.widgets import Input, Static, Tab, Tabs
+from textual.widgets import DataTable, Input, Static, Tab, Tabs
 
 from jitscope.runtime.session import Session, Stage
 from jitscope.tui.app import JitscopeApp
@@ -792,5 +792,61 @@ def test_footer_keys_the_highlighted_function_cannot_use_look_disabled() -> None
         await press(pilot, "l")
         keys = enabled(app)  # linked: unlink it, see its code; nothing left to step
         assert not keys["j"] and keys["u"] and keys["c"] and not keys["n"]
+
+    run_app(scenario)
+
+
+def test_a_breakpoint_stops_the_evaluation_and_the_panes_show_that_moment() -> None:
+    async def scenario(app: JitscopeApp, pilot: Pilot[None], messages: list[Message]) -> None:
+        from jitscope.tui.stop_view import StopPanel
+        from jitscope.tui.story import wait_for_stop
+
+        await type_line(pilot, FIB)
+        await type_line(pilot, ",break tier-up fib")
+        assert "breakpoint 1: stops when fib tiers up" in log_text(app)
+        assert app.set_auto(20)
+        await settle(pilot)
+        await type_line(pilot, "(fib 12)", wait=False)
+        await wait_for_stop(pilot)
+        panel = app.query_one(StopPanel)
+        assert panel.display and app.focused is panel.query_one("#stop-stack")
+        stack = panel.query_one("#stop-stack", DataTable)
+        first = [str(c) for c in stack.get_row_at(0)]
+        assert first[1:3] == ["(fib 2)", "interpreter"]
+        # The panes show the live state: fib is linked already, mid-evaluation.
+        fib = next(f for f in app.state.view.functions if f.name == "fib")
+        assert fib.jit_code and fib.interp_calls == 20
+        assert app.state.stopped and app.state.view.last_counts[fib.id] == (20, 0)
+        summary = str(app.query_one("#dispatch-summary", Static).render())
+        assert "this evaluation so far (stopped): 20 interpreted · 0 JIT" in summary
+        # Reads run on the stopped thread; evaluating waits for the answer.
+        words = app._read_words(app.session.function("fib").jit_code_address, 1)
+        assert (
+            words is not None and words[0].fields[0] == f"fib.jitCode = {fib.jit_code} (table slot)"
+        )
+        app.query_one(ReplInput).focus()
+        await type_line(pilot, ",bt", wait=False)
+        await pilot.pause()
+        assert "#0   (fib 2)" in log_text(app)
+        assert not app.evaluate("(+ 1 2)")
+        await type_line(pilot, ",step", wait=False)  # to the next event: fib's first JIT entry
+        await wait_for_stop(pilot)
+        assert app.stopped is not None and app.stopped.breakpoint is None
+        assert app.stopped.stack.frames[0].tier == "JIT module 1"
+        assert app.focused is panel.query_one("#stop-stack")
+        await pilot.press("c")
+        await settle(pilot)
+        assert app.stopped is None and not panel.display
+        assert "⇒ 233" in log_text(app)
+        # An abort ends the evaluation; the session carries on.
+        await type_line(pilot, ",break enter fib")
+        await type_line(pilot, "(fib 3)", wait=False)
+        await wait_for_stop(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "aborted at a stop: fib entered through its JIT code" in log_text(app)
+        await type_line(pilot, ",break clear")
+        await type_line(pilot, "(fib 10)")
+        assert "⇒ 89" in log_text(app)
 
     run_app(scenario)

@@ -3,6 +3,7 @@ evaluating thread stops inside the module (see Session.on_stop)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from jitscope.runtime.stack import Stack
@@ -45,13 +46,15 @@ class Breakpoint:
 
 @dataclass(frozen=True, slots=True)
 class Stop:
-    """Where an evaluation stopped: the breakpoint (None after a step), what happened, and the
-    call stack at that moment."""
+    """Where an evaluation stopped: the breakpoint (None after a step), what happened, the
+    call stack at that moment, and the calls the evaluation has made so far."""
 
     kind: str  # a breakpoint kind; "enter" after a step stops at the next call
     message: str
     breakpoint: Breakpoint | None
     stack: Stack
+    #: Per function id: (interpreted calls, JIT calls) since the evaluation began.
+    counts: Mapping[int, tuple[int, int]]
 
     def headline(self) -> str:
         why = (

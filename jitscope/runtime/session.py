@@ -289,6 +289,7 @@ class Session:
         #: Per function id: (interpreted calls, JIT calls) during the last eval(), for the
         #: functions that were called.
         self.last_counts: dict[int, tuple[int, int]] = {}
+        self._counts_base: dict[int, tuple[int, int]] = {}
         self._eager_seen = 0  # functions the eager mode has looked at
         #: Functions that have had JIT code: the only ones whose JIT counter can move.
         self._jit_ids: set[int] = (
@@ -590,6 +591,7 @@ class Session:
         # Only functions the interpreter enters (the module lists them) and those with JIT code
         # can count calls: their counters are read, not every function's.
         jit_before = {fid: self._counters(fid) for fid in self._jit_ids}
+        self._counts_base = jit_before  # a stop counts the calls so far from here
         for k in range(count):
             line, col, _, _ = fp.unpack(positions[k * fp.size : (k + 1) * fp.size])
             start = time.perf_counter()
@@ -1271,7 +1273,7 @@ class Session:
         stack = self.live_stack(at)
         if entering is not None:
             stack = Stack((entering, *stack.frames), stack.omitted, stack.note)
-        stop = Stop(kind, message, bp, stack)
+        stop = Stop(kind, message, bp, stack, self._counts_since(self._counts_base))
         self.stops = [*self.stops[-9:], stop]
         self._ticker.disarm()
         self.store.set_epoch_deadline(1 << 62)

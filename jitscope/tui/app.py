@@ -11,12 +11,13 @@ the session's owner at that moment, so it may read the session and post what it 
 from __future__ import annotations
 
 import contextlib
+import queue
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -32,11 +33,14 @@ from jitscope.debugger import DEFAULT_AUTO_THRESHOLD, Debugger, Report
 from jitscope.debugger.code import CodeSource, code_diff, code_source, listing_of
 from jitscope.debugger.history import History, default_history_path
 from jitscope.debugger.memory import MemWord, memory_words
+from jitscope.debugger.stops import stack_lines
+from jitscope.runtime.breaks import Stop
 from jitscope.runtime.session import (
     FunctionInfo,
     JitModule,
     Session,
 )
+from jitscope.runtime.stack import Stack
 from jitscope.tui.candidates import CandidatesTable
 from jitscope.tui.code_view import CodeScreen, DiffScreen
 from jitscope.tui.commands import JitscopeCommands, PaletteCommand, palette_commands
@@ -58,6 +62,7 @@ from jitscope.tui.messages import (
     Evaluated,
     JitDone,
     MemoryRequested,
+    Stopped,
     TieredUp,
 )
 from jitscope.tui.model import (
@@ -79,6 +84,7 @@ from jitscope.tui.patches import PatchesView
 from jitscope.tui.pipeline import PipelineStrip
 from jitscope.tui.repl import LogEntry, ReplInput, ReplPane
 from jitscope.tui.settings import default_settings_path, load_theme, save_theme
+from jitscope.tui.stop_view import StopPanel
 from jitscope.tui.table_slots import TableSlotsView
 from jitscope.wasm.tools import WasmToolsError
 
@@ -94,6 +100,9 @@ PANES: tuple[tuple[str, type[Pane]], ...] = (
 )
 
 _UNSET = object()
+
+
+T = TypeVar("T")
 
 
 def changed_panes(changes: Changes) -> set[str]:
@@ -269,6 +278,13 @@ class JitscopeApp(App[None]):
         self.keymap: dict[str, str] = {}
         self.set_reactive(JitscopeApp.state, UiState(deterministic=deterministic))
         session.on_tier_up = self._on_tier_up
+        session.on_stop = self._on_stop
+        # While stopped, the evaluating thread waits on this for what to do: an answer
+        # ("continue", "step", "abort") or a read to run for the UI, as the session's owner.
+        self._stop_requests: queue.Queue[tuple[str, Callable[[], object] | None]] = queue.Queue()
+        self._stopped: Stop | None = None
+        self._stop_waiting = threading.Event()  # the evaluating thread waits at a stop
+        self._failure_stack: Stack | None = None  # where the last error happened
 
     def _keep_theme(self, theme: Theme) -> None:
         problem = save_theme(self.settings_path, theme.name)
@@ -295,6 +311,7 @@ class JitscopeApp(App[None]):
                 with Container(id="panes"):
                     for name, cls in PANES:
                         yield cls(id=name).data_bind(JitscopeApp.state)
+        yield StopPanel(id="stop")
         yield Footer(id="footer")
 
     def on_mount(self) -> None:
@@ -405,6 +422,7 @@ class JitscopeApp(App[None]):
             selected_module=selected,
             history=history,
             running=self._busy,
+            stopped=self._stopped is not None,
             auto_threshold=self.auto_threshold if self._auto_on else None,
         )
         self._refresh_keys()
@@ -489,9 +507,91 @@ class JitscopeApp(App[None]):
             TieredUp(event, view_module(mod, jit_code_fields(functions), auto=True), functions)
         )
 
+    def _on_stop(self, stop: Stop) -> str:
+        """Runs on the evaluating thread, inside the module's host callback: show the live
+        state, then wait for the user's answer, running the reads the UI asks for meanwhile."""
+        self._stop_waiting.set()
+        try:
+            self.post_message(Stopped(stop, self._take_view()))
+            while True:
+                answer, read = self._stop_requests.get()
+                if read is None:
+                    return answer
+                read()
+        finally:
+            self._stop_waiting.clear()
+
+    def on_unmount(self) -> None:
+        # An app that closes at a stop must not leave its evaluating thread waiting.
+        if self._stop_waiting.is_set():
+            self._stop_requests.put(("abort", None))
+
+    def _as_owner(self, read: Callable[[], T]) -> T:
+        """Run ``read`` on the stopped evaluating thread (the session's owner) and wait."""
+        done = threading.Event()
+        box: list[T] = []
+        error: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                box.append(read())
+            except BaseException as e:  # noqa: BLE001 -- handed back to the UI thread
+                error.append(e)
+            finally:
+                done.set()
+
+        self._stop_requests.put(("read", run))
+        done.wait()
+        if error:
+            raise error[0]
+        return box[0]
+
+    @on(Stopped)
+    def _stopped_at(self, message: Stopped) -> None:
+        self._stopped = message.at
+        self.query_one(ReplPane).add(LogEntry("warning", message.at.headline()))
+        self.query_one(ReplPane).set_stopped(True)
+        self._apply_view(replace(message.view, last_counts=dict(message.at.counts)), select=None)
+        self.query_one(StopPanel).show(message.at)
+        self._refresh_keys()
+
+    @on(StopPanel.Answered)
+    def _answered(self, message: StopPanel.Answered) -> None:
+        self.answer_stop(message.answer)
+
+    def answer_stop(self, answer: str) -> bool:
+        """Continue, step or abort the stopped evaluation; False if nothing is stopped."""
+        if self._stopped is None:
+            return False
+        self._stopped = None
+        self.state = replace(self.state, stopped=False)
+        self.query_one(StopPanel).hide()
+        self.query_one(ReplPane).set_stopped(False)
+        self.query_one(ReplPane).add(
+            LogEntry(
+                "info",
+                {
+                    "continue": "continuing…",
+                    "step": "stepping to the next event…",
+                    "abort": "aborting…",
+                }[answer],
+            )
+        )
+        self._stop_requests.put((answer, None))
+        self.query_one(ReplInput).focus()
+        self._refresh_keys()
+        return True
+
+    @property
+    def stopped(self) -> Stop | None:
+        """The stop being looked at, None while nothing is stopped."""
+        return self._stopped
+
     @on(Evaluated)
     def _evaluated(self, message: Evaluated) -> None:
         self._busy = ""
+        failed = message.results[-1].error if message.results else None
+        self._failure_stack = failed.stack if failed is not None else None
         self.query_one(ReplPane).set_running(None)
         self.query_one(ReplPane).log_results(message.results)
         for entry in message.entries:
@@ -552,6 +652,17 @@ class JitscopeApp(App[None]):
             repl.input.move_cursor(repl.input.document.end)
 
     def _evaluate(self, source: str) -> bool:
+        if source.lstrip().startswith(","):
+            self._save_history()
+            self.query_one(ReplPane).log_input(source)
+            self._meta(source.split())
+            return True
+        if self._stopped is not None:
+            self.notify(
+                "Stopped at a breakpoint: c continues, s steps, a or esc aborts (then evaluate).",
+                severity="warning",
+            )
+            return False
         if self._busy:
             self.notify(f"Busy: {self._busy_label}. Press esc to interrupt.", severity="warning")
             return False
@@ -563,6 +674,41 @@ class JitscopeApp(App[None]):
             return Outcome(results=session.eval(source))
 
         return self._start(Job("eval", "evaluating", run, self._eval_seq, source))
+
+    def _meta(self, words: list[str]) -> None:
+        """The REPL's commands: ,break …, ,bt and a stop's answers (the panes and keys do the
+        rest)."""
+        repl = self.query_one(ReplPane)
+        cmd, args = words[0][1:], words[1:]
+        if cmd == "bt":
+            stack = self._stopped.stack if self._stopped is not None else self._failure_stack
+            if stack is None:
+                repl.add(
+                    LogEntry("info", "no stack: nothing is stopped, and no error has happened yet")
+                )
+            else:
+                repl.add(LogEntry("info", "\n".join(stack_lines(stack))))
+            return
+        answers = {"continue": "continue", "c": "continue", "step": "step", "abort": "abort"}
+        if cmd in answers:
+            if not self.answer_stop(answers[cmd]):
+                repl.add(LogEntry("info", "nothing is stopped: ,break sets a breakpoint"))
+            return
+        if cmd != "break":
+            repl.add(
+                LogEntry(
+                    "error",
+                    f"the REPL here takes Scheme, ,break …, ,bt, ,continue, ,step and ,abort;"
+                    f" not ,{cmd} (F1 lists the keys)",
+                )
+            )
+            return
+        if self._stopped is not None:  # the stopped thread owns the session: it sets them
+            report = self._as_owner(lambda: self.debugger.breakpoint(args))
+            for entry in outcome_of(report).entries:
+                repl.add(entry)
+            return
+        self._act("break", lambda d: d.breakpoint(args))
 
     def _save_history(self) -> None:
         try:
@@ -675,6 +821,8 @@ class JitscopeApp(App[None]):
         self.set_auto(None if self._auto_on else self.auto_threshold)
 
     def action_interrupt(self) -> None:
+        if self.answer_stop("abort"):
+            return
         if self._busy == "eval":
             self.session.interrupt()  # thread-safe: bumps the engine epoch
             self.query_one(ReplPane).add(LogEntry("info", "interrupting…"))
@@ -703,6 +851,7 @@ class JitscopeApp(App[None]):
             KeyGroup("Module", ModuleView.BINDINGS),
             KeyGroup("Table", TableSlotsView.BINDINGS),
             KeyGroup("Patches", PatchesView.BINDINGS),
+            KeyGroup("Stopped at a breakpoint", StopPanel.BINDINGS),
         ]
 
     def _binding_ids(self) -> set[str]:
@@ -716,6 +865,7 @@ class JitscopeApp(App[None]):
         self.call_after_refresh(self.pane(name).focus_body)
 
     async def action_quit(self) -> None:
+        self.answer_stop("abort")
         if self._busy == "eval":
             self.session.interrupt()  # or exit would wait for the evaluation's time limit
         self.exit()
@@ -776,7 +926,15 @@ class JitscopeApp(App[None]):
 
     def _read_words(self, address: int, count: int) -> list[MemWord] | None:
         """Memory words, read here only while no job holds the session (one thread uses a
-        store at a time)."""
+        store at a time), or by the stopped evaluating thread."""
+        if self._stopped is not None:
+            try:
+                return self._as_owner(
+                    lambda: memory_words(self.session, address, count, self._seen_memory)
+                )
+            except ValueError as e:
+                self.notify(f"No memory view: {e}", severity="warning")
+                return None
         if not self._lock.acquire(blocking=False):
             self.notify(
                 f"Busy: {self._busy_label}. Read memory when it is done.", severity="warning"

@@ -139,8 +139,11 @@ class DispatchView(Pane):
         interp = sum(i for i, _ in counts.values())
         jit = sum(j for _, j in counts.values())
         parts: list[str | tuple[str, str]] = []
-        if state.history:
+        if state.stopped:
+            parts.append(("this evaluation so far (stopped): ", "bold"))
+        elif state.history:
             parts.append((f"last evaluation (#{state.history[-1].seq}): ", "bold"))
+        if state.stopped or state.history:
             if interp + jit:
                 share = 100 * jit / (interp + jit)
                 parts += [
@@ -151,8 +154,8 @@ class DispatchView(Pane):
                 ]
             else:
                 parts.append("no calls")
-        if state.running == "eval":
-            parts.append(("  running…", "$text-muted italic"))
+        if state.running == "eval" and not state.stopped:
+            parts += ["  ", ("running…", "$text-muted italic")]
         last_seq = state.history[-1].seq if state.history else 0
         # Tier-ups of the last evaluation (or of the running one, as they arrive).
         recent = [t for t in state.tier_ups if t.eval_seq >= last_seq]

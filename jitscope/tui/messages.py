@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
+from jitscope.runtime.breaks import Stop
 from jitscope.runtime.session import FormResult, FunctionInfo
 from jitscope.tui.model import ModuleSnap, SessionView, TierUp
 
@@ -19,6 +20,7 @@ __all__ = [
     "Evaluated",
     "JitDone",
     "MemoryRequested",
+    "Stopped",
     "TieredUp",
 ]
 
@@ -89,3 +91,12 @@ class MemoryRequested(Message):
     def __init__(self, address: int) -> None:
         super().__init__()
         self.address = address
+
+
+class Stopped(Message):
+    """The evaluation stopped at a breakpoint; ``view`` is the session at that moment."""
+
+    def __init__(self, stop: Stop, view: SessionView) -> None:
+        super().__init__()
+        self.at = stop  # not `stop`: Message.stop() stops its bubbling
+        self.view = view

@@ -239,6 +239,8 @@ class UiState:
     history: tuple[EvalCounts, ...] = ()
     tier_ups: tuple[TierUp, ...] = ()
     running: str = ""  # what a worker is doing, "" when idle
+    #: The running evaluation waits at a breakpoint; view.last_counts are its calls so far.
+    stopped: bool = False
     auto_threshold: int | None = None  # auto tier-up: None when off
     deterministic: bool = False  # snapshot tests: fixed times, redacted addresses
 

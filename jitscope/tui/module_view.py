@@ -48,6 +48,7 @@ class WatView(ScrollView, can_focus=True):
         self._marked: int | None = None
         self._strips: dict[int, Strip] = {}
         self._want_top: int | None = None  # a scroll asked for before the view had a size
+        self._scroll_tries = 0
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
@@ -70,8 +71,8 @@ class WatView(ScrollView, can_focus=True):
         gets one (a pane that was just shown is laid out later, and a scroll before that
         would stop at 0)."""
         self._want_top = top
+        self._scroll_tries = 0
         self._scroll_wanted()
-        self.call_after_refresh(self._scroll_wanted)
 
     def on_resize(self) -> None:
         self._scroll_wanted()
@@ -82,12 +83,18 @@ class WatView(ScrollView, can_focus=True):
         return self._want_top is not None
 
     def _scroll_wanted(self) -> None:
-        # Until it lands: before layout the view's height (so its scroll range) is not known.
-        if self._want_top is None or self.scrollable_content_region.height <= 0:
+        # Until it lands: before layout the view's height (so its scroll range) is not known,
+        # and on a busy machine the first refreshes may come before it is.
+        if self._want_top is None:
             return
-        self.scroll_to(x=0, y=self._want_top, animate=False, immediate=True)
-        if self.scroll_offset.y == self._want_top:
-            self._want_top = None
+        if self.scrollable_content_region.height > 0:
+            self.scroll_to(x=0, y=self._want_top, animate=False, immediate=True)
+            if self.scroll_offset.y == min(self._want_top, self.max_scroll_y):
+                self._want_top = None
+                return
+        self._scroll_tries += 1
+        if self._scroll_tries <= 50:  # about a second of frames, then a resize retries it
+            self.set_timer(0.02, self._scroll_wanted)
 
     @property
     def line_count(self) -> int:

@@ -171,6 +171,7 @@ class ReplPane(Vertical):
         welcome = SEED_WELCOME if seed_only else WELCOME
         self.entries: list[LogEntry] = [LogEntry("info", welcome.format(module=module_name))]
         self._running_since: float | None = None
+        self._stopped = False  # the running evaluation waits at a breakpoint
         self._running_label = ""
         self._ticker: Timer | None = None
 
@@ -305,9 +306,19 @@ class ReplPane(Vertical):
         self.query_one("#repl-status").set_class(bool(label), "-running")
         self._update_status()
 
+    def set_stopped(self, stopped: bool) -> None:
+        """Show that the running evaluation waits at a breakpoint."""
+        self._stopped = stopped
+        self._update_status()
+
     def _update_status(self) -> None:
         status = self.query_one("#repl-status", Static)
-        if self._running_since is not None:
+        if self._stopped:
+            status.update(
+                "⏸ stopped: [b],continue[/b] [b],step[/b] [b],abort[/b]",
+                layout=False,
+            )
+        elif self._running_since is not None:
             elapsed = fmt_seconds(time.perf_counter() - self._running_since, self.deterministic)
             status.update(
                 f"⏳ {self._running_label}… {elapsed} — [b]esc[/b] interrupts", layout=False

@@ -19,7 +19,7 @@ from textual.pilot import Pilot
 if TYPE_CHECKING:
     from jitscope.tui.app import JitscopeApp
 
-__all__ = ["FIB", "RUN", "SCENES", "SQ", "settle", "type_line"]
+__all__ = ["FIB", "RUN", "SCENES", "SQ", "settle", "type_line", "wait_for_stop"]
 
 FIB = "(define (fib n) (if (< n 2) 1 (+ (fib (- n 1)) (fib (- n 2)))))"
 SQ = "(define (sq x) (* x x))"
@@ -42,7 +42,7 @@ async def settle(pilot: Pilot[object], timeout: float = 30.0) -> None:
     wat = view.query_one(WatView)
     # Poll with plain sleeps (the app's task runs meanwhile); pilot.pause() waits for the
     # whole process to go idle, which costs ~20 ms or more each time.
-    while app.busy or view.loading_wat:
+    while (app.busy and app.stopped is None) or view.loading_wat:
         if loop.time() > deadline:
             raise TimeoutError(f"app still busy ({app.busy!r}) after {timeout} s")
         await asyncio.sleep(0.002)
@@ -169,6 +169,30 @@ async def scene_code(pilot: Pilot[object]) -> None:
     await settle(pilot)
 
 
+async def wait_for_stop(pilot: Pilot[object], timeout: float = 30.0) -> None:
+    """Wait until the running evaluation has stopped at a breakpoint and the panes show it."""
+    app = _app(pilot)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while app.stopped is None:
+        if loop.time() > deadline:
+            raise TimeoutError("the evaluation did not stop")
+        await asyncio.sleep(0.005)
+    await settle(pilot)
+
+
+async def scene_stopped(pilot: Pilot[object]) -> None:
+    """Auto mode with a tier-up breakpoint on fib: stopped right after its link, the stack of
+    interpreted fib frames below."""
+    await settle(pilot)
+    app = _app(pilot)
+    await _do(pilot, app.evaluate(FIB))
+    await _do(pilot, app.evaluate(",break tier-up fib"))
+    await _do(pilot, app.set_auto(20))
+    assert app.evaluate("(fib 12)")
+    await wait_for_stop(pilot)
+
+
 SCENES: dict[str, Callable[[Pilot[object]], Awaitable[None]]] = {
     "empty": scene_empty,
     "candidates": scene_candidates,
@@ -176,4 +200,5 @@ SCENES: dict[str, Callable[[Pilot[object]], Awaitable[None]]] = {
     "linked": scene_linked,
     "error": scene_error,
     "code": scene_code,
+    "stopped": scene_stopped,
 }
