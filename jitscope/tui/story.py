@@ -140,6 +140,17 @@ async def scene_linked(pilot: Pilot[object]) -> None:
     await _focus(pilot, "dispatch")
 
 
+async def scene_memory(pilot: Pilot[object]) -> None:
+    """Mid-patch, the memory inspector on sq's pending jitCode field; then the patch is
+    applied and r reads again: the word it wrote is marked."""
+    await scene_mid_patch(pilot)
+    await pilot.press("down", "m")  # the second row: sq.jitCode, still pending
+    await settle(pilot)
+    await _do(pilot, _app(pilot).step())
+    await pilot.press("r")
+    await settle(pilot)
+
+
 async def scene_error(pilot: Pilot[object]) -> None:
     """Three kinds of bad input, one line each in the log; the session carries on."""
     await settle(pilot)
@@ -198,6 +209,7 @@ SCENES: dict[str, Callable[[Pilot[object]], Awaitable[None]]] = {
     "candidates": scene_candidates,
     "mid_patch": scene_mid_patch,
     "linked": scene_linked,
+    "memory": scene_memory,
     "error": scene_error,
     "code": scene_code,
     "stopped": scene_stopped,
