@@ -500,3 +500,30 @@ def test_a_discarded_module_gives_back_the_dead_slots_it_had_reserved():
         assert s.table_slots()[slot].dead == "unlinked"
         again = s.jit(["f"])
         assert again.table_base == slot
+
+
+def test_the_same_code_generated_again_shares_its_compile_and_frames_name_the_running_module():
+    from jitscope.debugger.code import code_source, generations
+
+    with Session() as s:
+        s.eval("(define (bad x) (+ 1 (car x)))")
+        first = s.jit(["bad"])
+        assert first is not None and first.compiled_as == first.id
+        s.unlink("bad")
+        again = s.jit(["bad"])
+        assert again is not None and again.id != first.id
+        assert again.compiled_as == first.id and again.module is first.module
+        r = s.eval("(list (bad 1))")[0]
+        assert r.error is not None and r.error.stack is not None
+        assert r.error.stack.frames[0].tier == f"JIT module {again.id}"  # not the first's
+        # A discarded module's code is still there to look at (compiled again if need be).
+        s.eval("(define (other y) (* y 3))")
+        gone = s.generate(["other"])
+        assert gone is not None
+        s.step(gone)  # compiled
+        s.discard(gone)
+        assert gone.module is None
+        other = s.function("other")
+        assert [src.module_id for _, src in generations(s, "other")] == [gone.id]
+        assert code_source(s, s.function("bad")).module_id == again.id
+        assert other.module_id == 0  # it went back to being a candidate

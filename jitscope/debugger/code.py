@@ -191,10 +191,9 @@ def redact_addresses(wat: str) -> str:
     return _BIG_DECIMAL.sub(lambda m: "…" if int(m[0]) >= 65536 else m[0], wat)
 
 
-def _in_module(mod: JitModule, index: int) -> CodeSource:
+def _in_module(mod: JitModule, compiled: wasmtime.Module, index: int) -> CodeSource:
     """Function ``index`` of a compiled JIT module (its patches follow its functions)."""
-    assert mod.module is not None  # callers check it is compiled
-    return CodeSource(mod.data, mod.module, index, f"module {mod.id}", mod.id)
+    return CodeSource(mod.data, compiled, index, f"module {mod.id}", mod.id)
 
 
 def code_source(session: Session, f: FunctionInfo) -> CodeSource:
@@ -204,9 +203,10 @@ def code_source(session: Session, f: FunctionInfo) -> CodeSource:
         raise ValueError(f"{f.name} has no JIT code: JIT it first (,jit {f.name}, --jit eager)")
     mod = next((m for m in session.modules if m.id == f.module_id), None)
     if mod is not None:
-        if mod.module is None:
+        compiled = session.compiled(mod)
+        if compiled is None:
             raise ValueError(f"module {mod.id} is not compiled yet: ,step it past compile")
-        return _in_module(mod, mod.patches[mod.function_ids.index(f.id)].patch.function)
+        return _in_module(mod, compiled, mod.patches[mod.function_ids.index(f.id)].patch.function)
     record = session.snapshot_record
     for b in record.slots if record else ():
         if b.module_id == f.module_id and b.name == f.name:
@@ -446,12 +446,13 @@ def generations(session: Session, name: str) -> list[tuple[FunctionInfo, CodeSou
     by_id = {f.id: f for f in session.functions()}
     found = []
     for mod in session.modules:
-        if mod.module is None:
+        compiled = session.compiled(mod)
+        if compiled is None:
             continue
         for fid, state in zip(mod.function_ids, mod.patches, strict=True):
             f = by_id.get(fid)
             if f is not None and f.name == name:
-                found.append((f, _in_module(mod, state.patch.function)))
+                found.append((f, _in_module(mod, compiled, state.patch.function)))
     return found
 
 

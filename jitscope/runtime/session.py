@@ -9,12 +9,14 @@ the new slots, apply each relocation, linked.  Every step runs wasm code; Python
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import struct
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -57,7 +59,7 @@ from jitscope.wasm.custom import (
     parse_snapshot_record,
 )
 from jitscope.wasm.elements import element_slots
-from jitscope.wasm.names import function_names
+from jitscope.wasm.names import function_names, without_module_name
 from jitscope.wasm.sections import custom_section, header_problem
 
 __all__ = [
@@ -85,6 +87,9 @@ DEFAULT_TIME_LIMIT = 60.0
 
 #: How many of the innermost Scheme frames a call stack reads (with their arguments).
 STACK_FRAMES = 40
+
+#: Distinct compiled JIT modules kept for reuse (each ~36 KB while no instance holds it).
+JIT_CODE_KEPT = 64
 
 #: The source name of library functions defined by the module's Scheme prelude.
 PRELUDE_SOURCE = "<prelude>"
@@ -242,6 +247,11 @@ class Session:
         self._main_slots = self._optional("element section", element_slots, data) or {}
         self.initial_table_size = self.table.size(self.store)
         self.modules: list[JitModule] = []
+        # Compiled JIT code by what it is (its bytes without the module's name): generating
+        # the same functions again, as link/unlink cycles do, instantiates the code compiled
+        # the first time.  A store keeps every instance's code until it drops, so compiling
+        # afresh would grow the process by ~36 KB a cycle.
+        self._jit_code: OrderedDict[bytes, tuple[wasmtime.Module, int]] = OrderedDict()
         self._slot_owner: dict[int, tuple[str, str]] = {}
         # Slots whose JIT code no function dispatches to any more, and why; the next module
         # that fits in a run of them fills them instead of growing the table.
@@ -486,7 +496,7 @@ class Session:
             name = frame.module_name or ""
             if not name.startswith(JIT_MODULE_NAME):
                 continue
-            mod = next((m for m in self.modules if f"{JIT_MODULE_NAME}{m.id}" == name), None)
+            mod = self._frame_module(name)
             if mod is None:
                 return None
             return jit_site(
@@ -515,7 +525,7 @@ class Session:
             error.stack = self._failure_stack(self._error_frames, error)
         except wasmtime.Trap as e:
             error = self._trap_error(e)
-            error.stack = self._failure_stack(_wasm_frames(e), error)
+            error.stack = self._failure_stack(self._wasm_frames(e), error)
         except EvalError as e:  # a stop was aborted
             error = e
         finally:
@@ -843,7 +853,7 @@ class Session:
         try:
             if mod.stage is Stage.GENERATED:
                 try:
-                    mod.module = wasmtime.Module(self.engine, mod.data)
+                    mod.module = self._compile_jit(mod)
                 except wasmtime.WasmtimeError as e:
                     raise EvalError(
                         "jit", f"module {mod.id} does not compile: {_first_line(e)}"
@@ -859,6 +869,7 @@ class Session:
                         for n, f in mod.instance.exports(self.store).items()
                         if isinstance(f, wasmtime.Func)
                     }
+                    mod.export_identities = {n: _func_identity(f) for n, f in mod.functions.items()}
                 except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
                     raise EvalError(
                         "jit", f"module {mod.id} cannot be instantiated: {_first_line(e)}"
@@ -897,6 +908,9 @@ class Session:
                     mod.stage = Stage.LINKED
                     self._jit_ids.update(mod.function_ids)
                     self._free_module(mod.id)
+                    # Its helpers are not called again, and the store keeps the instance:
+                    # wasmtime-py's wrappers would cost ~7 KB a module for nothing.
+                    mod.instance, mod.functions = None, {}
                 key = "patch"
         except EvalError as e:
             self._fail_module(mod, e.message)
@@ -997,8 +1011,58 @@ class Session:
         if mod.stage >= Stage.TABLE_GROWN and mod.table_base is not None:
             for i in range(mod.table_base, mod.table_base + len(mod.names)):
                 self._dead_slots[i] = "discarded"
+        if mod.stage < Stage.INSTANTIATED:
+            mod.module = None  # compiled, never instantiated: the cache may keep it, or not
         mod.stage = Stage.DISCARDED
         return [(ps, now) for ps, now in zip(mod.patches, self.patch_values(mod)) if ps.applied]
+
+    def _compile_jit(self, mod: JitModule) -> wasmtime.Module:
+        """``mod``'s code compiled, or the same code compiled for an earlier module (then
+        wasm's frames in it carry that module's name: see _frame_module)."""
+        key = hashlib.sha256(without_module_name(mod.data)).digest()
+        hit = self._jit_code.get(key)
+        if hit is not None:
+            self._jit_code.move_to_end(key)
+            module, mod.compiled_as = hit
+            return module
+        module = wasmtime.Module(self.engine, mod.data)
+        mod.compiled_as = mod.id
+        self._jit_code[key] = (module, mod.id)
+        if len(self._jit_code) > JIT_CODE_KEPT:
+            self._jit_code.popitem(last=False)
+        return module
+
+    def compiled(self, mod: JitModule) -> wasmtime.Module | None:
+        """``mod``'s compiled code for the code view: None if it never got past generation (a
+        discarded module's code is compiled again, or found in the cache)."""
+        if mod.module is None and "compile" in mod.timings:
+            return self._compile_jit(mod)
+        return mod.module
+
+    def _frame_module(self, module_name: str) -> JitModule | None:
+        """The JIT module a wasm frame named ``module_name`` runs in.  Modules that share one
+        compile carry the first one's name; of those, the latest linked one runs (their code
+        is the same)."""
+        if not module_name.startswith(JIT_MODULE_NAME):
+            return None
+        try:
+            named = int(module_name.removeprefix(JIT_MODULE_NAME))
+        except ValueError:
+            return None
+        sharing = [m for m in self.modules if (m.compiled_as or m.id) == named]
+        linked = [m for m in sharing if m.stage is Stage.LINKED]
+        candidates = linked or sharing
+        return candidates[-1] if candidates else None
+
+    def _wasm_frames(self, trap: wasmtime.Trap) -> list[WasmFrame]:
+        """wasm's frames, innermost first, each JIT frame named after the module it runs in."""
+        frames = []
+        for f in trap.frames or []:
+            name = f.module_name or ""
+            if name.startswith(JIT_MODULE_NAME) and (mod := self._frame_module(name)):
+                name = f"{JIT_MODULE_NAME}{mod.id}"
+            frames.append(WasmFrame(name, f.func_index, f.func_name or "", f.module_offset))
+        return frames
 
     def _free_module(self, module_id: int) -> None:
         """Free the module's copy of a JIT module (its bytes and function list) once no step
@@ -1318,7 +1382,7 @@ class Session:
         try:
             self._here(self.store)
         except wasmtime.Trap as e:
-            return _wasm_frames(e)[1:]  # without `here` itself
+            return self._wasm_frames(e)[1:]  # without `here` itself
         return []
 
     def _state_pointer(self, field: str) -> int:
@@ -1482,9 +1546,7 @@ class Session:
                 table.append(CapturedSlot(None, None))
         modules = []
         for mod in self.modules:
-            identities: dict[str, object] = {}
-            for name, item in mod.functions.items():
-                identities[name] = _func_identity(item)
+            identities = dict(mod.export_identities)
             mine = (
                 range(mod.table_base, mod.table_base + len(mod.names))
                 if mod.table_base is not None and mod.stage >= Stage.TABLE_GROWN
@@ -1528,6 +1590,7 @@ class Session:
             mod.module = mod.instance = None
             mod.functions = {}
         self.modules = []
+        self._jit_code.clear()
         self.on_tier_up = None
         self.on_stop = None
         self._ticker.stop()
@@ -1546,13 +1609,6 @@ def _func_identity(func: wasmtime.Func) -> object | None:
     None where it is not available)."""
     raw = getattr(func, "_func", None)
     return getattr(raw, "__private", None) if raw is not None else None
-
-
-def _wasm_frames(trap: wasmtime.Trap) -> list[WasmFrame]:
-    return [
-        WasmFrame(f.module_name or "", f.func_index, f.func_name or "", f.module_offset)
-        for f in trap.frames or []
-    ]
 
 
 def _snapshot_record(path: Path, data: bytes) -> SnapshotRecord | None:

@@ -123,6 +123,9 @@ class JitModule:
     # Its exported functions, read once: wasmtime-py builds the whole export list on each
     # exports() call, which made patching quadratic in the module's size.
     functions: dict[str, wasmtime.Func] = field(default_factory=dict)
+    #: Each export's identity (see Session.capture), kept once the module is linked and its
+    #: instance and functions are let go.
+    export_identities: dict[str, object] = field(default_factory=dict)
     patches_done: int = 0
     table_base: int | None = None
     table_size_before: int | None = None
@@ -131,6 +134,9 @@ class JitModule:
     reuse_base: int | None = None
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    #: The module whose compiled code this one shares (its own id unless identical code was
+    #: compiled before): wasm's frames in this module's code carry that module's name.
+    compiled_as: int = 0
 
     @property
     def size(self) -> int:

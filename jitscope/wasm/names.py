@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from jitscope.wasm.leb128 import Cursor, DecodeError, uleb
-from jitscope.wasm.sections import custom_section
+from jitscope.wasm.sections import custom_section, encode_name, encode_section, sections
 
-__all__ = ["encode_name_map", "function_names", "name_map", "name_subsections"]
+__all__ = [
+    "encode_name_map",
+    "function_names",
+    "name_map",
+    "name_subsections",
+    "without_module_name",
+]
 
-FUNCTIONS, LOCALS, GLOBALS, DATA_SEGMENTS = 1, 2, 7, 9
+MODULE, FUNCTIONS, LOCALS, GLOBALS, DATA_SEGMENTS = 0, 1, 2, 7, 9
 
 
 def name_subsections(payload: bytes) -> dict[int, bytes]:
@@ -48,3 +54,19 @@ def function_names(wasm: bytes) -> dict[int, str]:
         return {}
     functions = name_subsections(payload).get(FUNCTIONS)
     return name_map(functions) if functions is not None else {}
+
+
+def without_module_name(wasm: bytes) -> bytes:
+    """``wasm`` with its ``name`` section's module name left out: two modules that differ only
+    in what they are called compare equal.  Raises DecodeError where the framing breaks."""
+    for s in sections(wasm):
+        if s.is_custom and s.name == "name":
+            subs = name_subsections(bytes(wasm[s.offset : s.end]))
+            if MODULE not in subs:
+                return bytes(wasm)
+            payload = b"".join(
+                bytes([k]) + uleb(len(v)) + v for k, v in subs.items() if k != MODULE
+            )
+            section = encode_section(0, encode_name("name") + payload)
+            return bytes(wasm[: s.header_offset]) + section + bytes(wasm[s.end :])
+    return bytes(wasm)
