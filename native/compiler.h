@@ -28,7 +28,8 @@ struct Node {
   Value value = UNSPEC_V;
   GlobalCell *cell = nullptr;
   Func *fn = nullptr;     // N_LAMBDA: its function
-  struct Var *calleeVar = nullptr;  // N_CALL through a local variable: see Var::known
+  Func *calleeKnown = nullptr;  // N_CALL through a letrec-bound, never-assigned variable: its
+                               // lambda (see Var::known; set once the form compiled)
   const char *name = "";  // variable name, for error messages
   std::vector<Node *> kids;
   std::vector<Capture> captures;
@@ -130,9 +131,41 @@ static bool capturedIn(const Sx *x, const std::string &name) {
   return false;
 }
 
+// What a compile makes for itself (variables, scopes, syntax it writes for derived forms):
+// dead once the form compiled, and freed when the next compile starts, since a failed one
+// unwinds without destructors.
+struct CompileScratch {
+  std::vector<std::unique_ptr<Var>> vars;
+  std::vector<std::unique_ptr<Scope>> scopes;
+  std::vector<std::unique_ptr<Sx>> syntax;
+  std::vector<std::pair<Node *, Var *>> calls;  // N_CALL through a local variable
+};
+static CompileScratch scratch;
+
 struct Compiler {
   std::vector<Func *> newFuncs;  // registered once the whole form compiled
   uint32_t src;
+
+  Compiler() { scratch = CompileScratch{}; }
+
+  // The form compiled: calls through a variable learn the lambda it is known to hold.
+  void finish() {
+    for (auto &[n, v] : scratch.calls) n->calleeKnown = v->known;
+  }
+
+  Scope *newScope(Scope *parent, FuncScope *fs) {
+    scratch.scopes.emplace_back(new Scope{{}, parent, fs});
+    return scratch.scopes.back().get();
+  }
+
+  Sx *newSx() {
+    scratch.syntax.emplace_back(new Sx());
+    return scratch.syntax.back().get();
+  }
+
+  void callThrough(Node *call, Var *v) {
+    if (v) scratch.calls.push_back({call, v});
+  }
 
   [[noreturn]] void syntax(const Sx *x, const char *fmt, const char *arg = "") {
     raise(E_SYNTAX, x->pos, nullptr, fmt, arg);
@@ -239,7 +272,8 @@ struct Compiler {
     if (nameSx->kind != Sx::SYMBOL) syntax(nameSx, "expected a variable name");
     for (auto *v : sc->vars)
       if (v->name == nameSx->text) syntax(nameSx, "duplicate binding of %s", nameSx->text.c_str());
-    Var *v = new Var{nameSx->text, fs, fs->nslots++, boxed, checked && !boxed};
+    scratch.vars.emplace_back(new Var{nameSx->text, fs, fs->nslots++, boxed, checked && !boxed});
+    Var *v = scratch.vars.back().get();
     sc->vars.push_back(v);
     fs->fn->slotNames.push_back(nameSx->text);
     return v;
@@ -363,7 +397,7 @@ struct Compiler {
 
   Node *letrec(const std::vector<Binding> &bs, const std::vector<const Sx *> &scopeForms, const Sx *x, Scope *sc, FuncScope *fs,
                Scope *into = nullptr) {
-    Scope *inner = into ? into : new Scope{{}, sc, fs};
+    Scope *inner = into ? into : newScope(sc, fs);
     std::vector<Var *> vars;
     for (auto &b : bs) {
       bool boxed = false;
@@ -417,7 +451,7 @@ struct Compiler {
       return seq(items, x, fs);
     }
     // Interleave: definitions initialise in order, expressions run where they stand.
-    Scope *inner = new Scope{{}, sc, fs};
+    Scope *inner = newScope(sc, fs);
     std::vector<Var *> vars;
     for (auto &b : defs) {
       bool boxed = false;
@@ -447,7 +481,7 @@ struct Compiler {
   // (define name expr) or (define (name . params) body...): the name and the init form.
   Sx *lambdaFromDefine(const Sx *x) {
     const Sx *head = x->items[1];
-    Sx *params = new Sx();
+    Sx *params = newSx();
     params->kind = Sx::LIST;
     params->pos = head->pos;
     params->items.assign(head->items.begin() + 1, head->items.end());
@@ -457,11 +491,11 @@ struct Compiler {
 
   // (lambda params x[bodyFrom] ...), positioned at x: the lambda a derived form stands for.
   Sx *makeLambda(const Sx *x, Sx *params, size_t bodyFrom) {
-    Sx *lam = new Sx();
+    Sx *lam = newSx();
     lam->kind = Sx::LIST;
     lam->pos = x->pos;
     lam->end = x->end;
-    Sx *kw = new Sx();
+    Sx *kw = newSx();
     kw->kind = Sx::SYMBOL;
     kw->text = "lambda";
     kw->keyword = true;
@@ -588,12 +622,13 @@ struct Compiler {
       }
       Node *n = node(N_PRIM, x, fs);
       n->index = id;
+      delete fn;  // the primitive is in n->index
       for (size_t i = 1; i < x->items.size(); i++) n->kids.push_back(expr(x->items[i], sc, fs));
       return n;
     }
     Node *n = node(N_CALL, x, fs);
     n->kids.push_back(fn);
-    if (head->kind == Sx::SYMBOL) n->calleeVar = lookup(sc, head->text);
+    if (head->kind == Sx::SYMBOL) callThrough(n, lookup(sc, head->text));
     for (size_t i = 1; i < x->items.size(); i++) n->kids.push_back(expr(x->items[i], sc, fs));
     return n;
   }
@@ -612,6 +647,7 @@ struct Compiler {
       checkPrimArity(primId(fn->value), args.size(), x, fs);
       n = node(N_PRIM, x, fs);
       n->index = primId(fn->value);
+      delete fn;  // the primitive is in n->index
     } else {
       n = node(N_CALL, x, fs);
       n->kids.push_back(fn);
@@ -623,18 +659,18 @@ struct Compiler {
   // A hidden frame slot for a value a form needs more than once (case keys, cond => tests).
   // Its name starts with '#', which no symbol the reader makes can.
   Var *temporary(const char *name, const Sx *x, Scope *sc, FuncScope *fs) {
-    Sx *nameSx = new Sx();
+    Sx *nameSx = newSx();
     nameSx->kind = Sx::SYMBOL;
     nameSx->text = name;
     nameSx->pos = x->pos;
-    Scope *inner = new Scope{{}, sc, fs};
+    Scope *inner = newScope(sc, fs);
     return declare(inner, fs, nameSx, false, false);
   }
 
   Node *localRef(Var *v, const Sx *x, FuncScope *fs) {
     Node *n = node(N_LOCAL, x, fs);
     n->index = v->slot;
-    n->name = dupString(v->name);
+    n->name = internName(v->name);
     return n;
   }
 
@@ -646,7 +682,7 @@ struct Compiler {
   }
 
   Sx *synth(Sx::Kind kind, const char *text, const Sx *at, bool keyword = false) {
-    Sx *s = new Sx();
+    Sx *s = newSx();
     s->kind = kind;
     s->text = text;
     s->pos = at->pos;
@@ -663,7 +699,7 @@ struct Compiler {
     Var *t = temporary("#key", x, sc, fs);
     Node *set = node(N_SET_LOCAL, x, fs);
     set->index = t->slot;
-    set->name = dupString(t->name);
+    set->name = internName(t->name);
     set->kids = {key};
     struct Clause { const Sx *sx; Node *test, *body; };
     std::vector<Clause> clauses;
@@ -806,7 +842,7 @@ struct Compiler {
       Var *t = temporary("#test", clause, sc, fs);
       Node *set = node(N_SET_LOCAL, clause, fs);
       set->index = t->slot;
-      set->name = dupString(t->name);
+      set->name = internName(t->name);
       set->kids = {test};
       Node *receiver = expr(clause->items[2], sc, fs);
       Node *call = callNode(receiver, {localRef(t, clause, fs)}, clause, fs);
@@ -830,7 +866,7 @@ struct Compiler {
     std::vector<const Sx *> body(x->items.begin() + 2, x->items.end());
     if (k == "letrec" || k == "letrec*") {
       std::vector<const Sx *> scopeForms(x->items.begin() + 1, x->items.end());
-      Scope *inner = new Scope{{}, sc, fs};
+      Scope *inner = newScope(sc, fs);
       // The body may have internal defines of its own: compile it as a body in the new scope.
       Node *inits = letrec(bs, scopeForms, x, sc, fs, inner);
       Node *b = compileBody(body, x, inner, fs);
@@ -842,7 +878,7 @@ struct Compiler {
       // Evaluate every init in the outer scope first, then bind.
       std::vector<Node *> vals;
       for (auto &b : bs) vals.push_back(expr(b.init, sc, fs, b.name->text));
-      Scope *inner = new Scope{{}, sc, fs};
+      Scope *inner = newScope(sc, fs);
       for (size_t i = 0; i < bs.size(); i++) {
         bool boxed = false;
         for (auto *f : body) boxed = boxed || assignedIn(f, bs[i].name->text);
@@ -853,7 +889,7 @@ struct Compiler {
     } else {
       for (size_t i = 0; i < bs.size(); i++) {
         Node *val = expr(bs[i].init, cur, fs, bs[i].name->text);
-        Scope *inner = new Scope{{}, cur, fs};
+        Scope *inner = newScope(cur, fs);
         bool boxed = false;
         for (size_t j = i + 1; j < bs.size(); j++) boxed = boxed || assignedIn(bs[j].init, bs[i].name->text);
         for (auto *f : body) boxed = boxed || assignedIn(f, bs[i].name->text);
@@ -888,7 +924,7 @@ struct Compiler {
   Node *namedLet(const Sx *x, Scope *sc, FuncScope *fs) {
     if (x->items.size() < 4 || x->items[2]->kind != Sx::LIST) syntax(x, "let: expected (let name ((var init) ...) body ...)");
     const Sx *name = x->items[1];
-    Sx *params = new Sx();
+    Sx *params = newSx();
     params->kind = Sx::LIST;
     params->pos = x->items[2]->pos;
     std::vector<const Sx *> inits;
@@ -902,11 +938,11 @@ struct Compiler {
     // The initial arguments are evaluated outside the loop's scope.
     std::vector<Node *> args;
     for (auto *i : inits) args.push_back(expr(i, sc, fs));
-    Scope *inner = new Scope{{}, sc, fs};
+    Scope *inner = newScope(sc, fs);
     Node *inits2 = letrec({{name, lam, x}}, {lam}, x, sc, fs, inner);
     Node *call = node(N_CALL, x, fs);
     call->kids.push_back(reference(name, inner, fs));
-    call->calleeVar = lookup(inner, name->text);
+    callThrough(call, lookup(inner, name->text));
     for (auto *a : args) call->kids.push_back(a);
     return seq({inits2, call}, x, fs);
   }

@@ -48,6 +48,7 @@ static Func *compileToplevel(const std::vector<Sx *> &xs) {
   std::vector<Node *> items;
   for (Sx *x : xs) items.push_back(c.expr(x, &sc, &fs));
   top->body = c.seq(items, xs[0], &fs);
+  c.finish();
   Compiler::markTail(top->body);
   top->nlocals = fs.nslots;
   for (Func *f : c.newFuncs) {
@@ -105,7 +106,7 @@ EXPORT(eval) void evalProgram(Func *top, int32_t heapSize) {
 static std::vector<Func *> candidates() {
   std::vector<Func *> list;
   for (Func *f : funcs)
-    if (f->interpCalls > 0 && !f->jitCode && !(f->flags & F_PENDING) && !uncompilableReason(f)) list.push_back(f);
+    if (f && f->interpCalls > 0 && !f->jitCode && !(f->flags & F_PENDING) && !uncompilableReason(f)) list.push_back(f);
   return list;
 }
 
@@ -134,13 +135,74 @@ struct DebugState {
   const Frame *frames;      // the interpreter's frames, outermost first (see Frame)
   const uint32_t *frameDepth;
   const uint32_t *jitNest;
+  uint32_t funcSweeps;      // sweeps that freed functions (their ids now give 0: dbg_func)
 };
-static DebugState debugState = {0, 0, nullptr, "", 0, &touched, frames, &frameDepth, &jitNest};
+static DebugState debugState = {0, 0, nullptr, "", 0, &touched, frames, &frameDepth, &jitNest, 0};
 static std::vector<FormPos> formPositions;
 DEBUG_EXPORT(dbg_state) const DebugState *dbg_state() { return &debugState; }
 
+// A top-level form's own tree is dead once it ran (its lambdas' bodies are trees of their
+// own), so it is freed: a long session, or thousands of failing evaluations, stay bounded.
+static void freeTree(Node *n) {
+  for (Node *k : n->kids) freeTree(k);
+  delete n;
+}
+
+// A lambda nothing live can call again is freed, with its body: no closure of it is in the
+// heap, no global holds or will hold it (a define's lambda), no live function's body creates
+// it, and no generated code has its address (F_COMPILED); the prelude's stay.  Run between
+// evaluations (nothing on the stack; the host has read the functions entered), once as many
+// functions were made since the last sweep as were live after it, so its cost is amortised.
+static size_t funcsAtSweep = 0, liveAtSweep = 0;
+
+static void sweepFuncs() {
+  for (Func *f : funcs)
+    if (f) f->reached = (f->flags & (F_LIBRARY | F_COMPILED)) != 0;
+  collect();  // marks the functions of live closures
+  for (auto *g : globalList) {
+    if (g->func) g->func->reached = true;
+    if (g->defined) g->defined->reached = true;
+  }
+  std::vector<Func *> work;
+  for (Func *f : funcs)
+    if (f && f->reached) work.push_back(f);
+  std::vector<Node *> nodes;
+  while (!work.empty()) {  // a reached function's body can make closures of the lambdas in it
+    Func *f = work.back();
+    work.pop_back();
+    nodes.assign(1, f->body);
+    while (!nodes.empty()) {
+      Node *n = nodes.back();
+      nodes.pop_back();
+      if (!n) continue;
+      if (n->kind == N_LAMBDA && n->fn && !n->fn->reached) {
+        n->fn->reached = true;
+        work.push_back(n->fn);
+      }
+      nodes.insert(nodes.end(), n->kids.begin(), n->kids.end());
+    }
+  }
+  size_t live = 0, freed = 0;
+  for (Func *&f : funcs) {
+    if (!f) continue;
+    if (f->reached) { live++; continue; }
+    if (f->body) freeTree(f->body);
+    free((void *)f->name);
+    delete f;
+    f = nullptr;
+    freed++;
+  }
+  funcsAtSweep = funcs.size();
+  liveAtSweep = live;
+  if (freed) {
+    debugState.funcSweeps++;
+    lastError.function = "";  // it may have been one of their names
+  }
+}
+
 // Reads every form of `text`; returns how many.  Starts the list of functions entered.
 DEBUG_EXPORT(dbg_read) int32_t dbg_read(const char *text, int32_t len) {
+  if (funcs.size() - funcsAtSweep >= std::max<size_t>(256, liveAtSweep)) sweepFuncs();
   touchBegin();
   uint32_t src = nextSource++;
   debugState.source = src;
@@ -157,12 +219,6 @@ DEBUG_EXPORT(dbg_read) int32_t dbg_read(const char *text, int32_t len) {
 static std::string resultText;
 
 
-// A top-level form's own tree is dead once it ran (its lambdas' bodies are trees of their
-// own), so it is freed: a long session, or thousands of failing evaluations, stay bounded.
-static void freeTree(Node *n) {
-  for (Node *k : n->kids) freeTree(k);
-  delete n;
-}
 
 static Func *lastToplevel;
 
@@ -216,6 +272,7 @@ DEBUG_EXPORT(dbg_reset) void dbg_reset() {
 
 DEBUG_EXPORT(dbg_func_count) int32_t dbg_func_count() { return funcs.size(); }
 
+// 0 for a function sweepFuncs freed.
 DEBUG_EXPORT(dbg_func) Func *dbg_func(int32_t i) { return funcs.at(i); }
 
 // Builds a module for the given functions (by id), or for every candidate when n is 0.  Its
@@ -225,7 +282,7 @@ DEBUG_EXPORT(dbg_jit) JitModule *dbg_jit(const int32_t *ids, int32_t n) {
   if (n == 0) list = candidates();
   std::unordered_set<Func *> seen;
   for (int32_t i = 0; i < n; i++) {
-    if (ids[i] < 0 || (size_t)ids[i] >= funcs.size()) raise(E_JIT, noPos, nullptr, "no function with id %d", ids[i]);
+    if (ids[i] < 0 || (size_t)ids[i] >= funcs.size() || !funcs[ids[i]]) raise(E_JIT, noPos, nullptr, "no function with id %d", ids[i]);
     Func *f = funcs[ids[i]];
     if (const char *why = uncompilableReason(f)) raise(E_JIT, noPos, f->name, "cannot compile %s: %s", f->name, why);
     // Linked or in a module already: one module at a time owns a function's jitCode, so a
@@ -249,13 +306,16 @@ DEBUG_EXPORT(dbg_discard) void dbg_discard(JitModule *m) {
 // Back to the interpreter: calls stop dispatching to JIT code.
 DEBUG_EXPORT(dbg_unlink) void dbg_unlink(int32_t id) {
   Func *f = funcs.at(id);
+  if (!f) return;
   f->jitCode = 0;
   f->flags = (f->flags & ~F_PENDING) | F_UNLINKED;
   f->moduleId = 0;
 }
 
 // A tier-up of this function failed (the host undid it): it stays interpreted, unasked again.
-DEBUG_EXPORT(dbg_tierup_failed) void dbg_tierup_failed(int32_t id) { funcs.at(id)->flags |= F_NO_TIERUP; }
+DEBUG_EXPORT(dbg_tierup_failed) void dbg_tierup_failed(int32_t id) {
+  if (Func *f = funcs.at(id)) f->flags |= F_NO_TIERUP;
+}
 
 DEBUG_EXPORT(dbg_set_tierup) void dbg_set_tierup(uint32_t hookTableIndex, uint32_t threshold) {
   tierUpHook = hookTableIndex;
@@ -313,7 +373,7 @@ static const LayoutEntry LAYOUT[] = {
   LAYOUT_FIELD(DebugState, formPos), LAYOUT_FIELD(DebugState, result),
   LAYOUT_FIELD(DebugState, resultLength), LAYOUT_FIELD(DebugState, touched),
   LAYOUT_FIELD(DebugState, frames), LAYOUT_FIELD(DebugState, frameDepth),
-  LAYOUT_FIELD(DebugState, jitNest),
+  LAYOUT_FIELD(DebugState, jitNest), LAYOUT_FIELD(DebugState, funcSweeps),
   LAYOUT_RECORD(Frame), LAYOUT_FIELD(Frame, fp), LAYOUT_FIELD(Frame, at), LAYOUT_FIELD(Frame, jitNest),
   {"Node.line", (uint32_t)(offsetof(Node, pos) + offsetof(Pos, line)), 4},
   {"Node.col", (uint32_t)(offsetof(Node, pos) + offsetof(Pos, col)), 4},

@@ -54,6 +54,7 @@ static void traceAll() {
       case T_PAIR: markValue(o->slot[0]); markValue(o->slot[1]); break;
       case T_BOX: markValue(o->slot[0]); break;
       case T_CLOSURE:
+        ((Func *)(uintptr_t)o->slot[0])->reached = true;  // for sweepFuncs
         for (uint32_t i = 1; i + 1 < o->words; i++) markValue(o->slot[i]);
         break;
       case T_SYMBOL: markValue(o->slot[0]); break;

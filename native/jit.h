@@ -299,7 +299,7 @@ struct Jit : JitMacro {
       f = op->cell->func ? op->cell->func : op->cell->defined;
       guarded = true;
     }
-    else if (n->calleeVar && n->calleeVar->known) f = n->calleeVar->known;
+    else if (n->calleeKnown) f = n->calleeKnown;
     if (!f || f->jitArity != argc || !funcIndex.count(f)) return nullptr;
     return f;
   }
@@ -774,6 +774,7 @@ static JitModule *buildModule(const std::vector<Func *> &list, bool selfPatching
   std::vector<std::string> names;
   std::vector<uint32_t> indices;
   for (Func *f : list) {
+    f->flags |= F_COMPILED;  // its address goes into the code: never freed
     names.push_back(uniqueName(f->name, used));
     uint32_t idx = jit.mb.addFunction(jit.signature(f), names.back());
     jit.funcIndex[f] = idx;

@@ -97,11 +97,13 @@ static char errorText[1024];
 // arguments beyond the required ones (nparams counts it).
 // F_NO_TIERUP: an auto tier-up of it failed; the hook is not called for it again.
 // F_UNLINKED: its JIT code was unlinked (until it is compiled again).
+// F_COMPILED: a JIT module was generated for it, so generated code holds its address (its
+// counters, guards and direct calls): it is never freed (see sweepFuncs).
 enum FuncFlags : uint32_t {
   F_TOPLEVEL = 1, F_PENDING = 2, F_LIBRARY = 8, F_REST = 16, F_NO_TIERUP = 32, F_UNLINKED = 64,
   // Breakpoints the host set (see entryBreak): stop when it is entered; stop when its JIT code
   // is entered for the first time.
-  F_BREAK_ENTER = 128, F_BREAK_JIT_ENTRY = 256
+  F_BREAK_ENTER = 128, F_BREAK_JIT_ENTRY = 256, F_COMPILED = 512
 };
 
 // Why a call ran the interpreter, as the function's state said when it was entered
@@ -140,6 +142,7 @@ struct Func {
   bool rest;         // a rest parameter: callers pack the extra arguments into a list
   uint32_t jitArity;  // the argument count JIT code may pass straight through: nparams, or
                       // ~0u with a rest parameter (the caller must pack through rt_apply)
+  bool reached = false;  // sweepFuncs: something live can still call it
 };
 
 struct GlobalCell {

@@ -91,3 +91,31 @@ def test_five_hundred_link_unlink_cycles_leave_the_process_flat():
     rss, wasm, table = p.stdout.split()
     assert float(rss) < 1.05, f"RSS grew by {100 * (float(rss) - 1):.1f}% over 500 cycles"
     assert float(wasm) == 1.0 and int(table) == 0  # dead slots are reused
+
+
+def test_lambdas_nothing_can_call_are_freed_and_the_rest_still_run():
+    from jitscope.runtime.session import Session
+
+    failing = [
+        "(define (h x) (lambda (y) (car y))) ((h 1) 2)",  # a redefinition, an error
+        "((lambda (y) (car y)) 2)",  # a lambda whose form is gone
+        "(car (list (lambda (z) z) 1 (undefined-var)))",
+    ]
+    with Session() as s:
+        s.eval("(define (keep) (lambda (q) (+ q 1))) (define kept (keep))")
+        s.eval("(define (sq x) (* x x))")
+        s.jit(["sq"])  # its address is in JIT code: never freed
+        s.eval("(define (sq x) (+ x x))")  # redefined, and its module still there
+        for i in range(1000):  # warm-up: the sweeps' high-water marks
+            s.eval(failing[i % 3])
+        records, memory = len(s.functions()), s.memory_bytes()
+        for i in range(10_000):
+            s.eval(failing[i % 3])
+        assert len(s.functions()) <= records + 300  # at most one sweep's worth (20,000 made)
+        assert s.memory_bytes() <= memory + (1 << 20)  # 4.3 MB more before
+        assert s.eval("(kept 5)")[0].text == "6"  # a closure's lambda stays
+        assert s.eval("((h 1) (list 7))")[0].text == "7"  # so does the latest define's
+        assert s.eval("(sq 4)")[0].text == "8"
+        names = {f.name for f in s.functions()}
+        assert {"keep", "sq", "h"} <= names
+        assert s.function("sq").id == max(f.id for f in s.functions() if f.name == "sq")

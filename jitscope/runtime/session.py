@@ -269,6 +269,7 @@ class Session:
             self._source_texts.update(self.snapshot_record.texts)
         self._func_static: dict[int, tuple[str, str, int, int, int, int, int]] = {}
         self._func_addr: dict[int, int] = {}
+        self._sweeps_seen = 0  # DebugState.funcSweeps when the caches above were last valid
         self._interrupt = threading.Event()
         self._auto_threshold: int | None = None
         self._tierup_events: list[tuple[float, str, int]] = []
@@ -575,7 +576,7 @@ class Session:
         try:
             count = self._run(lambda: self.abi.read(ptr, len(data)))
         except EvalError as e:
-            src = self._state().source
+            src = self._after_read(self._state()).source
             self._sources[src] = name or f"<input {src}>"
             if e.line:  # a read error has a position; an interrupt or a trap does not
                 e.source = self._sources[src]
@@ -592,7 +593,7 @@ class Session:
             ]
         finally:
             self._call(lambda: self.abi.free_bytes(ptr))
-        state = self._state()
+        state = self._after_read(self._state())
         self._sources[state.source] = name or f"<input {state.source}>"
         self._source_texts[state.source] = data.decode("utf-8", "surrogateescape")
         fp = self.layout.form_pos
@@ -632,6 +633,20 @@ class Session:
             results.append(FormResult(kind_name, text, self._take_output(), seconds, line, col))
         self.last_counts = self._counts_since(jit_before)
         return results
+
+    def _after_read(self, state: Any) -> Any:
+        """A read may have freed the lambdas nothing can call any more (see sweepFuncs in
+        native/debugger.h): then what is kept of functions by id is read again."""
+        at = self.layout.debug_state.offsets.get("funcSweeps")  # a module that frees none
+        sweeps = self.read_u32(self._state_address + at) if at is not None else 0
+        if sweeps != self._sweeps_seen:
+            self._sweeps_seen = sweeps
+            self._func_addr.clear()
+            self._func_static.clear()
+            self._flagged = {
+                fid: want for fid, want in self._flagged.items() if self._func_address(fid)
+            }
+        return state
 
     def _state(self) -> Any:
         """The module's DebugState: what the last read and run left (see native/debugger.h)."""
@@ -680,7 +695,7 @@ class Session:
         count = self.abi.func_count()
         new = [self._function(i) for i in range(self._eager_seen, count)]
         self._eager_seen = count
-        fresh = [f.id for f in new if f.state in ("interpreted", "candidate")]
+        fresh = [f.id for f in new if f is not None and f.state in ("interpreted", "candidate")]
         if fresh:
             mod = self.generate(fresh)
             if mod is not None:
@@ -712,14 +727,17 @@ class Session:
             raise Unsupported(f"{what} needs the debugger interface, which {self.path.name} lacks")
 
     def functions(self) -> list[FunctionInfo]:
-        """Every lambda compiled so far, in definition order, with live counters."""
+        """Every lambda compiled so far and still callable, in definition order, with live
+        counters (the module frees those nothing can call: their ids are gone)."""
         if not self.debugger:
             return []
         count = self.abi.func_count()
-        return [self._function(i) for i in range(count)]
+        return [f for i in range(count) if (f := self._function(i)) is not None]
 
-    def _function(self, i: int) -> FunctionInfo:
+    def _function(self, i: int) -> FunctionInfo | None:
         addr = self._func_address(i)
+        if not addr:
+            return None
         (
             jit_code,
             nparams,
@@ -780,9 +798,13 @@ class Session:
 
     def function(self, name_or_id: str | int) -> FunctionInfo:
         """The most recent function called ``name`` (or with that id)."""
-        fs = self.functions()
         if isinstance(name_or_id, int):
-            return fs[name_or_id]
+            count = self.abi.func_count() if self.debugger else 0
+            found = self._function(name_or_id) if 0 <= name_or_id < count else None
+            if found is None:
+                raise KeyError(name_or_id)
+            return found
+        fs = self.functions()
         for f in reversed(fs):
             if f.name == name_or_id:
                 return f
@@ -1155,7 +1177,7 @@ class Session:
                 self.store.set_epoch_deadline(1)
             if e.kind in ("interrupted", "timeout") or self._interrupt.is_set():
                 raise
-            name = self._function(fid).name
+            name = self.function(fid).name
             self.tier_up_failures.append((name, e.message))
             return
         self._tierup_events.append((time.perf_counter(), mod.names[0], mod.id))
@@ -1164,7 +1186,7 @@ class Session:
         name = mod.names[0] if mod.names else "?"
         bp = self._matching("tier-up", name)
         if bp is not None or self._stepping:
-            calls = self._function(fid).interp_calls
+            calls = self.function(fid).interp_calls
             self._stop(
                 "tier-up",
                 f"{name} tiered up after {calls:,} interpreted calls: module {mod.id} linked",
@@ -1230,7 +1252,10 @@ class Session:
         count = self._call(self.abi.func_count)
         flags_at = self.layout.func.offsets["flags"]
         for fid in range(start, count):
-            name = self._function(fid).name
+            f = self._function(fid)
+            if f is None:
+                continue
+            name = f.name
             want = 0
             for b in self.breakpoints:
                 if b.kind == "enter" and b.function == name:
@@ -1283,7 +1308,7 @@ class Session:
 
     def _break_entry(self, func_addr: int, jit: int) -> None:
         """The module's entry hook: a flagged function (or any, after a step) is entered."""
-        f = self._function(self._func_id(func_addr))
+        f = self.function(self._func_id(func_addr))
         bp = self._matching("enter", f.name)
         if bp is None and jit:
             bp = self._matching("jit-entry", f.name) if f.jit_calls == 0 else None
@@ -1412,7 +1437,7 @@ class Session:
             function, args = "", None
             closure = self.read_u64(fp - 8)
             if closure & 7 == 1 and self.read_u32(closure - 1) & 0x7FFFFFFF == closure_type:
-                f = self._function(self._func_id(self.read_u32(closure - 1 + 8)))
+                f = self.function(self._func_id(self.read_u32(closure - 1 + 8)))
                 function = f.name
                 args = tuple(self._write_value(self.read_u64(fp + 8 * i)) for i in range(f.nparams))
             where = None
