@@ -379,7 +379,7 @@ class Session:
         except _Raised:
             raise self._module_error() from None
         except wasmtime.Trap as e:
-            raise self._trap_error(e) from None
+            raise self._trap_error(e, self._wasm_frames(e)) from None
         finally:
             if saved is not None and self._stack_pointer is not None:
                 self._stack_pointer.set_value(self.store, saved)
@@ -469,8 +469,9 @@ class Session:
         error.position = (src, line, col) if line else None
         return error
 
-    def _trap_error(self, trap: wasmtime.Trap) -> EvalError:
-        frames = [f.func_name or f"<func {f.func_index}>" for f in (trap.frames or [])]
+    def _trap_error(self, trap: wasmtime.Trap, wasm: list[WasmFrame]) -> EvalError:
+        """The error a trap is, ``wasm`` its frames (_wasm_frames)."""
+        frames = [f.func_name or f"<func {f.func_index}>" for f in wasm]
         code = trap.trap_code
         if code == wasmtime.TrapCode.INTERRUPT:
             if self._interrupt.is_set():
@@ -484,30 +485,28 @@ class Session:
                 "stack exhausted: recursion too deep for the wasm call stack",
                 backtrace=frames,
             )
-        site = self._jit_site(trap)
+        site = self._jit_site(wasm)
         return EvalError(
             "trap",
             f"wasm trap: {_trap_reason(trap)}" + (f" {site.describe()}" if site else ""),
             backtrace=frames,
         )
 
-    def _jit_site(self, trap: wasmtime.Trap) -> JitSite | None:
-        """Where in JIT code the trap happened (its innermost frame in a JIT module)."""
-        for frame in trap.frames or []:
-            name = frame.module_name or ""
-            if not name.startswith(JIT_MODULE_NAME):
-                continue
-            mod = self._frame_module(name)
-            if mod is None:
-                return None
-            return jit_site(
-                mod.id,
-                mod.data,
-                frame.func_index,
-                frame.module_offset,
-                self._sources,
-                self._source_texts,
-            )
+    def _jit_site(self, wasm: list[WasmFrame]) -> JitSite | None:
+        """Where in JIT code a trap happened (its innermost frame in a JIT module)."""
+        for frame in wasm:
+            if frame.module_name.startswith(JIT_MODULE_NAME):
+                mod = self._frame_module(frame.module_name)
+                if mod is None:
+                    return None
+                return jit_site(
+                    mod.id,
+                    mod.data,
+                    frame.func_index,
+                    frame.offset,
+                    self._sources,
+                    self._source_texts,
+                )
         return None
 
     def _run(self, call: Callable[[], T]) -> T:
@@ -525,8 +524,9 @@ class Session:
             error = self._module_error()
             error.stack = self._failure_stack(self._error_frames, error)
         except wasmtime.Trap as e:
-            error = self._trap_error(e)
-            error.stack = self._failure_stack(self._wasm_frames(e), error)
+            wasm = self._wasm_frames(e)
+            error = self._trap_error(e, wasm)
+            error.stack = self._failure_stack(wasm, error)
         except EvalError as e:  # a stop was aborted
             error = e
         finally:
@@ -576,7 +576,8 @@ class Session:
         try:
             count = self._run(lambda: self.abi.read(ptr, len(data)))
         except EvalError as e:
-            src = self._after_read(self._state()).source
+            self._forget_freed_functions()
+            src = self._state().source
             self._sources[src] = name or f"<input {src}>"
             if e.line:  # a read error has a position; an interrupt or a trap does not
                 e.source = self._sources[src]
@@ -593,7 +594,8 @@ class Session:
             ]
         finally:
             self._call(lambda: self.abi.free_bytes(ptr))
-        state = self._after_read(self._state())
+        self._forget_freed_functions()
+        state = self._state()
         self._sources[state.source] = name or f"<input {state.source}>"
         self._source_texts[state.source] = data.decode("utf-8", "surrogateescape")
         fp = self.layout.form_pos
@@ -634,7 +636,7 @@ class Session:
         self.last_counts = self._counts_since(jit_before)
         return results
 
-    def _after_read(self, state: Any) -> Any:
+    def _forget_freed_functions(self) -> None:
         """A read may have freed the lambdas nothing can call any more (see sweepFuncs in
         native/debugger.h): then what is kept of functions by id is read again."""
         at = self.layout.debug_state.offsets.get("funcSweeps")  # a module that frees none
@@ -646,7 +648,6 @@ class Session:
             self._flagged = {
                 fid: want for fid, want in self._flagged.items() if self._func_address(fid)
             }
-        return state
 
     def _state(self) -> Any:
         """The module's DebugState: what the last read and run left (see native/debugger.h)."""
@@ -959,7 +960,7 @@ class Session:
             return result if isinstance(result, int) else 0
         except wasmtime.Trap as e:
             if e.trap_code == wasmtime.TrapCode.INTERRUPT:  # an interrupt or the time limit
-                raise self._trap_error(e) from None
+                raise self._trap_error(e, self._wasm_frames(e)) from None
             if name == "grow_table":
                 raise EvalError("jit", f"module {mod.id}: the function table cannot grow") from None
             raise EvalError("jit", f"module {mod.id}: {name} trapped: {_first_line(e)}") from None
@@ -1078,13 +1079,20 @@ class Session:
 
     def _wasm_frames(self, trap: wasmtime.Trap) -> list[WasmFrame]:
         """wasm's frames, innermost first, each JIT frame named after the module it runs in."""
-        frames = []
-        for f in trap.frames or []:
-            name = f.module_name or ""
-            if name.startswith(JIT_MODULE_NAME) and (mod := self._frame_module(name)):
-                name = f"{JIT_MODULE_NAME}{mod.id}"
-            frames.append(WasmFrame(name, f.func_index, f.func_name or "", f.module_offset))
-        return frames
+        named: dict[str, str] = {}  # a deep stack repeats few names: resolve each once
+
+        def running(name: str) -> str:
+            if name not in named:
+                mod = self._frame_module(name)
+                named[name] = f"{JIT_MODULE_NAME}{mod.id}" if mod else name
+            return named[name]
+
+        return [
+            WasmFrame(
+                running(f.module_name or ""), f.func_index, f.func_name or "", f.module_offset
+            )
+            for f in trap.frames or []
+        ]
 
     def _free_module(self, module_id: int) -> None:
         """Free the module's copy of a JIT module (its bytes and function list) once no step

@@ -927,26 +927,24 @@ class JitscopeApp(App[None]):
     def _read_words(self, address: int, count: int) -> list[MemWord] | None:
         """Memory words, read here only while no job holds the session (one thread uses a
         store at a time), or by the stopped evaluating thread."""
-        if self._stopped is not None:
-            try:
-                return self._as_owner(
-                    lambda: memory_words(self.session, address, count, self._seen_memory)
-                )
-            except ValueError as e:
-                self.notify(f"No memory view: {e}", severity="warning")
-                return None
-        if not self._lock.acquire(blocking=False):
+
+        def read() -> list[MemWord]:
+            return memory_words(self.session, address, count, self._seen_memory)
+
+        stopped = self._stopped is not None
+        if not stopped and not self._lock.acquire(blocking=False):
             self.notify(
                 f"Busy: {self._busy_label}. Read memory when it is done.", severity="warning"
             )
             return None
         try:
-            return memory_words(self.session, address, count, self._seen_memory)
+            return self._as_owner(read) if stopped else read()
         except ValueError as e:
             self.notify(f"No memory view: {e}", severity="warning")
             return None
         finally:
-            self._lock.release()
+            if not stopped:
+                self._lock.release()
 
     @on(DiffRequested)
     def _diff(self, event: DiffRequested) -> None:
