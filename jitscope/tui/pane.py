@@ -100,6 +100,12 @@ class PaneTable(DataTable[object]):
     def on_blur(self) -> None:
         self.show_cursor = False
 
+    def on_resize(self) -> None:
+        # A pane that shrinks (the Stack panel docks under them all at a stop) keeps its
+        # cursor row, the one the last step moved it to, in view.
+        if self.cursor_type != "none" and self.row_count:
+            self.move_cursor(row=self.cursor_row, animate=False)
+
     def _get_row_style(self, row_index: int, base_style: Style) -> Style:
         # The highlight as a row style covers the cell padding too, not just each cell's text.
         style = super()._get_row_style(row_index, base_style)
