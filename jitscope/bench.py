@@ -16,13 +16,16 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import wasmtime
 
+from jitscope.runtime.engine import new_engine
 from jitscope.runtime.session import Session
+from jitscope.runtime.snapshot import snapshot
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
 
@@ -109,11 +112,26 @@ class LinkResult:
         return self.total / self.functions
 
 
+@dataclass
+class Cost:
+    """One long-session cost beside its target (issue 12's): what was measured, side by side."""
+
+    what: str
+    measured: str
+    target: str
+    met: bool
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repeat", type=int, default=5, help="runs per column; the median counts")
     p.add_argument("--only", nargs="*", metavar="NAME", help="run only these programs")
     p.add_argument("--json", action="store_true", help="print results as JSON")
     p.add_argument("--no-link", action="store_true", help="skip the linking measurements")
+    p.add_argument(
+        "--no-session",
+        action="store_true",
+        help="skip the session costs (evaluation, linking at 1,000 functions, start-up, snapshots)",
+    )
     p.add_argument("--wasm", type=Path, default=None, help="another build of interplib.wasm")
 
 
@@ -296,6 +314,137 @@ def run_linking(wasm: Path | None, sizes=(1, 10, 100)) -> list[LinkResult]:
     return results
 
 
+def _median_seconds(run: Callable[[], object], times: int) -> float:
+    samples = []
+    for _ in range(times):
+        start = time.perf_counter()
+        run()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def _in_child(script: str, runs: int = 3) -> float:
+    """The median of what ``script``, run in a fresh Python ``runs`` times, prints (seconds)."""
+    return statistics.median(
+        float(
+            subprocess.run(
+                [sys.executable, "-c", script],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=120,
+            ).stdout.split()[-1]
+        )
+        for _ in range(runs)
+    )
+
+
+def _cold_compile(data: bytes, times: int = 3) -> float:
+    """Compiling ``data`` in a fresh engine with the sessions' settings: no cache helps."""
+    return _median_seconds(lambda: wasmtime.Module(new_engine(), data), times)
+
+
+#: A second process opening a session (the compile cache warm) and painting the TUI's first
+#: screen, timed from its first line.
+_OPEN_SESSION = """import time
+from jitscope.runtime.session import Session
+t = time.perf_counter()
+with Session({path!r}):
+    print(time.perf_counter() - t)
+"""
+_FIRST_PAINT = """import time; t = time.perf_counter()
+import asyncio
+from jitscope.runtime.session import Session
+from jitscope.tui.app import JitscopeApp
+async def paint():
+    with Session({path!r}) as s:
+        async with JitscopeApp(s).run_test(size=(160, 48)) as pilot:
+            await pilot.pause()
+            print(time.perf_counter() - t)
+asyncio.run(paint())
+"""
+
+
+def run_session_costs(
+    wasm: Path | None, progress: Callable[[str], None] | None = None
+) -> list[Cost]:
+    """Issue 12's targets measured in one run: evaluation after many functions, linking at
+    1,000 functions, start-up against a cold compile, a snapshot's compile against the plain
+    module's."""
+    say = progress or (lambda _line: None)
+    costs = []
+    say("session costs: evaluation")
+    with Session(wasm, time_limit=None) as s:
+        path = s.path
+        plain = path.read_bytes()
+        trivial = partial(s.eval, "(+ 1 2)")
+        before = _median_seconds(trivial, 200)
+        per_form = _median_seconds(partial(s.eval, "(+ 1 2)" * 1000), 5) / 1000
+        s.eval("".join(f"(define (g{i} x) (+ x {i}))" for i in range(2000)))
+        s.eval("".join(f"(g{i} 1)" for i in range(2000)))
+        after = _median_seconds(trivial, 200)
+        costs += [
+            Cost(
+                "`(+ 1 2)` after 2,000 more functions",
+                f"{_fmt_time(after)} against {_fmt_time(before)}: {after / before:.2f}×",
+                "within 1.5×",
+                after <= 1.5 * before,
+            ),
+            Cost(
+                "a form's whole cost, 1,000 in one evaluation (bounds the host's share)",
+                f"{per_form * 1000:.3f} ms",
+                "host overhead under 0.3 ms",
+                per_form < 0.3e-3,
+            ),
+        ]
+    say("session costs: linking 100 and 1,000 functions")
+    small, large = run_linking(wasm, sizes=(100, 1000))
+    costs.append(
+        Cost(
+            "linking, per function at 1,000 (at 100)",
+            f"{large.per_function * 1000:.3f} ms ({small.per_function * 1000:.3f} ms); "
+            f"patch {large.patch / large.functions * 1e6:.1f} µs "
+            f"({small.patch / small.functions * 1e6:.1f} µs)",
+            "under 1 ms, and linear",
+            large.per_function < 1e-3 and large.per_function <= 1.25 * small.per_function,
+        )
+    )
+    say("session costs: a snapshot")
+    with Session(wasm, time_limit=None) as s:
+        s.eval((BENCH_DIR / "programs.scm").read_text(), name="bench/programs.scm")
+        s.eval("(fib 20) (list-work 1000 3)")
+        s.jit()
+        snap = snapshot(s.capture())
+    say("session costs: start-up")
+    cold = _cold_compile(plain)
+    opened = _in_child(_OPEN_SESSION.format(path=str(path)))
+    painted = _in_child(_FIRST_PAINT.format(path=str(path)))
+    snap_cold = _cold_compile(snap.data)
+    costs += [
+        Cost(
+            "`Session()` in a second process",
+            f"{_fmt_time(opened)} against a cold compile of {_fmt_time(cold)}: "
+            f"{opened / cold:.2f}×",
+            "under 1/5 of a cold compile",
+            opened < cold / 5,
+        ),
+        Cost(
+            "the TUI's first paint in a second process (imports included)",
+            _fmt_time(painted),
+            "under 1 s",
+            painted < 1.0,
+        ),
+        Cost(
+            f"compiling a snapshot ({snap.segments:,} data segments, {len(snap.data):,} bytes)",
+            f"{_fmt_time(snap_cold)} against {_fmt_time(cold)} for the plain module: "
+            f"{snap_cold / cold:.2f}×",
+            "as fast as a fresh start (within 1.25×)",
+            snap_cold <= 1.25 * cold,
+        ),
+    ]
+    return costs
+
+
 def _fmt_time(seconds: float | None) -> str:
     if seconds is None:
         return "—"
@@ -306,7 +455,9 @@ def _fmt_ratio(r: float | None) -> str:
     return "—" if r is None else f"{r:,.1f}×"
 
 
-def format_table(programs: list[ProgramResult], links: list[LinkResult]) -> str:
+def format_table(
+    programs: list[ProgramResult], links: list[LinkResult], costs: Sequence[Cost] = ()
+) -> str:
     lines = [
         (
             "Medians per call, wall time (thread CPU time in brackets). C: clang -O2; "
@@ -346,6 +497,11 @@ def format_table(programs: list[ProgramResult], links: list[LinkResult]) -> str:
                 f"{_fmt_time(r.instantiate)} | {_fmt_time(r.patch)} | "
                 f"{r.per_function * 1000:.3f} ms |"
             )
+    if costs:
+        lines += ["", "| session cost | measured | target | met |", "|---|---|---|---|"]
+        lines += [
+            f"| {c.what} | {c.measured} | {c.target} | {'yes' if c.met else 'NO'} |" for c in costs
+        ]
     return "\n".join(lines)
 
 
@@ -357,6 +513,7 @@ def run_bench(args: argparse.Namespace) -> int:
     if not args.no_link:
         progress("linking modules of 1, 10 and 100 functions")
     links = [] if args.no_link else run_linking(args.wasm)
+    costs = [] if args.no_session else run_session_costs(args.wasm, progress)
     if args.json:
         print(
             json.dumps(
@@ -379,10 +536,11 @@ def run_bench(args: argparse.Namespace) -> int:
                         for p in programs
                     ],
                     "linking": [asdict(r) | {"per_function": r.per_function} for r in links],
+                    "session_costs": [asdict(c) for c in costs],
                 },
                 indent=2,
             )
         )
     else:
-        print(format_table(programs, links))
+        print(format_table(programs, links, costs))
     return 0

@@ -15,7 +15,14 @@ import wasmtime
 
 from jitscope.runtime.files import write_atomic
 
-__all__ = ["CACHE_ENTRIES", "WASM_STACK_BYTES", "Ticker", "compile_cache_dir", "compiled_main"]
+__all__ = [
+    "CACHE_ENTRIES",
+    "WASM_STACK_BYTES",
+    "Ticker",
+    "compile_cache_dir",
+    "compiled_main",
+    "new_engine",
+]
 
 #: wasm call stack for deep (non-tail) recursion: wasmtime's default is 512 KiB, and it must
 #: stay below wasmtime's async stack size (2 MiB), which wasmtime-py does not expose.
@@ -34,13 +41,18 @@ def compiled_main(path: Path, data: bytes) -> tuple[wasmtime.Engine, wasmtime.Mo
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _compiled:
-        config = wasmtime.Config()
-        config.epoch_interruption = True
-        config.max_wasm_stack = WASM_STACK_BYTES
-        config.wasm_tail_call = True
-        engine = wasmtime.Engine(config)
+        engine = new_engine()
         _compiled[key] = (engine, _cached_module(engine, data))
     return _compiled[key]
+
+
+def new_engine() -> wasmtime.Engine:
+    """An engine with the sessions' settings (a cold compile in one measures start-up)."""
+    config = wasmtime.Config()
+    config.epoch_interruption = True
+    config.max_wasm_stack = WASM_STACK_BYTES
+    config.wasm_tail_call = True
+    return wasmtime.Engine(config)
 
 
 def interrupt_start_up() -> None:
