@@ -146,7 +146,10 @@ struct Compiler {
   std::vector<Func *> newFuncs;  // registered once the whole form compiled
   uint32_t src;
 
-  Compiler() { scratch = CompileScratch{}; }
+  Compiler() {
+    scratch = CompileScratch{};
+    compileRoots.clear();  // what the last compile quoted is held by its functions' constants
+  }
 
   // The form compiled: calls through a variable learn the lambda it is known to hold.
   void finish() {
@@ -183,7 +186,7 @@ struct Compiler {
   Node *constant(Value v, const Sx *x, FuncScope *fs) {
     Node *n = node(N_CONST, x, fs);
     n->value = v;
-    if (isPtr(v)) permanentRoots.push_back(v);
+    if (isPtr(v)) fs->fn->constants.push_back(v);
     return n;
   }
 
@@ -194,7 +197,7 @@ struct Compiler {
       case Sx::CHAR: return ((Value)x->num << 3) | 7;
       case Sx::STRING: {
         Value s = makeString(x->text.data(), x->text.size());
-        permanentRoots.push_back(s);
+        compileRoots.push_back(s);
         return s;
       }
       case Sx::SYMBOL: return intern(x->text);
@@ -206,12 +209,12 @@ struct Compiler {
           *r.at = cons(item, *r.at);
         }
         Value v = r.get();
-        permanentRoots.push_back(v);
+        compileRoots.push_back(v);
         return v;
       }
       case Sx::VECTOR: {
         Value v = makeVector(x->items.size(), UNSPEC_V);
-        permanentRoots.push_back(v);
+        compileRoots.push_back(v);
         for (size_t i = 0; i < x->items.size(); i++) {
           Value item = quoted(x->items[i]);
           vectorItems(v)[i] = item;

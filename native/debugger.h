@@ -42,6 +42,7 @@ static Func *compileToplevel(const std::vector<Sx *> &xs) {
   top->name = "toplevel";
   top->flags = F_TOPLEVEL;
   top->hasFree = false;
+  toplevels.push_back(top);
   Compiler c;
   FuncScope fs{top, nullptr, {}, 0};
   Scope sc{{}, nullptr, &fs};
@@ -224,6 +225,7 @@ static Func *lastToplevel;
 
 static void freeLastToplevel() {
   if (!lastToplevel) return;
+  toplevels.erase(std::find(toplevels.begin(), toplevels.end(), lastToplevel));
   freeTree(lastToplevel->body);
   delete lastToplevel;
   lastToplevel = nullptr;

@@ -26,7 +26,8 @@ struct HeapStats {
 };
 static HeapStats heap = {0, 0, 0, 0, 256u << 20};
 static uint64_t allocSinceGC = 0, gcThreshold = 4u << 20;
-static std::vector<Value> permanentRoots;  // quoted constants, symbols, strings in code
+static std::vector<Value> permanentRoots;  // symbols and their names
+static std::vector<Value> compileRoots;    // quoted data the compile under way is building
 static Value lastResult = UNSPEC_V;
 
 static bool validObject(Value v) {
@@ -73,6 +74,11 @@ static void collect() {
     if (isPtr(*p) && validObject(*p)) markValue(*p);
   for (auto *g : globalList) markValue(g->value);
   for (Value v : permanentRoots) markValue(v);
+  for (Value v : compileRoots) markValue(v);
+  for (const auto *list : {&funcs, &toplevels})
+    for (Func *f : *list)
+      if (f)
+        for (Value v : f->constants) markValue(v);
   markValue(lastResult);
   traceAll();
 

@@ -143,6 +143,7 @@ struct Func {
   uint32_t jitArity;  // the argument count JIT code may pass straight through: nparams, or
                       // ~0u with a rest parameter (the caller must pack through rt_apply)
   bool reached = false;  // sweepFuncs: something live can still call it
+  std::vector<Value> constants;  // heap data its body quotes: roots for as long as it lives
 };
 
 struct GlobalCell {
@@ -155,6 +156,7 @@ struct GlobalCell {
 static_assert(offsetof(GlobalCell, func) == 8, "layout");
 
 static std::vector<Func *> funcs;
+static std::vector<Func *> toplevels;  // compiled top-level forms not yet freed
 static std::unordered_map<std::string, GlobalCell *> globals;
 static std::vector<GlobalCell *> globalList;
 

@@ -119,3 +119,29 @@ def test_lambdas_nothing_can_call_are_freed_and_the_rest_still_run():
         names = {f.name for f in s.functions()}
         assert {"keep", "sq", "h"} <= names
         assert s.function("sq").id == max(f.id for f in s.functions() if f.name == "sq")
+
+
+def test_quoted_data_lives_as_long_as_the_code_that_quotes_it():
+    from jitscope.runtime.session import Session
+
+    with Session() as s:
+        s.eval('(define kept \'(1 (2 "two") #(3)))')  # a global holds it: it stays
+        s.eval("(define (quoting) (list 'x \"y\" '(z)))")
+        s.jit(["quoting"])  # JIT code has the constants' addresses: they stay
+        s.eval("(define (make) (lambda () '#(closed over)))(define later (make))")
+
+        def churn(n: int) -> None:
+            for i in range(n):
+                s.eval(f'(length \'(1 2 3 "a string {i % 7}" #(4 5)))')
+                s.eval("(define (redefined) '(gone when redefined))")
+
+        churn(1000)  # warm-up: the sweeps' high-water marks
+        s.collect()
+        live = s.heap_stats()["live_bytes"]
+        churn(5000)
+        s.collect()
+        assert s.heap_stats()["live_bytes"] <= live + 16384  # 1.3 MB more before
+        assert s.eval("kept")[0].text == '(1 (2 "two") #(3))'
+        assert s.eval("(quoting)")[0].text == '(x "y" (z))'
+        assert s.eval("(later)")[0].text == "#(closed over)"
+        assert s.eval("(redefined)")[0].text == "(gone when redefined)"
