@@ -7,7 +7,15 @@ import json
 import subprocess
 import sys
 
-from jitscope.bench import BENCH_DIR, C_CALLS, parse_programs, run_linking, run_programs
+from jitscope.bench import (
+    BENCH_DIR,
+    C_CALLS,
+    format_table,
+    parse_programs,
+    run_linking,
+    run_programs,
+    run_session_costs,
+)
 
 
 def test_every_program_has_a_c_version():
@@ -46,6 +54,7 @@ def test_json_output():
             "--repeat",
             "1",
             "--no-link",
+            "--no-session",
             "--json",
         ],
         capture_output=True,
@@ -55,6 +64,23 @@ def test_json_output():
     )
     data = json.loads(p.stdout)
     [tak] = data["programs"]
-    assert tak["name"] == "tak" and data["linking"] == []
+    assert tak["name"] == "tak" and data["linking"] == [] and data["session_costs"] == []
     assert [len(runs) for runs in tak["samples"].values()] == [1, 1, 1, 1]
     assert "tak: round 1/1" in p.stderr
+
+
+def test_session_costs_are_measured_against_their_targets():
+    lines: list[str] = []
+    costs = run_session_costs(None, lines.append)
+    assert [c.target for c in costs] == [
+        "within 1.5×",
+        "host overhead under 0.3 ms",
+        "under 1 ms, and linear",
+        "under 1/5 of a cold compile",
+        "under 1 s",
+        "as fast as a fresh start (within 1.25×)",
+    ]
+    assert all(c.measured and any(ch.isdigit() for ch in c.measured) for c in costs)
+    assert lines[0] == "session costs: evaluation" and len(lines) == 4
+    table = format_table([], [], costs)
+    assert table.count("| yes |") + table.count("| NO |") == len(costs)
