@@ -527,6 +527,30 @@ struct Compiler {
     return n;
   }
 
+  // An import set names a (scheme ...) library, perhaps inside only, except, prefix or rename.
+  void importSet(const Sx *set) {
+    if (set->kind != Sx::LIST || set->items.empty() || set->items[0]->kind != Sx::SYMBOL)
+      syntax(set, "import: expected a library name such as (scheme base)");
+    const std::string &head = set->items[0]->text;
+    if ((head == "only" || head == "except" || head == "prefix" || head == "rename") &&
+        set->items.size() >= 2 && set->items[1]->kind == Sx::LIST) {
+      if (head == "prefix" || head == "rename")
+        syntax(set, "import: %s is not supported (the standard names are always bound)", head.c_str());
+      importSet(set->items[1]);
+      return;
+    }
+    if (head != "scheme") {
+      std::string name = "(";
+      for (const Sx *part : set->items) {
+        if (name.size() > 1) name += ' ';
+        name += part->kind == Sx::FIXNUM ? std::to_string(part->num) : part->kind == Sx::SYMBOL ? part->text : "...";
+      }
+      name += ')';
+      syntax(set, "import: no library %s (only the (scheme ...) libraries, which are built in)",
+             name.c_str());
+    }
+  }
+
   Node *expr(const Sx *x, Scope *sc, FuncScope *fs, const std::string &nameHint = "") {
     switch (x->kind) {
       case Sx::FIXNUM: case Sx::BOOLEAN: case Sx::CHAR: case Sx::STRING: case Sx::VECTOR:
@@ -562,6 +586,13 @@ struct Compiler {
           return n;
         }
         syntax(x, "define: only allowed at top level or at the start of a body");
+      }
+      if (k == "import") {
+        // A program's (import (scheme base) ...): the standard libraries are all built in.
+        if (!(fs->fn->flags & F_TOPLEVEL && fs->parent == nullptr && sc->parent == nullptr))
+          syntax(x, "import: only allowed at top level");
+        for (size_t i = 1; i < x->items.size(); i++) importSet(x->items[i]);
+        return constant(UNSPEC_V, x, fs);
       }
       if (k == "set!") {
         if (argc != 2 || x->items[1]->kind != Sx::SYMBOL) syntax(x, "set!: expected (set! name expression)");

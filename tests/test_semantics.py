@@ -283,6 +283,11 @@ CASES = [
     ),
     # several lists: map and for-each stop at the shortest
     ("(map + '(1 2) '(10 20 30)) (map list '() '(1))", ["(11 22)", "()"]),
+    # a program's imports of the standard libraries (all built in)
+    (
+        "(import (scheme base) (only (scheme write) display) (except (scheme char) char-upcase)) 1",
+        ["1"],
+    ),
     # write bars a symbol that would not read back as itself; the bars read back
     (
         (
@@ -381,6 +386,12 @@ ERRORS = [
         "abs: fixnum overflow computing (abs -4611686018427387904)",
     ),
     ("'|a b", "read", "unterminated |symbol|"),
+    (
+        "(import (srfi 1))",
+        "syntax",
+        "import: no library (srfi 1) (only the (scheme ...) libraries, which are built in)",
+    ),
+    ("(define (f) (import (scheme base)))", "syntax", "import: only allowed at top level"),
 ]
 
 
