@@ -22,7 +22,11 @@ enum Prim {
   P_CHAR_UPCASE, P_CHAR_DOWNCASE, P_CHAR_ALPHABETICP, P_CHAR_NUMERICP, P_CHAR_WHITESPACEP,
   P_LISTP, P_INTEGERP, P_ERROR,
   P_CAAR, P_CADR, P_CDAR, P_CDDR, P_CAAAR, P_CAADR, P_CADAR, P_CADDR, P_CDAAR, P_CDADR,
-  P_CDDAR, P_CDDDR,
+  P_CDDAR, P_CDDDR, P_CAAAAR, P_CAAADR, P_CAADAR, P_CAADDR, P_CADAAR, P_CADADR, P_CADDAR,
+  P_CADDDR, P_CDAAAR, P_CDAADR, P_CDADAR, P_CDADDR, P_CDDAAR, P_CDDADR, P_CDDDAR, P_CDDDDR,
+  P_DIV, P_SQRT, P_EXP, P_LOG, P_SIN, P_COS, P_TAN, P_ASIN, P_ACOS, P_ATAN, P_FLOOR, P_CEILING,
+  P_ROUND, P_TRUNCATE, P_EXACT, P_INEXACT, P_EXACT_TO_INEXACT, P_INEXACT_TO_EXACT, P_EXACTP,
+  P_INEXACTP, P_EXACT_INTEGERP, P_NANP, P_INFINITEP, P_FINITEP, P_EXPT,
   // For the prelude and for quasiquote: not meant to be called by name.
   P_APPEND2, P_TYPE_ERROR, P_RANGE_ERROR,
   P_COUNT
@@ -53,7 +57,16 @@ static const PrimInfo primInfo[] = {
   {"list?", 1, 1}, {"integer?", 1, 1}, {"error", 1, -1},
   {"caar", 1, 1}, {"cadr", 1, 1}, {"cdar", 1, 1}, {"cddr", 1, 1}, {"caaar", 1, 1},
   {"caadr", 1, 1}, {"cadar", 1, 1}, {"caddr", 1, 1}, {"cdaar", 1, 1}, {"cdadr", 1, 1},
-  {"cddar", 1, 1}, {"cdddr", 1, 1},
+  {"cddar", 1, 1}, {"cdddr", 1, 1}, {"caaaar", 1, 1}, {"caaadr", 1, 1}, {"caadar", 1, 1},
+  {"caaddr", 1, 1}, {"cadaar", 1, 1}, {"cadadr", 1, 1}, {"caddar", 1, 1}, {"cadddr", 1, 1},
+  {"cdaaar", 1, 1}, {"cdaadr", 1, 1}, {"cdadar", 1, 1}, {"cdaddr", 1, 1}, {"cddaar", 1, 1},
+  {"cddadr", 1, 1}, {"cdddar", 1, 1}, {"cddddr", 1, 1},
+  {"/", 1, -1}, {"sqrt", 1, 1}, {"exp", 1, 1}, {"log", 1, 2}, {"sin", 1, 1}, {"cos", 1, 1},
+  {"tan", 1, 1}, {"asin", 1, 1}, {"acos", 1, 1}, {"atan", 1, 2}, {"floor", 1, 1},
+  {"ceiling", 1, 1}, {"round", 1, 1}, {"truncate", 1, 1}, {"exact", 1, 1}, {"inexact", 1, 1},
+  {"exact->inexact", 1, 1}, {"inexact->exact", 1, 1}, {"exact?", 1, 1}, {"inexact?", 1, 1},
+  {"exact-integer?", 1, 1}, {"nan?", 1, 1}, {"infinite?", 1, 1}, {"finite?", 1, 1},
+  {"expt", 2, 2},
   {"%append", 2, 2}, {"%type-error", 3, 3}, {"%range-error", 3, 3},
 };
 static_assert(sizeof primInfo / sizeof primInfo[0] == P_COUNT, "one PrimInfo per primitive");

@@ -193,6 +193,11 @@ struct Compiler {
   Value quoted(const Sx *x) {
     switch (x->kind) {
       case Sx::FIXNUM: return mkFix(x->num);
+      case Sx::FLONUM: {
+        Value f = mkFlo(x->flo);
+        compileRoots.push_back(f);
+        return f;
+      }
       case Sx::BOOLEAN: return mkBool(x->num);
       case Sx::CHAR: return ((Value)x->num << 3) | 7;
       case Sx::STRING: {
@@ -553,7 +558,8 @@ struct Compiler {
 
   Node *expr(const Sx *x, Scope *sc, FuncScope *fs, const std::string &nameHint = "") {
     switch (x->kind) {
-      case Sx::FIXNUM: case Sx::BOOLEAN: case Sx::CHAR: case Sx::STRING: case Sx::VECTOR:
+      case Sx::FIXNUM: case Sx::FLONUM: case Sx::BOOLEAN: case Sx::CHAR: case Sx::STRING:
+      case Sx::VECTOR:
         return constant(quoted(x), x, fs);
       case Sx::SYMBOL: return reference(x, sc, fs);
       case Sx::LIST: break;

@@ -262,6 +262,12 @@ static Value cons(Value a, Value b) {
   return tagged(o);
 }
 
+static Value mkFlo(double d) {
+  Obj *o = allocate(T_FLONUM, 2);
+  memcpy(&o->slot[0], &d, sizeof d);
+  return tagged(o);
+}
+
 static Value makeBox(Value v) {
   Root r(v);
   Obj *o = allocate(T_BOX, 2);

@@ -11,6 +11,7 @@
 // JIT code calls, the JIT's macro-assembler and compiler, the exported interfaces, and the prelude (prelude.scm).
 
 #include <cctype>
+#include <cmath>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>

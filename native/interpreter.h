@@ -294,7 +294,8 @@ static Value evalPrim(Node *n, Value *fp) {
       case P_LE: if (isFix(a) && isFix(b)) return mkBool((int64_t)a <= (int64_t)b); break;
       case P_GE: if (isFix(a) && isFix(b)) return mkBool((int64_t)a >= (int64_t)b); break;
       case P_NUM_EQ: if (isFix(a) && isFix(b)) return mkBool(a == b); break;
-      case P_EQ: case P_EQV: return mkBool(a == b);
+      case P_EQ: return mkBool(a == b);
+      case P_EQV: if (a == b || !isFlo(a) || !isFlo(b)) return mkBool(a == b); break;
     }
     base[0] = a;
     base[1] = b;

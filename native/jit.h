@@ -19,18 +19,37 @@ struct JitModule {  // read by the host
 
 static uint32_t nextModuleId = 1;
 
-static bool inlinePrim(int id, size_t argc) {
+// eqv? is i64.eq unless both sides can be flonums (equal by value, not identity).
+static bool inlineEqv(const Node *n) {
+  for (const Node *k : n->kids)
+    if (k->kind == N_CONST && !isFlo(k->value)) return true;
+  return false;
+}
+
+// Primitives compiled inline (numbers take the fixnum path, other numbers a runtime call).
+static bool inlinePrim(const Node *n) {
+  int id = n->index;
+  size_t argc = n->kids.size();
   if (argc == 2)
     return id == P_ADD || id == P_SUB || id == P_LT || id == P_GT || id == P_LE || id == P_GE ||
-           id == P_NUM_EQ || id == P_EQ || id == P_EQV;
+           id == P_NUM_EQ || id == P_EQ || (id == P_EQV && inlineEqv(n));
   if (argc == 1) return id == P_CAR || id == P_CDR || id == P_NULLP || id == P_PAIRP || id == P_NOT || id == P_ZEROP;
   return false;
 }
 
-// Primitives called through rt_arith: they may fail but never allocate.
+// Primitives called through rt_arith.
 static bool arithPrim(int id, size_t argc) {
   return argc == 2 && (id == P_MUL || id == P_QUOTIENT || id == P_REMAINDER || id == P_MODULO ||
                        id == P_MIN || id == P_MAX);
+}
+
+static bool fixnumConst(const Node *k) { return k->kind == N_CONST && isFix(k->value); }
+
+// Arithmetic that can make a flonum (an allocation) unless both operands are fixnum constants.
+static bool mayAllocateNumber(const Node *n) {
+  if (n->kids.size() != 2) return false;
+  if (n->index != P_ADD && n->index != P_SUB && !arithPrim(n->index, 2)) return false;
+  return !fixnumConst(n->kids[0]) || !fixnumConst(n->kids[1]);
 }
 
 // Whether evaluating `n` can reach a collection while this function's frame is live.  A tail
@@ -40,7 +59,7 @@ static bool mayCollect(const Node *n) {
     case N_CALL: if (!n->tail) return true; break;
     case N_LAMBDA: case N_MAKE_BOX: return true;
     case N_PRIM:
-      if (!inlinePrim(n->index, n->kids.size()) && !arithPrim(n->index, n->kids.size())) return true;
+      if ((!inlinePrim(n) && !arithPrim(n->index, n->kids.size())) || mayAllocateNumber(n)) return true;
       break;
     default: break;
   }
@@ -58,8 +77,10 @@ struct Jit : JitMacro {
     if (k->kind == N_CONST) return isFix(k->value);
     if (k->kind == N_LOCAL) return !k->checked && fixSlot[k->index];
     if (k->kind != N_PRIM) return false;
-    if (k->kids.size() == 1) return k->index == P_ABS;
-    return k->kids.size() == 2 && (k->index == P_ADD || k->index == P_SUB || arithPrim(k->index, 2));
+    // Fixnums in, a fixnum out (or an overflow error); a flonum operand makes a flonum.
+    if (k->kids.size() == 1) return k->index == P_ABS && producesFixnum(k->kids[0]);
+    return k->kids.size() == 2 && (k->index == P_ADD || k->index == P_SUB || arithPrim(k->index, 2)) &&
+           producesFixnum(k->kids[0]) && producesFixnum(k->kids[1]);
   }
 
   bool collectsAt(const Node *n) {
@@ -94,9 +115,16 @@ struct Jit : JitMacro {
   }
 
   // Compiles an inline comparison to an i32.
+  // Compiles an inline comparison to an i32: on fixnums inline, on other numbers (or
+  // non-numbers, an error) through rt_compare, which never allocates.
   void compareOp(Node *n) {
     auto ops = operands(n->kids);
-    if (n->index != P_EQ && n->index != P_EQV) checkFixnums(n, ops);
+    bool slow = n->index != P_EQ && n->index != P_EQV && testNotFixnums(ops);
+    if (slow) {
+      a->if_(wasm::I32);
+      compareSlow(n, ops[0], &ops[1]);
+      a->else_();
+    }
     pushOperand(ops[0]);
     pushOperand(ops[1]);
     switch (n->index) {
@@ -106,13 +134,21 @@ struct Jit : JitMacro {
       case P_GE: a->i64_ge_s(); break;
       default: a->i64_eq(); break;
     }
+    if (slow) a->end();
     release(ops);
+  }
+
+  void compareSlow(const Node *n, const Operand &x, const Operand *y) {
+    a->i32_const((int32_t)(uintptr_t)n);
+    pushOperand(x);
+    if (y) pushOperand(*y); else a->i64_const(mkFix(0));
+    callRuntime((const void *)&rt_compare, sigCompare);
   }
 
   bool isCompare(const Node *n) {
     return n->kind == N_PRIM && n->kids.size() == 2 &&
            (n->index == P_LT || n->index == P_GT || n->index == P_LE || n->index == P_GE ||
-            n->index == P_NUM_EQ || n->index == P_EQ || n->index == P_EQV);
+            n->index == P_NUM_EQ || n->index == P_EQ || (n->index == P_EQV && inlineEqv(n)));
   }
 
   // Compiles a test to an i32 truth value.
@@ -143,6 +179,40 @@ struct Jit : JitMacro {
     a->i64_ne();
   }
 
+  // r = a + b or a - b on fixnums (tagged: the sum of two is one), an overflow an error.
+  void fixnumAddSub(const Node *n, const std::vector<Operand> &ops, uint32_t r) {
+    bool add = n->index == P_ADD;
+    pushOperand(ops[0]);
+    pushOperand(ops[1]);
+    if (add) a->i64_add(); else a->i64_sub();
+    a->local_set(r);
+    // Signed overflow.  With a constant c: adding c > 0 (or subtracting c < 0) overflowed
+    // when the result went down, and the other way round.  Otherwise: add when both
+    // operands differ in sign from the result, subtract when the operands differ in sign
+    // and the result differs from the first.
+    if (ops[1].isConst && !ops[0].isConst) {
+      int64_t c = (int64_t)ops[1].c;
+      if (c == 0) return;
+      a->local_get(r);
+      pushOperand(ops[0]);
+      if ((c > 0) == add) a->i64_lt_s(); else a->i64_gt_s();
+    } else {
+      if (add) {
+        pushOperand(ops[0]); a->local_get(r); a->i64_xor();
+        pushOperand(ops[1]); a->local_get(r); a->i64_xor();
+      } else {
+        pushOperand(ops[0]); pushOperand(ops[1]); a->i64_xor();
+        pushOperand(ops[0]); a->local_get(r); a->i64_xor();
+      }
+      a->i64_and();
+      a->i64_const(0);
+      a->i64_lt_s();
+    }
+    a->if_();
+    failWith(n, JF_OVERFLOW, &ops[0], &ops[1]);
+    a->end();
+  }
+
   void prim(Node *n) {
     size_t argc = n->kids.size();
     int id = n->index;
@@ -153,37 +223,20 @@ struct Jit : JitMacro {
     }
     if (argc == 2 && (id == P_ADD || id == P_SUB)) {
       auto ops = operands(n->kids);
-      checkFixnums(n, ops);
       uint32_t r = takeTemp();
-      pushOperand(ops[0]);
-      pushOperand(ops[1]);
-      if (id == P_ADD) a->i64_add(); else a->i64_sub();
-      a->local_set(r);
-      // Signed overflow.  With a constant c: adding c > 0 (or subtracting c < 0) overflowed
-      // when the result went down, and the other way round.  Otherwise: add when both
-      // operands differ in sign from the result, subtract when the operands differ in sign
-      // and the result differs from the first.
-      if (ops[1].isConst && !ops[0].isConst) {
-        int64_t c = (int64_t)ops[1].c;
-        if (c == 0) { a->local_get(r); releaseTemp(r); release(ops); return; }
-        a->local_get(r);
+      bool slow = testNotFixnums(ops);
+      if (slow) {  // a flonum (or an error): the runtime, which may allocate
+        a->if_();
+        spill();
+        a->i32_const((int32_t)(uintptr_t)n);
         pushOperand(ops[0]);
-        if ((c > 0) == (id == P_ADD)) a->i64_lt_s(); else a->i64_gt_s();
-      } else if (id == P_ADD) {
-        pushOperand(ops[0]); a->local_get(r); a->i64_xor();
-        pushOperand(ops[1]); a->local_get(r); a->i64_xor();
-      } else {
-        pushOperand(ops[0]); pushOperand(ops[1]); a->i64_xor();
-        pushOperand(ops[0]); a->local_get(r); a->i64_xor();
+        pushOperand(ops[1]);
+        callRuntime((const void *)&rt_arith, sigArith);
+        a->local_set(r);
+        a->else_();
       }
-      if (!ops[1].isConst || ops[0].isConst) {
-        a->i64_and();
-        a->i64_const(0);
-        a->i64_lt_s();
-      }
-      a->if_();
-      failWith(n, JF_OVERFLOW, &ops[0], &ops[1]);
-      a->end();
+      fixnumAddSub(n, ops, r);
+      if (slow) a->end();
       a->local_get(r);
       releaseTemp(r);
       release(ops);
@@ -207,15 +260,22 @@ struct Jit : JitMacro {
     }
     if (argc == 1 && id == P_ZEROP) {
       auto ops = operands(n->kids);
-      checkFixnums(n, ops);
+      bool slow = testNotFixnums(ops);
+      if (slow) {
+        a->if_(wasm::I32);
+        compareSlow(n, ops[0], nullptr);
+        a->else_();
+      }
       pushOperand(ops[0]);
       a->i64_eqz();
+      if (slow) a->end();
       boolFromI32();
       release(ops);
       return;
     }
     if (arithPrim(id, argc)) {
       auto ops = operands(n->kids);
+      spill();  // a flonum result allocates
       a->i32_const((int32_t)(uintptr_t)n);
       pushOperand(ops[0]);
       pushOperand(ops[1]);

@@ -9,7 +9,7 @@
 struct JitMacro {
   wasm::ModuleBuilder mb;
   uint32_t sigApply[MAX_JIT_ARGS + 1], sigJit[MAX_JIT_ARGS + 1], sigJitArray;
-  uint32_t sigFail, sigCons, sigMakeBox, sigArith, sigMakeClosure, sigSetGlobal, sigPrim;
+  uint32_t sigFail, sigCons, sigMakeBox, sigArith, sigCompare, sigMakeClosure, sigSetGlobal, sigPrim;
 
   // Per-function state.
   Func *fn = nullptr;
@@ -35,9 +35,9 @@ struct JitMacro {
     bool fix = false;  // known to be a fixnum
   };
 
-  // Frame slots whose locals are known to hold fixnums here: set by a type check, kept for
-  // the code the check dominates (branches restore what held before them).  Known fixnums
-  // need no further checks and no spilling.
+  // Frame slots whose locals are known to hold fixnums here: set where a local is bound to a
+  // fixnum-producing expression, kept for the code that binding dominates (branches restore
+  // what held before them).  Known fixnums need no further checks and no spilling.
   std::vector<bool> fixSlot;
 
   JitMacro() {
@@ -53,6 +53,7 @@ struct JitMacro {
     sigCons = mb.type({I64, I64}, {I64});
     sigMakeBox = mb.type({I64}, {I64});
     sigArith = mb.type({I32, I64, I64}, {I64});
+    sigCompare = mb.type({I32, I64, I64}, {I32});
     sigMakeClosure = mb.type({I32, I32}, {I64});
     sigSetGlobal = mb.type({I32, I64, I32}, {});
     sigPrim = mb.type({I32, I32, I32}, {I64});
@@ -149,25 +150,21 @@ struct JitMacro {
   }
 
   // Fails unless every non-constant operand is a fixnum.
-  void checkFixnums(const Node *site, const std::vector<Operand> &ops) {
-    std::vector<const Operand *> vars;
+  // Pushes an i32, nonzero when an operand not known to be a fixnum is not one; false (and
+  // nothing pushed) when all are known fixnums.  Nothing is learnt for the code after it: the
+  // other side of the test goes on with a flonum.
+  bool testNotFixnums(const std::vector<Operand> &ops) {
+    size_t tested = 0;
     for (auto &o : ops) {
       if (o.fix) continue;
-      vars.push_back(&o);
+      pushOperand(o);
+      if (tested++) a->i64_or();
     }
-    if (vars.empty()) return;
-    for (auto *o : vars)
-      if (o->slot >= 0) fixSlot[o->slot] = true;  // for the code after this check
-    for (size_t i = 0; i < vars.size(); i++) {
-      pushOperand(*vars[i]);
-      if (i) a->i64_or();
-    }
+    if (!tested) return false;
     a->i32_wrap_i64();
     a->i32_const(1);
     a->i32_and();
-    a->if_();
-    failWith(site, JF_NUMBER, &ops[0], ops.size() > 1 ? &ops[1] : nullptr);
-    a->end();
+    return true;
   }
 
   // Replaces the value's low word (an i32 on the stack) by whether it points to a heap

@@ -7,7 +7,7 @@
 // Runtime entry points for JIT code.  JIT modules call them through the table; their table
 // indices are embedded in the generated code as constants.
 
-enum JitFailure : int32_t { JF_NUMBER, JF_OVERFLOW, JF_UNBOUND, JF_UNASSIGNED, JF_STACK, JF_PAIR };
+enum JitFailure : int32_t { JF_OVERFLOW, JF_UNBOUND, JF_UNASSIGNED, JF_STACK, JF_PAIR };
 
 // How JIT code left its fast path, by kind (read by the host: dbg_exits): how often, where the
 // last one happened, and the order in which the kinds first happened (0: never).
@@ -45,7 +45,6 @@ extern "C" void rt_guard_failed(Node *site) { noteExit(X_GUARD, site); }
 extern "C" void rt_fail(Node *site, int32_t code, Value a, Value b) {
   noteExit(X_ERROR, site);
   switch (code) {
-    case JF_NUMBER: num(site, site->index, a); num(site, site->index, b); break;
     case JF_OVERFLOW: overflow(site, site->index, fixVal(a), fixVal(b));
     case JF_UNBOUND: fail(E_UNBOUND, site, "unbound variable %s", site->name);
     case JF_UNASSIGNED: fail(E_UNBOUND, site, "%s used before its definition", site->name);
@@ -60,7 +59,16 @@ extern "C" void rt_break_entry(Func *fn) { entryBreak(fn, 1); }
 
 extern "C" Value rt_cons(Value a, Value b) { return cons(a, b); }
 extern "C" Value rt_make_box(Value v) { return makeBox(v); }
-extern "C" Value rt_arith(Node *site, Value a, Value b) { return arith(site, site->index, a, b); }
+// Arithmetic and comparisons off the fixnum path: flonums, or (an exit) a type error.
+extern "C" Value rt_arith(Node *site, Value a, Value b) {
+  if (!isNum(a) || !isNum(b)) noteExit(X_ERROR, site);
+  return arith(site, site->index, a, b);
+}
+extern "C" int32_t rt_compare(Node *site, Value a, Value b) {
+  if (!isNum(a) || !isNum(b)) noteExit(X_ERROR, site);
+  if (site->index == P_ZEROP) return real(site, P_ZEROP, a) == 0;
+  return compare(site, site->index, a, b);
+}
 
 extern "C" Value rt_make_closure(Func *fn, int32_t nfree) {
   Obj *o = allocate(T_CLOSURE, 2 + nfree);

@@ -17,14 +17,14 @@
           (else (%append (car ls) (append/loop (cdr ls)))))))
 
 (define (list-tail lst k)
-  (unless (integer? k) (%type-error 'list-tail "an index" k))
+  (unless (exact-integer? k) (%type-error 'list-tail "an index" k))
   (let list-tail/loop ((l lst) (i k))
     (cond ((= i 0) l)
           ((pair? l) (list-tail/loop (cdr l) (- i 1)))
           (else (%range-error 'list-tail k lst)))))
 
 (define (list-ref lst k)
-  (unless (integer? k) (%type-error 'list-ref "an index" k))
+  (unless (exact-integer? k) (%type-error 'list-ref "an index" k))
   (let list-ref/loop ((l lst) (i k))
     (cond ((not (pair? l)) (%range-error 'list-ref k lst))
           ((= i 0) (car l))
@@ -142,3 +142,24 @@
   (let ((n (vector-length v)))
     (let vector-for-each/loop ((i 0))
       (when (< i n) (f (vector-ref v i)) (vector-for-each/loop (+ i 1))))))
+
+(define (square x) (* x x))
+
+(define (gcd . ns)
+  (let gcd/loop ((ns ns) (acc 0))
+    (if (null? ns)
+        acc
+        (gcd/loop (cdr ns)
+                  (let gcd/two ((a (abs acc)) (b (abs (car ns))))
+                    (if (= b 0) a (gcd/two b (remainder a b))))))))
+
+(define (lcm . ns)
+  (let lcm/loop ((ns ns) (acc 1))
+    (if (null? ns)
+        acc
+        (let ((n (abs (car ns))))
+          (lcm/loop (cdr ns) (if (or (= n 0) (= acc 0)) 0 (quotient (* acc n) (gcd acc n))))))))
+
+(define (real? x) (number? x))
+(define (complex? x) (number? x))
+(define (rational? x) (and (number? x) (finite? x)))

@@ -7,7 +7,7 @@
 // Primitives, shared by the interpreter and by JIT code (through rt_prim).
 
 static const char *typeName(Value v) {
-  if (isFix(v)) return "a number";
+  if (isNum(v)) return "a number";
   if (v == FALSE_V || v == TRUE_V) return "a boolean";
   if (v == NIL_V) return "the empty list";
   if (v == UNSPEC_V) return "an unspecified value";
@@ -27,9 +27,24 @@ static const char *typeName(Value v) {
   fail(E_TYPE, site, "%s: expected %s, got %s %s", who, expected, typeName(got), repr(got).c_str());
 }
 
+// An exact integer argument (a flonum, even an integral one, is not: no silent truncation).
 static inline int64_t num(const Node *site, int id, Value v) {
-  if (!isFix(v)) typeError(site, primInfo[id].name, "a number", v);
+  if (!isFix(v)) typeError(site, primInfo[id].name, isFlo(v) ? "an exact integer" : "a number", v);
   return fixVal(v);
+}
+
+// Any number, as a double (for a flonum result: inexactness is contagious).
+static inline double real(const Node *site, int id, Value v) {
+  if (isFix(v)) return (double)fixVal(v);
+  if (!isFlo(v)) typeError(site, primInfo[id].name, "a number", v);
+  return floVal(v);
+}
+
+// An integer argument, exact or inexact, as a double (quotient and friends take both).
+static double integral(const Node *site, int id, Value v) {
+  double d = real(site, id, v);
+  if (d != floor(d) || std::isinf(d)) typeError(site, primInfo[id].name, "an integer", v);
+  return d;
 }
 
 [[noreturn]] static void overflow(const Node *site, int id, int64_t a, int64_t b) {
@@ -37,26 +52,69 @@ static inline int64_t num(const Node *site, int id, Value v) {
        primInfo[id].name, (long long)a, (long long)b);
 }
 
-static Value arith(const Node *site, int id, Value a, Value b) {
-  int64_t x = num(site, id, a), y = num(site, id, b), r;
+[[noreturn]] static void divideByZero(const Node *site, int id) {
+  fail(E_DIVIDE_BY_ZERO, site, "%s: division by zero", primInfo[id].name);
+}
+
+static Value exactArith(const Node *site, int id, int64_t x, int64_t y) {
+  int64_t r;
   switch (id) {
     case P_ADD: if (__builtin_add_overflow(x, y, &r) || !fitsFix(r)) overflow(site, id, x, y); return mkFix(r);
     case P_SUB: if (__builtin_sub_overflow(x, y, &r) || !fitsFix(r)) overflow(site, id, x, y); return mkFix(r);
     case P_MUL: if (__builtin_mul_overflow(x, y, &r) || !fitsFix(r)) overflow(site, id, x, y); return mkFix(r);
+    case P_DIV:  // exact when it divides; there are no exact rationals
+      if (y == 0) divideByZero(site, id);
+      if (x % y == 0 && !(x == FIX_MIN && y == -1)) return mkFix(x / y);
+      return mkFlo((double)x / (double)y);
     case P_QUOTIENT: case P_REMAINDER: case P_MODULO:
-      if (y == 0) fail(E_DIVIDE_BY_ZERO, site, "%s: division by zero", primInfo[id].name);
+      if (y == 0) divideByZero(site, id);
       if (id == P_QUOTIENT) { r = x / y; if (!fitsFix(r)) overflow(site, id, x, y); return mkFix(r); }
       r = x % y;
       if (id == P_MODULO && r != 0 && ((r < 0) != (y < 0))) r += y;
       return mkFix(r);
-    case P_MIN: return x < y ? a : b;
-    case P_MAX: return x > y ? a : b;
+    case P_MIN: return mkFix(x < y ? x : y);
+    default: return mkFix(x > y ? x : y);  // P_MAX
   }
-  return UNSPEC_V;
+}
+
+// A binary arithmetic primitive on two numbers: exact on fixnums, a flonum once either is one.
+// May allocate (a flonum): callers keep what else they hold rooted.
+static Value arith(const Node *site, int id, Value a, Value b) {
+  if (isFix(a) && isFix(b)) return exactArith(site, id, fixVal(a), fixVal(b));
+  if (id == P_QUOTIENT || id == P_REMAINDER || id == P_MODULO) {
+    double x = integral(site, id, a), y = integral(site, id, b);
+    if (y == 0) divideByZero(site, id);
+    double q = trunc(x / y);
+    if (id == P_QUOTIENT) return mkFlo(q);
+    double r = fmod(x, y);
+    if (id == P_MODULO && r != 0 && ((r < 0) != (y < 0))) r += y;
+    return mkFlo(r);
+  }
+  double x = real(site, id, a), y = real(site, id, b);
+  switch (id) {
+    case P_ADD: return mkFlo(x + y);
+    case P_SUB: return mkFlo(x - y);
+    case P_MUL: return mkFlo(x * y);
+    case P_DIV:
+      if (b == mkFix(0)) divideByZero(site, id);  // an exact zero divides nothing
+      return mkFlo(x / y);
+    case P_MIN: return mkFlo(x < y || std::isnan(x) ? x : y);
+    default: return mkFlo(x > y || std::isnan(x) ? x : y);  // P_MAX
+  }
 }
 
 static bool compare(const Node *site, int id, Value a, Value b) {
-  int64_t x = num(site, id, a), y = num(site, id, b);
+  if (isFix(a) && isFix(b)) {
+    int64_t x = fixVal(a), y = fixVal(b);
+    switch (id) {
+      case P_NUM_EQ: return x == y;
+      case P_LT: return x < y;
+      case P_GT: return x > y;
+      case P_LE: return x <= y;
+      default: return x >= y;
+    }
+  }
+  double x = real(site, id, a), y = real(site, id, b);
   switch (id) {
     case P_NUM_EQ: return x == y;
     case P_LT: return x < y;
@@ -64,6 +122,12 @@ static bool compare(const Node *site, int id, Value a, Value b) {
     case P_LE: return x <= y;
     default: return x >= y;
   }
+}
+
+// eqv?: identity, except that flonums are compared by value (their bits: 0.0 and -0.0 differ).
+static bool eqv(Value a, Value b) {
+  if (a == b) return true;
+  return isFlo(a) && isFlo(b) && !memcmp(&obj(a)->slot[0], &obj(b)->slot[0], 8);
 }
 
 // Recurses on cars and vector elements, iterates along cdrs.
@@ -81,6 +145,7 @@ static bool equal(Value a, Value b, int depth = 0) {
         continue;
       case T_STRING:
         return stringLength(a) == stringLength(b) && !memcmp(stringChars(a), stringChars(b), stringLength(a));
+      case T_FLONUM: return eqv(a, b);
       case T_VECTOR:
         if (vectorLength(a) != vectorLength(b)) return false;
         for (size_t i = 0; i < vectorLength(a); i++)
@@ -301,6 +366,14 @@ __attribute__((noinline)) static Value primApplyMore(int id, Value *args, int n,
       return obj(args[0])->slot[0];  // strings are immutable: share the name
     case P_NUMBER_TO_STRING: {
       int radix = radixArg(site, id, args, n);
+      if (isFlo(args[0])) {
+        if (radix != 10) typeError(site, who, "an exact integer (for a radix other than 10)", args[0]);
+        std::string text;
+        printFlonum(text, floVal(args[0]));
+        Value r = newString(site, id, text.size());
+        memcpy(stringBytes(r), text.data(), text.size());
+        return r;
+      }
       int64_t x = num(site, id, args[0]);
       char buf[80], *p = buf + sizeof buf;
       uint64_t u = x < 0 ? -(uint64_t)x : (uint64_t)x;
@@ -314,18 +387,9 @@ __attribute__((noinline)) static Value primApplyMore(int id, Value *args, int n,
     case P_STRING_TO_NUMBER: {
       Value s = stringArg(site, id, args[0]);
       int radix = radixArg(site, id, args, n);
-      const char *p = stringChars(s), *e = p + stringLength(s);
-      bool neg = false;
-      if (p < e && (*p == '-' || *p == '+')) neg = *p++ == '-';
-      if (p == e) return FALSE_V;
-      int64_t v = 0;
-      for (; p < e; p++) {
-        int d = isdigit((unsigned char)*p) ? *p - '0' : isalpha((unsigned char)*p) ? tolower(*p) - 'a' + 10 : 99;
-        if (d >= radix) return FALSE_V;
-        if (__builtin_mul_overflow(v, radix, &v) || __builtin_add_overflow(v, d, &v) || v > FIX_MAX + 1) return FALSE_V;
-      }
-      v = neg ? -v : v;
-      return fitsFix(v) ? mkFix(v) : FALSE_V;
+      NumberSyntax num = parseNumber(std::string(stringChars(s), stringLength(s)), radix);
+      if (num.kind == NumberSyntax::FIXNUM) return mkFix(num.fix);
+      return num.kind == NumberSyntax::FLONUM ? mkFlo(num.flo) : FALSE_V;
     }
     case P_CHARP: return mkBool(isChar(args[0]));
     case P_CHAR_TO_INTEGER: return mkFix(charArg(site, id, args[0]));
@@ -350,7 +414,10 @@ __attribute__((noinline)) static Value primApplyMore(int id, Value *args, int n,
     case P_CHAR_WHITESPACEP: { uint32_t c = charArg(site, id, args[0]); return mkBool(c < 128 && isspace(c)); }
     case P_LISTP: return mkBool(listLength(args[0]) >= 0);
     case P_CAAR: case P_CADR: case P_CDAR: case P_CDDR: case P_CAAAR: case P_CAADR: case P_CADAR:
-    case P_CADDR: case P_CDAAR: case P_CDADR: case P_CDDAR: case P_CDDDR: {
+    case P_CADDR: case P_CDAAR: case P_CDADR: case P_CDDAR: case P_CDDDR: case P_CAAAAR:
+    case P_CAAADR: case P_CAADAR: case P_CAADDR: case P_CADAAR: case P_CADADR: case P_CADDAR:
+    case P_CADDDR: case P_CDAAAR: case P_CDAADR: case P_CDADAR: case P_CDADDR: case P_CDDAAR:
+    case P_CDDADR: case P_CDDDAR: case P_CDDDDR: {
       // c[ad]+r: the letters apply right to left.
       Value v = args[0];
       for (const char *c = who + strlen(who) - 2; *c != 'c'; c--) {
@@ -359,7 +426,64 @@ __attribute__((noinline)) static Value primApplyMore(int id, Value *args, int n,
       }
       return v;
     }
-    case P_INTEGERP: return mkBool(isFix(args[0]));
+    case P_INTEGERP:
+      return mkBool(isFix(args[0]) || (isFlo(args[0]) && floVal(args[0]) == floor(floVal(args[0])) &&
+                                       !std::isinf(floVal(args[0]))));
+    case P_EXACT_INTEGERP: case P_EXACTP: case P_INEXACTP:
+      if (id != P_EXACT_INTEGERP) real(site, id, args[0]);
+      return mkBool(id == P_INEXACTP ? isFlo(args[0]) : isFix(args[0]));
+    case P_NANP: return mkBool(std::isnan(real(site, id, args[0])));
+    case P_INFINITEP: return mkBool(std::isinf(real(site, id, args[0])));
+    case P_FINITEP: return mkBool(std::isfinite(real(site, id, args[0])));
+    case P_SQRT: {
+      double x = real(site, id, args[0]);
+      if (x < 0)
+        fail(E_RANGE, site, "sqrt: %s has no real square root (there are no complex numbers)", repr(args[0]).c_str());
+      double r = sqrt(x);
+      if (isFix(args[0]) && r == floor(r) && (int64_t)r * (int64_t)r == fixVal(args[0])) return mkFix((int64_t)r);
+      return mkFlo(r);
+    }
+    case P_EXP: return mkFlo(exp(real(site, id, args[0])));
+    case P_LOG: {
+      double x = real(site, id, args[0]);
+      if (n == 2) return mkFlo(log(x) / log(real(site, id, args[1])));
+      return mkFlo(log(x));
+    }
+    case P_SIN: return mkFlo(sin(real(site, id, args[0])));
+    case P_COS: return mkFlo(cos(real(site, id, args[0])));
+    case P_TAN: return mkFlo(tan(real(site, id, args[0])));
+    case P_ASIN: return mkFlo(asin(real(site, id, args[0])));
+    case P_ACOS: return mkFlo(acos(real(site, id, args[0])));
+    case P_ATAN:
+      if (n == 2) return mkFlo(atan2(real(site, id, args[0]), real(site, id, args[1])));
+      return mkFlo(atan(real(site, id, args[0])));
+    case P_FLOOR: case P_CEILING: case P_ROUND: case P_TRUNCATE: {
+      if (isFix(args[0])) return args[0];
+      double x = real(site, id, args[0]);
+      return mkFlo(id == P_FLOOR ? floor(x) : id == P_CEILING ? ceil(x) : id == P_ROUND ? nearbyint(x) : trunc(x));
+    }
+    case P_EXACT: case P_INEXACT_TO_EXACT: {
+      if (isFix(args[0])) return args[0];
+      double x = real(site, id, args[0]);
+      if (x != floor(x) || !(fabs(x) <= (double)FIX_MAX))
+        fail(E_RANGE, site, "%s: %s has no exact value (there are no exact rationals or bignums)", who, repr(args[0]).c_str());
+      return mkFix((int64_t)x);
+    }
+    case P_INEXACT: case P_EXACT_TO_INEXACT:
+      return isFlo(args[0]) ? args[0] : mkFlo(real(site, id, args[0]));
+    case P_EXPT: {
+      Value b = args[0], e = args[1];
+      if (isFix(b) && isFix(e) && fixVal(e) >= 0) {  // exact, by squaring
+        int64_t base = fixVal(b), k = fixVal(e), r = 1;
+        while (k) {
+          if ((k & 1) && (__builtin_mul_overflow(r, base, &r) || !fitsFix(r))) overflow(site, id, fixVal(b), fixVal(e));
+          k >>= 1;
+          if (k && (__builtin_mul_overflow(base, base, &base) || !fitsFix(base))) overflow(site, id, fixVal(b), fixVal(e));
+        }
+        return mkFix(r);
+      }
+      return mkFlo(pow(real(site, id, b), real(site, id, e)));
+    }
     case P_ERROR: {
       // (error message irritant ...): the message as display shows it, irritants as write does.
       std::string text;
@@ -402,31 +526,32 @@ static Value primApply(int id, Value *args, int n, const Node *site) {
   if (!primArityOk(pi, n, msg, sizeof msg)) fail(E_ARITY, site, "%s", msg);
   switch (id) {
     case P_ADD: case P_MUL: {
-      Value acc = mkFix(id == P_ADD ? 0 : 1);
-      for (int i = 0; i < n; i++) acc = arith(site, id, acc, args[i]);
-      return acc;
+      Root acc(mkFix(id == P_ADD ? 0 : 1));  // a flonum made by one step lives through the next
+      for (int i = 0; i < n; i++) *acc.at = arith(site, id, *acc.at, args[i]);
+      return acc.get();
     }
-    case P_SUB: {
-      if (n == 1) return arith(site, id, mkFix(0), args[0]);
-      Value acc = args[0];
-      for (int i = 1; i < n; i++) acc = arith(site, id, acc, args[i]);
-      return acc;
+    case P_SUB: case P_DIV: {
+      if (n == 1) return arith(site, id, mkFix(id == P_SUB ? 0 : 1), args[0]);
+      Root acc(args[0]);
+      for (int i = 1; i < n; i++) *acc.at = arith(site, id, *acc.at, args[i]);
+      return acc.get();
     }
     case P_MIN: case P_MAX: {
-      Value acc = args[0];
-      num(site, id, acc);
-      for (int i = 1; i < n; i++) acc = arith(site, id, acc, args[i]);
-      return acc;
+      Root acc(args[0]);
+      real(site, id, args[0]);
+      for (int i = 1; i < n; i++) *acc.at = arith(site, id, *acc.at, args[i]);
+      return acc.get();
     }
     case P_QUOTIENT: case P_REMAINDER: case P_MODULO: return arith(site, id, args[0], args[1]);
     case P_NUM_EQ: case P_LT: case P_GT: case P_LE: case P_GE: {
-      if (n == 1) { num(site, id, args[0]); return TRUE_V; }
+      if (n == 1) { real(site, id, args[0]); return TRUE_V; }
       bool ok = true;
       for (int i = 0; i + 1 < n; i++) ok = compare(site, id, args[i], args[i + 1]) && ok;
       return mkBool(ok);
     }
     case P_NOT: return mkBool(args[0] == FALSE_V);
-    case P_EQ: case P_EQV: return mkBool(args[0] == args[1]);
+    case P_EQ: return mkBool(args[0] == args[1]);
+    case P_EQV: return mkBool(eqv(args[0], args[1]));
     case P_EQUAL: return mkBool(equal(args[0], args[1]));
     case P_CONS: return cons(args[0], args[1]);
     case P_CAR: if (!isPair(args[0])) typeError(site, "car", "a pair", args[0]); return car(args[0]);
@@ -443,17 +568,18 @@ static Value primApply(int id, Value *args, int n, const Node *site) {
       if (output.size() > 4096) flushOutput();
       return UNSPEC_V;
     case P_NEWLINE: output += '\n'; if (output.size() > 4096) flushOutput(); return UNSPEC_V;
-    case P_ZEROP: return mkBool(num(site, id, args[0]) == 0);
-    case P_POSITIVEP: return mkBool(num(site, id, args[0]) > 0);
-    case P_NEGATIVEP: return mkBool(num(site, id, args[0]) < 0);
-    case P_EVENP: return mkBool((num(site, id, args[0]) & 1) == 0);
-    case P_ODDP: return mkBool((num(site, id, args[0]) & 1) != 0);
+    case P_ZEROP: return mkBool(real(site, id, args[0]) == 0);
+    case P_POSITIVEP: return mkBool(real(site, id, args[0]) > 0);
+    case P_NEGATIVEP: return mkBool(real(site, id, args[0]) < 0);
+    case P_EVENP: return mkBool(fmod(integral(site, id, args[0]), 2) == 0);
+    case P_ODDP: return mkBool(fmod(integral(site, id, args[0]), 2) != 0);
     case P_ABS: {
+      if (isFlo(args[0])) return mkFlo(fabs(floVal(args[0])));
       int64_t x = num(site, id, args[0]);
       if (x == FIX_MIN) fail(E_OVERFLOW, site, "abs: fixnum overflow computing (abs %lld)", (long long)x);
       return mkFix(x < 0 ? -x : x);
     }
-    case P_NUMBERP: return mkBool(isFix(args[0]));
+    case P_NUMBERP: return mkBool(isNum(args[0]));
     case P_PROCEDUREP: return mkBool(isPrimProc(args[0]) || isClosure(args[0]));
     case P_BOOLEANP: return mkBool(args[0] == TRUE_V || args[0] == FALSE_V);
     case P_SYMBOLP: return mkBool(isType(args[0], T_SYMBOL));

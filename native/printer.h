@@ -38,16 +38,154 @@ static bool isDelimiter(char c) {
          c == '`' || c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
 }
 
-static bool isDecimalInteger(const std::string &t) {
+// Number syntax, shared by the reader, string->number and the printer (a symbol that would read
+// as a number is written with bars): [#x #b #o #d][#e #i] prefixes in either order, integers
+// in the radix, decimals with a fraction or an exponent, +inf.0 -inf.0 +nan.0.  There are no
+// bignums and no exact rationals: such a token is an error, never another datum.
+struct NumberSyntax {
+  enum Kind { NONE, FIXNUM, FLONUM, ERROR } kind = NONE;
+  int64_t fix = 0;
+  double flo = 0;
+  const char *error = "";  // ERROR: what is wrong (the token follows it)
+};
+
+static int digitValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'Z') return c - 'A' + 10;
+  return 99;
+}
+
+static NumberSyntax parseNumber(const std::string &t, int radix = 10) {
+  NumberSyntax r;
+  size_t i = 0;
+  char exactness = 0;
+  bool prefixed = false;
+  while (i + 1 < t.size() && t[i] == '#') {
+    char p = (char)tolower((unsigned char)t[i + 1]);
+    if (p == 'x' || p == 'b' || p == 'o' || p == 'd') radix = p == 'x' ? 16 : p == 'b' ? 2 : p == 'o' ? 8 : 10;
+    else if (p == 'e' || p == 'i') { if (exactness) return r; exactness = p; }
+    else return r;
+    i += 2;
+    prefixed = true;
+  }
+  auto bad = [&](const char *why) { r.kind = NumberSyntax::ERROR; r.error = why; return r; };
+  std::string body = t.substr(i);
+  if (body.empty()) return prefixed ? bad("bad number syntax") : r;
+  bool neg = body[0] == '-';
+  size_t k = (body[0] == '-' || body[0] == '+') ? 1 : 0;
+  if (k && (body.substr(1) == "inf.0" || body.substr(1) == "nan.0")) {
+    r.kind = NumberSyntax::FLONUM;
+    r.flo = body[1] == 'i' ? (neg ? -HUGE_VAL : HUGE_VAL) : NAN;
+    if (exactness == 'e') return bad("no exact value for");
+    return r;
+  }
+  // Digits in the radix, with at most one '.' and an exponent (radix 10 only).
+  size_t digits = 0, j = k;
+  bool dot = false;
+  int64_t v = 0;
+  bool tooBig = false;
+  for (; j < body.size(); j++) {
+    char c = body[j];
+    if (c == '.' && radix == 10 && !dot) { dot = true; continue; }
+    int d = digitValue(c);
+    if (d >= radix) break;
+    digits++;
+    if (!dot && (__builtin_mul_overflow(v, radix, &v) || __builtin_add_overflow(v, d, &v) || v > FIX_MAX + 1))
+      tooBig = true;
+  }
+  bool exponent = false;
+  if (digits && j < body.size() && radix == 10 && (body[j] == 'e' || body[j] == 'E')) {
+    size_t e = j + 1;
+    if (e < body.size() && (body[e] == '+' || body[e] == '-')) e++;
+    size_t start = e;
+    while (e < body.size() && isdigit((unsigned char)body[e])) e++;
+    if (e > start) { exponent = true; j = e; }
+  }
+  if (!digits || (digits && j < body.size() && body[j] == '/')) {
+    if (digits) {  // n/d: a rational
+      size_t d = j + 1, start = d;
+      while (d < body.size() && digitValue(body[d]) < radix) d++;
+      if (d == body.size() && d > start && !dot) return bad("exact rationals are not supported:");
+    }
+    return prefixed || digits ? bad("bad number syntax") : r;
+  }
+  if (j != body.size()) return bad("bad number syntax");
+  if (!dot && !exponent) {
+    if (tooBig) return bad("integer out of the fixnum range (62 bits and sign):");
+    v = neg ? -v : v;
+    if (!fitsFix(v)) return bad("integer out of the fixnum range (62 bits and sign):");
+    if (exactness == 'i') { r.kind = NumberSyntax::FLONUM; r.flo = (double)v; return r; }
+    r.kind = NumberSyntax::FIXNUM;
+    r.fix = v;
+    return r;
+  }
+  double d = strtod(body.c_str(), nullptr);
+  if (exactness == 'e') {
+    if (d != floor(d) || !(fabs(d) <= (double)FIX_MAX)) return bad("exact rationals are not supported:");
+    r.kind = NumberSyntax::FIXNUM;
+    r.fix = (int64_t)d;
+    return r;
+  }
+  r.kind = NumberSyntax::FLONUM;
+  r.flo = d;
+  return r;
+}
+
+// Whether a token that is not a number starts as one would (a digit, or a sign or '.' before
+// one): R7RS has no such identifiers, so it is bad number syntax rather than a symbol.
+static bool startsLikeNumber(const std::string &t) {
   size_t k = (!t.empty() && (t[0] == '-' || t[0] == '+')) ? 1 : 0;
-  if (k == t.size()) return false;
-  for (; k < t.size(); k++)
-    if (t[k] < '0' || t[k] > '9') return false;
-  return true;
+  if (k < t.size() && t[k] == '.') k++;
+  return k < t.size() && isdigit((unsigned char)t[k]);
+}
+
+// The shortest decimal that reads back as the same double, written as Guile and other R7RS
+// systems do: positional from 1e-3 to 1e7 (and past it while at most three zeros pad the
+// digits), otherwise with an exponent; always with a '.' (1.0, 1.0e21).
+static void printFlonum(std::string &out, double d) {
+  if (std::isnan(d)) { out += "+nan.0"; return; }
+  if (std::isinf(d)) { out += d < 0 ? "-inf.0" : "+inf.0"; return; }
+  char buf[40];
+  for (int prec = 1; prec <= 17; prec++) {
+    snprintf(buf, sizeof buf, "%.*e", prec - 1, d);
+    if (strtod(buf, nullptr) == d) break;
+  }
+  // buf: [-]D[.DDD]e[+-]XX
+  const char *p = buf;
+  if (*p == '-') { out += '-'; p++; }
+  std::string digits;
+  for (; *p != 'e'; p++)
+    if (*p != '.') digits += *p;
+  int x = atoi(p + 1);
+  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
+  int len = (int)digits.size();
+  bool positional = (x >= -3 && x < 7) || (x >= 7 && x + 1 - len <= 3);
+  if (!positional) {
+    out += digits[0];
+    out += '.';
+    out += len > 1 ? digits.substr(1) : "0";
+    out += 'e';
+    out += std::to_string(x);
+  } else if (x < 0) {
+    out += "0.";
+    out.append(-x - 1, '0');
+    out += digits;
+  } else if (x + 1 >= len) {
+    out += digits;
+    out.append(x + 1 - len, '0');
+    out += ".0";
+  } else {
+    out += digits.substr(0, x + 1);
+    out += '.';
+    out += digits.substr(x + 1);
+  }
 }
 
 static bool symbolNeedsBars(const std::string &name) {
-  if (name.empty() || name == "." || name[0] == '#' || isDecimalInteger(name)) return true;
+  if (name.empty() || name == "." || name[0] == '#' || parseNumber(name).kind != NumberSyntax::NONE ||
+      startsLikeNumber(name))
+    return true;
   for (unsigned char c : name)
     if (isDelimiter(c) || c == '|' || c == '\\' || c < 32 || c == 127) return true;
   return false;
@@ -153,6 +291,7 @@ struct Printer {
       case T_BOX: out += "#<box>"; return;
       case T_SYMBOL: printSymbol(out, symbolName(v), display); return;
       case T_STRING: printString(out, v, display); return;
+      case T_FLONUM: printFlonum(out, floVal(v)); return;
     }
     out += "#<?>";
   }

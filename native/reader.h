@@ -7,10 +7,11 @@
 // Reader: text to syntax trees with positions.
 
 struct Sx {
-  enum Kind { LIST, SYMBOL, FIXNUM, BOOLEAN, STRING, CHAR, VECTOR } kind;  // VECTOR: #(items)
+  enum Kind { LIST, SYMBOL, FIXNUM, BOOLEAN, STRING, CHAR, VECTOR, FLONUM } kind;  // VECTOR: #(items)
   Pos pos, end;
   std::string text;  // symbol name or string contents
   int64_t num = 0;
+  double flo = 0;
   std::vector<Sx *> items;
   Sx *dotted = nullptr;  // tail after '.', for quoted improper lists
   bool keyword = false;  // a special form's name written by the compiler: never a variable
@@ -229,21 +230,13 @@ struct Reader {
           }
         }
         if (x->num < 0 || x->num > 0x10ffff) fail(p, "unknown character name #\\%s", name.c_str());
+      } else if (tok.size() >= 2 && strchr("xXbBoOdDeEiI", tok[1])) {
+        x = number(tok, p);
       } else {
         fail(p, "unknown syntax %s", tok.c_str());
       }
-    } else if (isNumber(tok)) {
-      x = make(Sx::FIXNUM, p);
-      bool neg = tok[0] == '-';
-      size_t k = (tok[0] == '-' || tok[0] == '+') ? 1 : 0;
-      int64_t v = 0;
-      for (; k < tok.size(); k++) {
-        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, tok[k] - '0', &v) || v > FIX_MAX + 1)
-          fail(p, "integer %s is out of the fixnum range (62 bits and sign)", tok.c_str());
-      }
-      v = neg ? -v : v;
-      if (!fitsFix(v)) fail(p, "integer %s is out of the fixnum range (62 bits and sign)", tok.c_str());
-      x->num = v;
+    } else if (parseNumber(tok).kind != NumberSyntax::NONE || startsLikeNumber(tok)) {
+      x = number(tok, p);
     } else {
       x = make(Sx::SYMBOL, p);
       x->text = tok;
@@ -252,7 +245,20 @@ struct Reader {
     return x;
   }
 
-  static bool isNumber(const std::string &t) { return isDecimalInteger(t); }
+  // A numeric token: a fixnum, a flonum or a read error saying why it is neither.
+  Sx *number(const std::string &tok, const Pos &p) {
+    NumberSyntax num = parseNumber(tok);
+    if (num.kind == NumberSyntax::NONE || num.kind == NumberSyntax::ERROR) {
+      std::string msg = num.kind == NumberSyntax::ERROR ? num.error : "bad number syntax";
+      msg += ' ';
+      msg += tok;
+      fail(p, "%s", msg.c_str());
+    }
+    Sx *x = make(num.kind == NumberSyntax::FIXNUM ? Sx::FIXNUM : Sx::FLONUM, p);
+    x->num = num.fix;
+    x->flo = num.flo;
+    return x;
+  }
 
   // The HH; of an \xHH; escape (after the x): its code.
   uint32_t hexEscape(const Pos &ep, int maxDigits) {

@@ -30,7 +30,11 @@ static inline Value mkBool(bool b) { return b ? TRUE_V : FALSE_V; }
 
 // A vector's slot[0] is its length (a fixnum), its elements follow; a string's slot[0] is its
 // byte length (raw), its bytes follow, NUL-terminated.
-enum ObjType : uint32_t { T_FREE = 0, T_PAIR = 1, T_CLOSURE = 2, T_BOX = 3, T_SYMBOL = 4, T_STRING = 5, T_VECTOR = 6 };
+// A flonum's slot[0] holds the bits of its double.
+enum ObjType : uint32_t {
+  T_FREE = 0, T_PAIR = 1, T_CLOSURE = 2, T_BOX = 3, T_SYMBOL = 4, T_STRING = 5, T_VECTOR = 6,
+  T_FLONUM = 7,
+};
 static const uint32_t MARK_BIT = 0x80000000u;
 
 struct Obj {
@@ -44,6 +48,13 @@ static inline Value tagged(Obj *o) { return (Value)(uint32_t)(uintptr_t)o + 1; }
 static inline bool isType(Value v, ObjType t) { return isPtr(v) && obj(v)->type == t; }
 static inline bool isPair(Value v) { return isType(v, T_PAIR); }
 static inline bool isClosure(Value v) { return isType(v, T_CLOSURE); }
+static inline bool isFlo(Value v) { return isType(v, T_FLONUM); }
+static inline double floVal(Value v) {
+  double d;
+  memcpy(&d, &obj(v)->slot[0], sizeof d);
+  return d;
+}
+static inline bool isNum(Value v) { return isFix(v) || isFlo(v); }
 static inline Value car(Value v) { return obj(v)->slot[0]; }
 static inline Value cdr(Value v) { return obj(v)->slot[1]; }
 

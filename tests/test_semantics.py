@@ -283,6 +283,89 @@ CASES = [
     ),
     # several lists: map and for-each stop at the shortest
     ("(map + '(1 2) '(10 20 30)) (map list '() '(1))", ["(11 22)", "()"]),
+    # flonums: read, printed as R7RS systems print them, inexactness contagious
+    (
+        "2.5 -0.0 1e21 1e-7 123456789.123 1e6 1e7 .5 -1.5e3 +inf.0 -inf.0 +nan.0 #i3 #e2.0",
+        [
+            "2.5",
+            "-0.0",
+            "1.0e21",
+            "1.0e-7",
+            "123456789.123",
+            "1000000.0",
+            "1.0e7",
+            "0.5",
+            "-1500.0",
+            "+inf.0",
+            "-inf.0",
+            "+nan.0",
+            "3.0",
+            "2",
+        ],
+    ),
+    (
+        "(+ 1 2.5) (- 0.5) (* 1.5 2) (/ 6 3) (/ 6 4) (/ 1 3.0) (/ 2) (max 1 2.0) (min 1 2.0)",
+        ["3.5", "-0.5", "3.0", "2", "1.5", "0.3333333333333333", "0.5", "2.0", "1.0"],
+    ),
+    (
+        (
+            "(< 1 2.5 3) (= 1 1.0) (> 2.0 1) (zero? 0.0) (positive? -0.5) (eqv? 2.0 2.0) (eq? 2 2) "
+            "(equal? '(1.0) '(1.00)) (eqv? 0.0 -0.0) (memv 1.5 '(1 1.5 2))"
+        ),
+        ["#t", "#t", "#t", "#t", "#f", "#t", "#t", "#t", "#f", "(1.5 2)"],
+    ),
+    (
+        (
+            "(sqrt 16) (sqrt 2) (exp 0) (log 100 10) (atan 1 1) (sin 0) (expt 2 10) (expt 2.0 0.5) "
+            "(expt 2 -1) (square 1.5) (abs -2.5)"
+        ),
+        [
+            "4",
+            "1.4142135623730951",
+            "1.0",
+            "2.0",
+            "0.7853981633974483",
+            "0.0",
+            "1024",
+            "1.4142135623730951",
+            "0.5",
+            "2.25",
+            "2.5",
+        ],
+    ),
+    (
+        (
+            "(floor 2.7) (ceiling 2.2) (round 2.5) (round 3.5) (truncate -2.7) (floor 5) "
+            "(exact (floor 2.7)) (inexact 3) (exact->inexact 2) (inexact->exact 4.0) (quotient 7.0 2)"
+        ),
+        ["2.0", "3.0", "2.0", "4.0", "-2.0", "5", "2", "3.0", "2.0", "4", "3.0"],
+    ),
+    (
+        (
+            "(number? 1.5) (integer? 2.0) (integer? 2.5) (exact? 2.0) (inexact? 2.0) "
+            "(exact-integer? 2) (exact-integer? 2.0) (rational? +inf.0) (real? 1) (nan? (/ 0. 0.))"
+        ),
+        ["#t", "#t", "#f", "#f", "#t", "#t", "#f", "#f", "#t", "#t"],
+    ),
+    (
+        (
+            '(number->string 2.5) (string->number "1e3") (string->number "#xff") '
+            '(string->number "abc") (string->number "1/2") (string->symbol "1.5") (gcd 12 18) (lcm 4 6)'
+        ),
+        ['"2.5"', "1000.0", "255", "#f", "#f", "|1.5|", "6", "12"],
+    ),
+    (
+        "'(#x1F #b101 #o17 #x-ff #d10 #e1.0) '|a b| (length '(|a b|)) (symbol? (car '(2.5)))",
+        ["(31 5 15 -255 10 1)", "|a b|", "1", "#f"],
+    ),
+    (
+        (
+            "(define (sum n acc) (if (= n 0) acc (sum (- n 1) (+ acc 0.5)))) (sum 1000 0) "
+            "(define (g x) (if (< x 2) x (- x 1))) (g 5.5) (g 1)"
+        ),
+        ["500.0", "4.5", "1"],
+    ),
+    ("(cadddr '(1 2 3 4)) (cddddr '(1 2 3 4 5)) (caadar '((1 (2))))", ["4", "(5)", "2"]),
     # a program's imports of the standard libraries (all built in)
     (
         "(import (scheme base) (only (scheme write) display) (except (scheme char) char-upcase)) 1",
@@ -386,6 +469,29 @@ ERRORS = [
         "abs: fixnum overflow computing (abs -4611686018427387904)",
     ),
     ("'|a b", "read", "unterminated |symbol|"),
+    ("'1/2", "read", "exact rationals are not supported: 1/2"),
+    ("'#e1.5", "read", "exact rationals are not supported: #e1.5"),
+    ("'(1.2.3)", "read", "bad number syntax 1.2.3"),
+    ("'+5x", "read", "bad number syntax +5x"),
+    ("'#xZZ", "read", "bad number syntax #xZZ"),
+    (
+        "12345678901234567890",
+        "read",
+        "integer out of the fixnum range (62 bits and sign): 12345678901234567890",
+    ),
+    ("(+ 'a 1.0)", "type", "+: expected a number, got a symbol a"),
+    ("(< 1.5 'b)", "type", "<: expected a number, got a symbol b"),
+    ("(define (lt x) (< x 2)) (lt 'c)", "type", "<: expected a number, got a symbol c"),
+    (
+        "(exact 2.5)",
+        "range",
+        "exact: 2.5 has no exact value (there are no exact rationals or bignums)",
+    ),
+    ("(sqrt -4)", "range", "sqrt: -4 has no real square root (there are no complex numbers)"),
+    ("(/ 1 0)", "divide-by-zero", "/: division by zero"),
+    ("(vector-ref (vector 1) 0.0)", "type", "vector-ref: expected an index, got a number 0.0"),
+    ("(integer->char 65.0)", "type", "integer->char: expected an exact integer, got a number 65.0"),
+    ("(expt 2 62)", "overflow", "expt: fixnum overflow computing (expt 2 62)"),
     (
         "(import (srfi 1))",
         "syntax",

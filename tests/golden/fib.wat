@@ -15,13 +15,14 @@
   (type (;13;) (func (param i32 i64 i64 i64 i64 i64 i64 i64) (result i64)))
   (type (;14;) (func (param i64 i32) (result i64)))
   (type (;15;) (func (param i32 i32 i64 i64)))
-  (type (;16;) (func (param i32 i32) (result i64)))
-  (type (;17;) (func (param i32 i64 i32)))
-  (type (;18;) (func (param i32 i32 i32) (result i64)))
-  (type (;19;) (func (param i32)))
-  (type (;20;) (func (param i32) (result i64)))
-  (type (;21;) (func (result i32)))
-  (type (;22;) (func))
+  (type (;16;) (func (param i32 i64 i64) (result i32)))
+  (type (;17;) (func (param i32 i32) (result i64)))
+  (type (;18;) (func (param i32 i64 i32)))
+  (type (;19;) (func (param i32 i32 i32) (result i64)))
+  (type (;20;) (func (param i32)))
+  (type (;21;) (func (param i32) (result i64)))
+  (type (;22;) (func (result i32)))
+  (type (;23;) (func))
   (import "env" "memory" (memory (;0;) 0))
   (import "env" "__indirect_function_table" (table (;0;) 0 funcref))
   (global $table_base (;0;) (mut i32) i32.const 0)
@@ -45,7 +46,7 @@
     i32.gt_u
     if ;; label = @1
       i32.const <addr>
-      i32.const 4
+      i32.const 3
       i64.const 0
       i64.const 0
       i32.const <slot>
@@ -60,7 +61,7 @@
     if ;; label = @1
       i32.const <addr>
       i32.const <slot>
-      call_indirect (type 19)
+      call_indirect (type 20)
     end
     i32.const <addr>
     i32.const <addr>
@@ -72,39 +73,57 @@
     i32.wrap_i64
     i32.const 1
     i32.and
-    if ;; label = @1
+    if (result i32) ;; label = @1
       i32.const <addr>
-      i32.const 0
       local.get $n
       i64.const 4
       i32.const <slot>
-      call_indirect (type 15)
-      unreachable
+      call_indirect (type 16)
+    else
+      local.get $n
+      i64.const 4
+      i64.lt_s
     end
-    local.get $n
-    i64.const 4
-    i64.lt_s
     if (result i64) ;; label = @1
       local.get $n
     else
       local.get $n
-      i64.const 2
-      i64.sub
-      local.set 4
-      local.get 4
-      local.get $n
-      i64.gt_s
+      i32.wrap_i64
+      i32.const 1
+      i32.and
       if ;; label = @2
+        local.get $fp
+        local.get $n
+        i64.store
         i32.const <addr>
-        i32.const 1
         local.get $n
         i64.const 2
         i32.const <slot>
-        call_indirect (type 15)
-        unreachable
+        call_indirect (type 3)
+        local.set 4
+      else
+        local.get $n
+        i64.const 2
+        i64.sub
+        local.set 4
+        local.get 4
+        local.get $n
+        i64.gt_s
+        if ;; label = @3
+          i32.const <addr>
+          i32.const 0
+          local.get $n
+          i64.const 2
+          i32.const <slot>
+          call_indirect (type 15)
+          unreachable
+        end
       end
       local.get 4
       local.set 4
+      local.get $fp
+      local.get $n
+      i64.store
       i32.const <addr>
       i32.load offset=8
       i32.const <addr>
@@ -121,14 +140,14 @@
         if (result i64) ;; label = @3
           i32.const <addr>
           i32.const <slot>
-          call_indirect (type 20)
+          call_indirect (type 21)
         else
           local.get 6
         end
       else
         i32.const <addr>
         i32.const <slot>
-        call_indirect (type 19)
+        call_indirect (type 20)
         i32.const <addr>
         i64.load
         local.tee 5
@@ -137,7 +156,7 @@
         i64.eq
         if ;; label = @3
           i32.const <addr>
-          i32.const 2
+          i32.const 1
           i64.const 0
           i64.const 0
           i32.const <slot>
@@ -191,7 +210,7 @@
           if (result i64) ;; label = @4
             i32.const <addr>
             i32.const <slot>
-            call_indirect (type 20)
+            call_indirect (type 21)
           else
             local.get 6
           end
@@ -205,23 +224,45 @@
       end
       local.set 4
       local.get $n
-      i64.const 4
-      i64.sub
-      local.set 5
-      local.get 5
-      local.get $n
-      i64.gt_s
+      i32.wrap_i64
+      i32.const 1
+      i32.and
       if ;; label = @2
+        local.get $fp
+        local.get $n
+        i64.store
+        local.get $fp
+        local.get 4
+        i64.store offset=16
         i32.const <addr>
-        i32.const 1
         local.get $n
         i64.const 4
         i32.const <slot>
-        call_indirect (type 15)
-        unreachable
+        call_indirect (type 3)
+        local.set 5
+      else
+        local.get $n
+        i64.const 4
+        i64.sub
+        local.set 5
+        local.get 5
+        local.get $n
+        i64.gt_s
+        if ;; label = @3
+          i32.const <addr>
+          i32.const 0
+          local.get $n
+          i64.const 4
+          i32.const <slot>
+          call_indirect (type 15)
+          unreachable
+        end
       end
       local.get 5
       local.set 5
+      local.get $fp
+      local.get $n
+      i64.store
       local.get $fp
       local.get 4
       i64.store offset=16
@@ -241,14 +282,14 @@
         if (result i64) ;; label = @3
           i32.const <addr>
           i32.const <slot>
-          call_indirect (type 20)
+          call_indirect (type 21)
         else
           local.get 7
         end
       else
         i32.const <addr>
         i32.const <slot>
-        call_indirect (type 19)
+        call_indirect (type 20)
         i32.const <addr>
         i64.load
         local.tee 6
@@ -257,7 +298,7 @@
         i64.eq
         if ;; label = @3
           i32.const <addr>
-          i32.const 2
+          i32.const 1
           i64.const 0
           i64.const 0
           i32.const <slot>
@@ -311,7 +352,7 @@
           if (result i64) ;; label = @4
             i32.const <addr>
             i32.const <slot>
-            call_indirect (type 20)
+            call_indirect (type 21)
           else
             local.get 7
           end
@@ -331,35 +372,38 @@
       i32.const 1
       i32.and
       if ;; label = @2
+        local.get $fp
+        local.get $n
+        i64.store
         i32.const <addr>
-        i32.const 0
         local.get 4
         local.get 5
         i32.const <slot>
-        call_indirect (type 15)
-        unreachable
-      end
-      local.get 4
-      local.get 5
-      i64.add
-      local.set 6
-      local.get 4
-      local.get 6
-      i64.xor
-      local.get 5
-      local.get 6
-      i64.xor
-      i64.and
-      i64.const 0
-      i64.lt_s
-      if ;; label = @2
-        i32.const <addr>
-        i32.const 1
+        call_indirect (type 3)
+        local.set 6
+      else
         local.get 4
         local.get 5
-        i32.const <slot>
-        call_indirect (type 15)
-        unreachable
+        i64.add
+        local.set 6
+        local.get 4
+        local.get 6
+        i64.xor
+        local.get 5
+        local.get 6
+        i64.xor
+        i64.and
+        i64.const 0
+        i64.lt_s
+        if ;; label = @3
+          i32.const <addr>
+          i32.const 0
+          local.get 4
+          local.get 5
+          i32.const <slot>
+          call_indirect (type 15)
+          unreachable
+        end
       end
       local.get 6
     end
@@ -369,7 +413,7 @@
     i32.store
     local.get $result
   )
-  (func $grow_table (;1;) (type 21) (result i32)
+  (func $grow_table (;1;) (type 22) (result i32)
     (local i32)
     ref.null func
     i32.const 1
@@ -384,17 +428,17 @@
     global.set $table_base
     local.get 0
   )
-  (func $use_slots (;2;) (type 19) (param $base i32)
+  (func $use_slots (;2;) (type 20) (param $base i32)
     local.get $base
     global.set $table_base
   )
-  (func $fill_table (;3;) (type 22)
+  (func $fill_table (;3;) (type 23)
     global.get $table_base
     i32.const 0
     i32.const 1
     table.init 0
   )
-  (func $apply_reloc (;4;) (type 19) (param $k i32)
+  (func $apply_reloc (;4;) (type 20) (param $k i32)
     block ;; label = @1
       block ;; label = @2
         local.get $k
@@ -409,7 +453,7 @@
     end
     unreachable
   )
-  (func $patch (;5;) (type 22)
+  (func $patch (;5;) (type 23)
     call $grow_table
     drop
     call $fill_table
