@@ -53,25 +53,28 @@ static bool mayAllocateNumber(const Node *n) {
 }
 
 // Whether evaluating `n` can reach a collection while this function's frame is live.  A tail
-// call cannot (the frame is gone when the callee runs), though its arguments may.
-static bool mayCollect(const Node *n) {
+// call cannot (the frame is gone when the callee runs), though its arguments may.  With
+// `numbers`, arithmetic that may make a flonum counts too: its slow path collects, but pushes
+// a frame of its own where the function has none (see spillForNumber).
+static bool mayCollect(const Node *n, bool numbers) {
   switch (n->kind) {
     case N_CALL: if (!n->tail) return true; break;
     case N_LAMBDA: case N_MAKE_BOX: return true;
     case N_PRIM:
-      if ((!inlinePrim(n) && !arithPrim(n->index, n->kids.size())) || mayAllocateNumber(n)) return true;
+      if (!inlinePrim(n) && !arithPrim(n->index, n->kids.size())) return true;
+      if (numbers && mayAllocateNumber(n)) return true;
       break;
     default: break;
   }
   for (auto *k : n->kids)
-    if (mayCollect(k)) return true;
+    if (mayCollect(k, numbers)) return true;
   return false;
 }
 
 // The compiler over the resolved AST; the sequences it emits are JitMacro's (jit_macro.h).
 struct Jit : JitMacro {
   std::unordered_map<Func *, uint32_t> funcIndex;
-  std::unordered_map<const Node *, bool> collects;
+  std::unordered_map<const Node *, bool> collects, allocates;
 
   bool producesFixnum(const Node *k) const {
     if (k->kind == N_CONST) return isFix(k->value);
@@ -86,7 +89,13 @@ struct Jit : JitMacro {
   bool collectsAt(const Node *n) {
     auto it = collects.find(n);
     if (it != collects.end()) return it->second;
-    return collects[n] = mayCollect(n);
+    return collects[n] = mayCollect(n, false);
+  }
+  // Whether a value computed before `n` must be where the collector sees it while `n` runs.
+  bool allocatesAt(const Node *n) {
+    auto it = allocates.find(n);
+    if (it != allocates.end()) return it->second;
+    return allocates[n] = mayCollect(n, true);
   }
 
   // Evaluates nodes left to right; a value computed before a later operand that can collect
@@ -107,7 +116,7 @@ struct Jit : JitMacro {
       a->local_set(t);
       ops.push_back({false, 0, t, true, -1, fix});
       bool laterCollects = false;
-      for (size_t j = i + 1; j < nodes.size(); j++) laterCollects = laterCollects || collectsAt(nodes[j]);
+      for (size_t j = i + 1; j < nodes.size(); j++) laterCollects = laterCollects || allocatesAt(nodes[j]);
       if (laterCollects) pending.push_back(t);
     }
     pending.resize(pendingMark);
@@ -179,6 +188,36 @@ struct Jit : JitMacro {
     a->i64_ne();
   }
 
+  // Before a runtime call that may make a flonum (and so collect): what the collector must see
+  // goes into the frame, or, in a function without one, into a frame pushed for this call.
+  void spillForNumber(const Node *site) {
+    if (!hasFrame) {
+      uint32_t words = fn->nlocals + 1;
+      for (uint32_t t : pending) words = std::max(words, tempSlot[t] + 1);
+      a->i32_const((int32_t)(uintptr_t)&sp);
+      a->i32_load();
+      a->local_tee(fpLocal);
+      a->i32_const(8 * words);
+      a->i32_add();
+      a->local_tee(tmp32);
+      a->i32_const((int32_t)(uintptr_t)stackLimit);
+      a->i32_gt_u();
+      a->if_();
+      failWith(site, JF_STACK);
+      a->end();
+      a->i32_const((int32_t)(uintptr_t)&sp);
+      a->local_get(tmp32);
+      a->i32_store();
+    }
+    spill();
+  }
+  void unspillForNumber() {
+    if (hasFrame) return;
+    a->i32_const((int32_t)(uintptr_t)&sp);
+    a->local_get(fpLocal);
+    a->i32_store();
+  }
+
   // r = a + b or a - b on fixnums (tagged: the sum of two is one), an overflow an error.
   void fixnumAddSub(const Node *n, const std::vector<Operand> &ops, uint32_t r) {
     bool add = n->index == P_ADD;
@@ -227,12 +266,13 @@ struct Jit : JitMacro {
       bool slow = testNotFixnums(ops);
       if (slow) {  // a flonum (or an error): the runtime, which may allocate
         a->if_();
-        spill();
+        spillForNumber(n);
         a->i32_const((int32_t)(uintptr_t)n);
         pushOperand(ops[0]);
         pushOperand(ops[1]);
         callRuntime((const void *)&rt_arith, sigArith);
         a->local_set(r);
+        unspillForNumber();
         a->else_();
       }
       fixnumAddSub(n, ops, r);
@@ -275,11 +315,18 @@ struct Jit : JitMacro {
     }
     if (arithPrim(id, argc)) {
       auto ops = operands(n->kids);
-      spill();  // a flonum result allocates
+      spillForNumber(n);  // a flonum result allocates
       a->i32_const((int32_t)(uintptr_t)n);
       pushOperand(ops[0]);
       pushOperand(ops[1]);
       callRuntime((const void *)&rt_arith, sigArith);
+      if (!hasFrame) {
+        uint32_t r = takeTemp();
+        a->local_set(r);
+        unspillForNumber();
+        a->local_get(r);
+        releaseTemp(r);
+      }
       release(ops);
       return;
     }

@@ -87,6 +87,15 @@ CORPUS = {
                          (define (t-cond n) (cond ((= n 0) 'done) ((even? n) => (lambda (b) (t-cond (- n 1)))) (else (t-cond (- n 1)))))
                          (define (t-do n) (do ((i n (- i 1))) ((= i 0) 'done)))
                          (list (t-case 300000) (t-when 300000) (t-and 300000) (t-or 300000) (t-cond 300000) (t-do 300000))""",
+    # Enough flonums for several collections while JIT code holds others in locals and temps:
+    # a function with no frame of its own, and a flonum held across another's slow path.
+    "flonums-collected": """(define (fsum n acc) (if (= n 0) acc (fsum (- n 1) (+ acc 0.5))))
+                            (fsum 600000 0)
+                            (define (g x y) (* (+ x 0.5) (+ y 0.25)))
+                            (define (gsum n acc) (if (= n 0) acc (gsum (- n 1) (+ acc (g n 1.0)))))
+                            (gsum 300000 0)
+                            (define (cmp n k) (if (= n 0) k (cmp (- n 1) (if (< (* n 1.5) 100.0) (+ k 1) k))))
+                            (cmp 300000 0)""",
 }
 
 
@@ -527,3 +536,19 @@ def test_the_same_code_generated_again_shares_its_compile_and_frames_name_the_ru
         assert [src.module_id for _, src in generations(s, "other")] == [gone.id]
         assert code_source(s, s.function("bad")).module_id == again.id
         assert other.module_id == 0  # it went back to being a candidate
+
+
+def test_a_flonum_held_across_another_flonum_allocation_survives_collections():
+    # d has no frame: its slow paths push one, so (+ x 0.5) is a root while (+ x 0.25)
+    # allocates. 9,000,000 flonums: some 30 collections, a third of them at that moment (a
+    # flonum freed there would be a type error, not a number).
+    with Session() as s:
+        s.set_eager_jit(True)
+        s.eval(
+            "(define (d x) (- (+ x 0.5) (+ x 0.25)))"
+            "(define (dloop n k) (if (= n 0) k (dloop (- n 1) (if (= (d 1.0) 0.25) (+ k 1) k))))"
+        )
+        collections = s.heap_stats()["collections"]
+        assert values(s, "(dloop 3000000 0)") == ["3000000"]
+        assert s.function("d").jit_calls == 3_000_000
+        assert s.heap_stats()["collections"] >= collections + 20
