@@ -49,6 +49,13 @@ ZIG_FLAGS: tuple[str, ...] = (
     # A reactor: no main, `_initialize` runs constructors, the host calls exports afterwards.
     "-mexec-model=reactor",
     "-fno-exceptions",
+    # call/cc escapes with setjmp/longjmp, lowered to wasm exception handling (try_table and
+    # throw, which wasmtime runs): no host import, so any host of the seed's interface works.
+    "-mcpu=generic+exception_handling",
+    "-mllvm",
+    "-wasm-enable-sjlj",
+    "-mllvm",
+    "-wasm-use-legacy-eh=false",
     "-Wall",
     # JIT modules add their functions to the main module's table at run time.
     "-Wl,--growable-table",
@@ -60,8 +67,8 @@ ZIG_FLAGS: tuple[str, ...] = (
 """Compiler flags for ``zig c++``. Never ``-s``: the ``name`` section must survive."""
 
 # Bump when the recipe changes in a way the flags do not show (e.g. the strip step).
-_RECIPE_VERSION = "2"
-_HEADER_GLOBS = ("*.h", "*.hh", "*.hpp", "*.inc", "*.scm")
+_RECIPE_VERSION = "3"
+_HEADER_GLOBS = ("*.h", "*.hh", "*.hpp", "*.inc", "*.scm", "*.s")
 
 
 class BuildError(RuntimeError):
@@ -206,6 +213,7 @@ def _build(
             *flags,
             f"-I{generated}",
             str(src_path),
+            *(str(p) for p in sorted(src_path.parent.glob("*.s"))),
             "-o",
             str(raw),
         ]

@@ -26,9 +26,10 @@ enum Prim {
   P_CADDDR, P_CDAAAR, P_CDAADR, P_CDADAR, P_CDADDR, P_CDDAAR, P_CDDADR, P_CDDDAR, P_CDDDDR,
   P_DIV, P_SQRT, P_EXP, P_LOG, P_SIN, P_COS, P_TAN, P_ASIN, P_ACOS, P_ATAN, P_FLOOR, P_CEILING,
   P_ROUND, P_TRUNCATE, P_EXACT, P_INEXACT, P_EXACT_TO_INEXACT, P_INEXACT_TO_EXACT, P_EXACTP,
-  P_INEXACTP, P_EXACT_INTEGERP, P_NANP, P_INFINITEP, P_FINITEP, P_EXPT,
+  P_INEXACTP, P_EXACT_INTEGERP, P_NANP, P_INFINITEP, P_FINITEP, P_EXPT, P_CALLCC,
   // For the prelude and for quasiquote: not meant to be called by name.
-  P_APPEND2, P_TYPE_ERROR, P_RANGE_ERROR,
+  P_APPEND2, P_TYPE_ERROR, P_RANGE_ERROR, P_RECORD_TYPE, P_MAKE_RECORD, P_RECORDP, P_RECORD_REF,
+  P_RECORD_SET, P_MAKE_VALUES, P_VALUES_TO_LIST,
   P_COUNT
 };
 
@@ -66,8 +67,10 @@ static const PrimInfo primInfo[] = {
   {"ceiling", 1, 1}, {"round", 1, 1}, {"truncate", 1, 1}, {"exact", 1, 1}, {"inexact", 1, 1},
   {"exact->inexact", 1, 1}, {"inexact->exact", 1, 1}, {"exact?", 1, 1}, {"inexact?", 1, 1},
   {"exact-integer?", 1, 1}, {"nan?", 1, 1}, {"infinite?", 1, 1}, {"finite?", 1, 1},
-  {"expt", 2, 2},
-  {"%append", 2, 2}, {"%type-error", 3, 3}, {"%range-error", 3, 3},
+  {"expt", 2, 2}, {"call-with-current-continuation", 1, 1},
+  {"%append", 2, 2}, {"%type-error", 3, 3}, {"%range-error", 3, 3}, {"%record-type", 2, 2},
+  {"%make-record", 1, -1}, {"%record?", 2, 2}, {"%record-ref", 4, 4}, {"%record-set!", 5, 5},
+  {"%make-values", 1, 1}, {"%values->list", 1, 1},
 };
 static_assert(sizeof primInfo / sizeof primInfo[0] == P_COUNT, "one PrimInfo per primitive");
 

@@ -430,14 +430,15 @@ struct Compiler {
     return f->kind == Sx::LIST && !f->items.empty() && isSym(f->items[0], keyword);
   }
   static bool holdsDefine(const Sx *f) {
-    if (isForm(f, "define")) return true;
+    if (isForm(f, "define") || isForm(f, "define-record-type") || isForm(f, "define-values")) return true;
     if (!isForm(f, "begin")) return false;
     for (size_t i = 1; i < f->items.size(); i++)
       if (holdsDefine(f->items[i])) return true;
     return false;
   }
   // (begin ...) forms in a body that hold definitions are spliced into the body.
-  static void spliceBegins(const Sx *f, std::vector<const Sx *> &out) {
+  void spliceBegins(const Sx *f, std::vector<const Sx *> &out) {
+    f = definitions(f);
     if (isForm(f, "begin") && holdsDefine(f)) {
       for (size_t i = 1; i < f->items.size(); i++) spliceBegins(f->items[i], out);
     } else {
@@ -593,6 +594,8 @@ struct Compiler {
         }
         syntax(x, "define: only allowed at top level or at the start of a body");
       }
+      if (k == "define-record-type" || k == "define-values") return expr(definitions(x), sc, fs);
+      if (k == "let-values" || k == "let*-values") return expr(letValues(x, k == "let*-values"), sc, fs);
       if (k == "import") {
         // A program's (import (scheme base) ...): the standard libraries are all built in.
         if (!(fs->fn->flags & F_TOPLEVEL && fs->parent == nullptr && sc->parent == nullptr))
@@ -719,6 +722,161 @@ struct Compiler {
     n->index = id;
     n->kids = std::move(kids);
     return n;
+  }
+
+  // Syntax the compiler writes as Scheme text: each %N symbol stands for parts[N], everything
+  // else takes the position of `at`, and special forms' names are keywords (a local variable
+  // named like one does not capture them).
+  Sx *expand(const std::string &text, const std::vector<const Sx *> &parts, const Sx *at) {
+    std::vector<Sx *> made;
+    Reader r(text.data(), text.size(), at->pos.src, made);
+    Sx *x = r.read();
+    for (Sx *m : made) scratch.syntax.emplace_back(m);
+    return place(x, parts, at);
+  }
+  Sx *place(Sx *x, const std::vector<const Sx *> &parts, const Sx *at) {
+    if (x->kind == Sx::SYMBOL && x->text.size() > 1 && x->text[0] == '%' && isdigit((unsigned char)x->text[1]))
+      return const_cast<Sx *>(parts.at(atoi(x->text.c_str() + 1)));
+    x->pos = at->pos;
+    x->end = at->end;
+    static const std::unordered_set<std::string> forms = {"define", "lambda", "let", "begin", "quote", "set!", "if"};
+    if (x->kind == Sx::SYMBOL && forms.count(x->text)) x->keyword = true;
+    for (Sx *&item : x->items) item = place(item, parts, at);
+    if (x->dotted) x->dotted = place(x->dotted, parts, at);
+    return x;
+  }
+
+  // Definition forms written as defines: (define-record-type ...) and (define-values ...).
+  const Sx *definitions(const Sx *x) {
+    if (isForm(x, "define-record-type")) return recordType(x);
+    if (isForm(x, "define-values")) return defineValues(x);
+    return x;
+  }
+
+  // (define-record-type <name> (constructor field ...) predicate (field accessor [modifier]) ...)
+  const Sx *recordType(const Sx *x) {
+    const char *usage = "define-record-type: expected (define-record-type <name> (constructor field ...) predicate (field accessor [modifier]) ...)";
+    if (x->items.size() < 3 || x->items[1]->kind != Sx::SYMBOL) syntax(x, "%s", usage);
+    std::vector<const Sx *> parts = {x->items[1]};
+    std::vector<std::string> fields;
+    std::string text = "(begin (define %0 (%record-type '%0 '(";
+    for (size_t i = 4; i < x->items.size(); i++) {
+      const Sx *f = x->items[i];
+      if (f->kind != Sx::LIST || f->items.size() < 2 || f->items.size() > 3) syntax(f, "%s", usage);
+      for (const Sx *part : f->items)
+        if (part->kind != Sx::SYMBOL) syntax(part, "%s", usage);
+      fields.push_back(f->items[0]->text);
+      text += "%" + std::to_string(parts.size()) + " ";
+      parts.push_back(f->items[0]);
+    }
+    text += ")))";
+    auto part = [&](const Sx *s) {
+      parts.push_back(s);
+      return "%" + std::to_string(parts.size() - 1);
+    };
+    const Sx *ctor = x->items[2];
+    if (ctor->kind == Sx::LIST && !ctor->items.empty() && ctor->items[0]->kind == Sx::SYMBOL) {
+      std::string params, args;
+      for (size_t i = 1; i < ctor->items.size(); i++) {
+        const Sx *p = ctor->items[i];
+        if (p->kind != Sx::SYMBOL || std::find(fields.begin(), fields.end(), p->text) == fields.end())
+          syntax(p, "define-record-type: the constructor's %s is not a field", p->kind == Sx::SYMBOL ? p->text.c_str() : "argument");
+        params += " " + part(p);
+      }
+      for (auto &f : fields) {
+        bool given = false;
+        for (size_t i = 1; i < ctor->items.size(); i++) given = given || ctor->items[i]->text == f;
+        args += given ? " " + f : " #f";
+      }
+      text += " (define (" + part(ctor->items[0]) + params + ") (%make-record %0" + args + "))";
+    } else if (ctor->kind == Sx::SYMBOL) {
+      syntax(ctor, "define-record-type: write the constructor as (name field ...)");
+    } else if (!(ctor->kind == Sx::BOOLEAN && !ctor->num)) {
+      syntax(ctor, "%s", usage);
+    }
+    if (x->items.size() < 4 || x->items[3]->kind != Sx::SYMBOL) syntax(x, "%s", usage);
+    text += " (define (" + part(x->items[3]) + " obj) (%record? obj %0))";
+    for (size_t i = 4; i < x->items.size(); i++) {
+      const Sx *f = x->items[i];
+      std::string index = std::to_string(i - 4);
+      std::string acc = part(f->items[1]);
+      text += " (define (" + acc + " obj) (%record-ref obj %0 " + index + " '" + acc + "))";
+      if (f->items.size() == 3) {
+        std::string mod = part(f->items[2]);
+        text += " (define (" + mod + " obj value) (%record-set! obj %0 " + index + " value '" + mod + "))";
+      }
+    }
+    return expand(text + ")", parts, x);
+  }
+
+  // (define-values formals expression): each variable defined, then set from the values.
+  const Sx *defineValues(const Sx *x) {
+    if (x->items.size() != 3) syntax(x, "define-values: expected (define-values (variable ...) expression)");
+    const Sx *formals = x->items[1];
+    std::vector<const Sx *> vars, parts = {x->items[2]};
+    if (formals->kind == Sx::SYMBOL) vars.push_back(formals);
+    else if (formals->kind == Sx::LIST) {
+      vars.assign(formals->items.begin(), formals->items.end());
+      if (formals->dotted) vars.push_back(formals->dotted);
+    } else syntax(formals, "define-values: expected (variable ...)");
+    std::string text = "(begin", lambdaParams, sets;
+    for (size_t i = 0; i < vars.size(); i++) {
+      if (vars[i]->kind != Sx::SYMBOL) syntax(vars[i], "define-values: expected a variable");
+      std::string v = "%" + std::to_string(parts.size());
+      parts.push_back(vars[i]);
+      text += " (define " + v + " #f)";
+      std::string t = "%v" + std::to_string(i);
+      bool rest = formals->kind == Sx::SYMBOL || (formals->dotted && i + 1 == vars.size());
+      lambdaParams += rest ? (formals->kind == Sx::SYMBOL ? t : " . " + t) : " " + t;
+      sets += " (set! " + v + " " + t + ")";
+    }
+    std::string params = formals->kind == Sx::SYMBOL ? lambdaParams : "(" + lambdaParams + ")";
+    text += " (define %define-values (call-with-values (lambda () %0) (lambda " + params + sets + " #f))))";
+    return expand(text, parts, x);
+  }
+
+  // (let-values (((formals) expression) ...) body ...): every expression in the outer scope,
+  // then the body with all the variables; let*-values nests.
+  const Sx *letValues(const Sx *x, bool sequential) {
+    const char *name = sequential ? "let*-values" : "let-values";
+    if (x->items.size() < 3 || x->items[1]->kind != Sx::LIST)
+      syntax(x, sequential ? "let*-values: expected (let*-values (((variable ...) expression) ...) body ...)"
+                           : "let-values: expected (let-values (((variable ...) expression) ...) body ...)");
+    const Sx *bindings = x->items[1];
+    std::vector<const Sx *> parts;
+    auto part = [&](const Sx *s) {
+      parts.push_back(s);
+      return "%" + std::to_string(parts.size() - 1);
+    };
+    std::string body;
+    for (size_t i = 2; i < x->items.size(); i++) body += " " + part(x->items[i]);
+    if (bindings->items.empty()) return expand("(let ()" + body + ")", parts, x);
+    std::string text, closing, rebind;
+    int temp = 0;
+    for (const Sx *b : bindings->items) {
+      if (b->kind != Sx::LIST || b->items.size() != 2) syntax(b, "%s: expected ((variable ...) expression)", name);
+      const Sx *formals = b->items[0];
+      std::vector<const Sx *> vars;
+      if (formals->kind == Sx::SYMBOL) vars.push_back(formals);
+      else if (formals->kind == Sx::LIST) {
+        vars.assign(formals->items.begin(), formals->items.end());
+        if (formals->dotted) vars.push_back(formals->dotted);
+      } else syntax(formals, "%s: expected (variable ...)", name);
+      std::string params;
+      for (size_t i = 0; i < vars.size(); i++) {
+        if (vars[i]->kind != Sx::SYMBOL) syntax(vars[i], "%s: expected a variable", name);
+        // let-values: temporaries, so a later expression does not see an earlier binding
+        std::string t = sequential ? part(vars[i]) : "%lv" + std::to_string(temp++);
+        bool rest = formals->kind == Sx::SYMBOL || (formals->dotted && i + 1 == vars.size());
+        params += rest ? (formals->kind == Sx::SYMBOL ? t : " . " + t) : " " + t;
+        if (!sequential) rebind += " (" + part(vars[i]) + " " + t + ")";
+      }
+      if (formals->kind != Sx::SYMBOL) params = "(" + params + ")";
+      text += "(call-with-values (lambda () " + part(b->items[1]) + ") (lambda " + params + " ";
+      closing += "))";
+    }
+    text += sequential ? "(let ()" + body + ")" : "(let (" + rebind + ")" + body + ")";
+    return expand(text + closing, parts, x);
   }
 
   Sx *synth(Sx::Kind kind, const char *text, const Sx *at, bool keyword = false) {

@@ -54,6 +54,11 @@ static void traceAll() {
     switch (o->type & ~MARK_BIT) {
       case T_PAIR: markValue(o->slot[0]); markValue(o->slot[1]); break;
       case T_BOX: markValue(o->slot[0]); break;
+      case T_CONTINUATION: markValue(o->slot[1]); break;
+      case T_VALUES: markValue(o->slot[0]); break;
+      case T_RECORD:
+        for (uint32_t i = 0; i + 1 < o->words; i++) markValue(o->slot[i]);
+        break;
       case T_CLOSURE:
         ((Func *)(uintptr_t)o->slot[0])->reached = true;  // for sweepFuncs
         for (uint32_t i = 1; i + 1 < o->words; i++) markValue(o->slot[i]);

@@ -12,6 +12,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <csetjmp>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>

@@ -230,6 +230,37 @@ static inline Value enterClosure(Value *base, Func *fn, const Node *site) {
 }
 
 // base[0] is the procedure, base[1..nargs] its arguments; the caller resets sp to base.
+// call/cc, for escapes: setjmp here, and calling the continuation longjmps back (wasm
+// exception handling unwinds the interpreted and JIT frames in between); restoring the shadow
+// stack and frame counts finishes the escape.  Once call/cc returns the continuation is dead:
+// calling it then is an error, since re-entry would need the unwound frames.
+static Value callcc(const Node *site, Value f) {
+  if (!isProcedure(f)) typeError(site, "call-with-current-continuation", "a procedure", f);
+  Root f_(f);
+  Obj *o = allocate(T_CONTINUATION, 4);
+  jmp_buf escape;
+  o->slot[0] = TRUE_V;
+  o->slot[1] = UNSPEC_V;
+  o->slot[2] = (Value)(uintptr_t)&escape;  // not a Scheme value: the collector skips it
+  Root k(tagged(o));
+  Value *const base = sp;
+  const uint32_t depth = frameDepth, nest = jitNest;
+  Value r;
+  if (setjmp(escape) == 0) {
+    base[0] = f;
+    base[1] = k.get();
+    sp = base + 2;
+    r = apply(base, 1, site);
+  } else {
+    frameDepth = depth;
+    jitNest = nest;
+    r = obj(k.get())->slot[1];
+  }
+  sp = base;
+  obj(k.get())->slot[0] = FALSE_V;
+  return r;
+}
+
 static Value apply(Value *base, int nargs, const Node *site) {
   Value f = base[0];
   while (f == mkPrim(P_APPLY)) {
@@ -237,6 +268,7 @@ static Value apply(Value *base, int nargs, const Node *site) {
     f = base[0];
   }
   if (isPrimProc(f)) return primApply(primId(f), base + 1, nargs, site);
+  if (isType(f, T_CONTINUATION)) escapeTo(f, base + 1, nargs, site);
   if (!isClosure(f)) fail(E_NOT_PROCEDURE, site, "not a procedure: %s %s", typeName(f), repr(f).c_str());
   Func *fn = closureFunc(f);
   if ((uint32_t)nargs != fn->nparams || fn->rest) fitArgs(base, nargs, fn, site);

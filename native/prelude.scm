@@ -163,3 +163,11 @@
 (define (real? x) (number? x))
 (define (complex? x) (number? x))
 (define (rational? x) (and (number? x) (finite? x)))
+
+(define call/cc call-with-current-continuation)
+
+(define (values . things)
+  (if (and (pair? things) (null? (cdr things))) (car things) (%make-values things)))
+
+(define (call-with-values producer consumer)
+  (apply consumer (%values->list (producer))))

@@ -15,7 +15,10 @@ static const char *typeName(Value v) {
   if (isChar(v)) return "a character";
   if (isPtr(v)) switch (obj(v)->type) {
       case T_PAIR: return "a pair";
-      case T_CLOSURE: return "a procedure";
+      case T_CLOSURE: case T_CONTINUATION: return "a procedure";
+      case T_RECORD: return "a record";
+      case T_VALUES: return "multiple values";
+      case T_FLONUM: return "a number";
       case T_SYMBOL: return "a symbol";
       case T_STRING: return "a string";
       case T_VECTOR: return "a vector";
@@ -240,6 +243,18 @@ static int radixArg(const Node *site, int id, Value *args, int n) {
 }
 
 static Value apply(Value *base, int nargs, const Node *site);
+
+static bool isProcedure(Value v) { return isPrimProc(v) || isClosure(v) || isType(v, T_CONTINUATION); }
+
+static Value callcc(const Node *site, Value f);  // in interpreter.h
+
+[[noreturn]] static void escapeTo(Value k, Value *args, int n, const Node *site) {
+  if (obj(k)->slot[0] != TRUE_V)
+    fail(E_USER, site, "this continuation's call/cc has returned: continuations only escape (no re-entry)");
+  if (n != 1) fail(E_ARITY, site, "continuation: expects 1 argument, got %d", n);
+  obj(k)->slot[1] = args[0];
+  longjmp(*(jmp_buf *)(uintptr_t)obj(k)->slot[2], 1);
+}
 
 // The primitives added for strings, characters, vectors and the prelude.
 __attribute__((noinline)) static Value primApplyMore(int id, Value *args, int n, const Node *site) {
@@ -471,6 +486,7 @@ __attribute__((noinline)) static Value primApplyMore(int id, Value *args, int n,
     }
     case P_INEXACT: case P_EXACT_TO_INEXACT:
       return isFlo(args[0]) ? args[0] : mkFlo(real(site, id, args[0]));
+    case P_CALLCC: return callcc(site, args[0]);
     case P_EXPT: {
       Value b = args[0], e = args[1];
       if (isFix(b) && isFix(e) && fixVal(e) >= 0) {  // exact, by squaring
@@ -509,6 +525,38 @@ __attribute__((noinline)) static Value primApplyMore(int id, Value *args, int n,
       obj(*tail.at)->slot[1] = args[1];
       return head.get();
     }
+    case P_RECORD_TYPE: {  // (%record-type 'name '(field ...)): a record type, as a vector
+      Value v = makeVector(2, UNSPEC_V);
+      vectorItems(v)[0] = args[0];
+      vectorItems(v)[1] = args[1];
+      return v;
+    }
+    case P_MAKE_RECORD: {  // (%make-record type field-value ...)
+      Obj *o = allocate(T_RECORD, 1 + n);
+      for (int i = 0; i < n; i++) o->slot[i] = args[i];
+      return tagged(o);
+    }
+    case P_RECORDP: return mkBool(isType(args[0], T_RECORD) && obj(args[0])->slot[0] == args[1]);
+    case P_RECORD_REF: case P_RECORD_SET: {  // (%record-ref r type index 'who), (%record-set! r type index v 'who)
+      Value r = args[0];
+      if (!isType(r, T_RECORD) || obj(r)->slot[0] != args[1]) {
+        std::string what = "a record of type ";
+        printValue(what, vectorItems(args[1])[0], true);
+        typeError(site, symbolName(args[id == P_RECORD_REF ? 3 : 4]), what.c_str(), r);
+      }
+      Value &field = obj(r)->slot[1 + fixVal(args[2])];
+      if (id == P_RECORD_REF) return field;
+      field = args[3];
+      return UNSPEC_V;
+    }
+    case P_MAKE_VALUES: {  // (%make-values list): values other than one
+      Root l(args[0]);
+      Obj *o = allocate(T_VALUES, 2);
+      o->slot[0] = l.get();
+      return tagged(o);
+    }
+    case P_VALUES_TO_LIST:  // one value: a list of it
+      return isType(args[0], T_VALUES) ? obj(args[0])->slot[0] : cons(args[0], NIL_V);
     case P_TYPE_ERROR:  // (%type-error 'who "expected" value)
       if (!isType(args[0], T_SYMBOL) || !isType(args[1], T_STRING)) typeError(site, who, "a symbol and a string", args[0]);
       typeError(site, symbolName(args[0]), stringChars(args[1]), args[2]);
@@ -580,7 +628,7 @@ static Value primApply(int id, Value *args, int n, const Node *site) {
       return mkFix(x < 0 ? -x : x);
     }
     case P_NUMBERP: return mkBool(isNum(args[0]));
-    case P_PROCEDUREP: return mkBool(isPrimProc(args[0]) || isClosure(args[0]));
+    case P_PROCEDUREP: return mkBool(isProcedure(args[0]));
     case P_BOOLEANP: return mkBool(args[0] == TRUE_V || args[0] == FALSE_V);
     case P_SYMBOLP: return mkBool(isType(args[0], T_SYMBOL));
     case P_STRINGP: return mkBool(isType(args[0], T_STRING));

@@ -292,6 +292,29 @@ struct Printer {
       case T_SYMBOL: printSymbol(out, symbolName(v), display); return;
       case T_STRING: printString(out, v, display); return;
       case T_FLONUM: printFlonum(out, floVal(v)); return;
+      case T_CONTINUATION: out += "#<continuation>"; return;
+      case T_VALUES: {  // as a REPL shows several values: side by side
+        bool first = true;
+        for (Value l = obj(v)->slot[0]; isPair(l) && !full(); l = cdr(l), first = false) {
+          if (!first) out += ' ';
+          print(car(l), depth + 1);
+        }
+        return;
+      }
+      case T_RECORD: {  // #<<point> x: 1 y: 2>
+        Value type = obj(v)->slot[0];
+        out += "#<";
+        print(vectorItems(type)[0], depth + 1);
+        Value names = vectorItems(type)[1];
+        for (uint32_t i = 1; isPair(names) && !full(); i++, names = cdr(names)) {
+          out += ' ';
+          print(car(names), depth + 1);
+          out += ": ";
+          print(obj(v)->slot[i], depth + 1);
+        }
+        out += '>';
+        return;
+      }
     }
     out += "#<?>";
   }

@@ -34,6 +34,10 @@ static inline Value mkBool(bool b) { return b ? TRUE_V : FALSE_V; }
 enum ObjType : uint32_t {
   T_FREE = 0, T_PAIR = 1, T_CLOSURE = 2, T_BOX = 3, T_SYMBOL = 4, T_STRING = 5, T_VECTOR = 6,
   T_FLONUM = 7,
+  T_CONTINUATION = 8,  // slot[0]: #t while its call/cc has not returned; slot[1]: the value it
+                       // got; slot[2]: its jmp_buf (in the C stack frame of that call/cc)
+  T_RECORD = 9,        // slot[0]: its type (a vector: name, field names); the fields follow
+  T_VALUES = 10,       // slot[0]: the list of values (values with other than one)
 };
 static const uint32_t MARK_BIT = 0x80000000u;
 

@@ -366,6 +366,20 @@ CASES = [
         ["500.0", "4.5", "1"],
     ),
     ("(cadddr '(1 2 3 4)) (cddddr '(1 2 3 4 5)) (caadar '((1 (2))))", ["4", "(5)", "2"]),
+    # call/cc escapes, through interpreted and JIT frames alike
+    (
+        (
+            "(call/cc (lambda (k) 1)) (+ 1 (call/cc (lambda (k) (+ 10 (k 5))))) "
+            "(define (first-even l) (call/cc (lambda (return) "
+            "(for-each (lambda (x) (if (even? x) (return x))) l) #f))) "
+            "(first-even '(1 3 4 5 6)) (first-even '(1 3)) "
+            "(define (deep n k) (if (= n 0) (k 'bottom) (+ 1 (deep (- n 1) k)))) "
+            "(call/cc (lambda (k) (deep 1000 k))) "
+            "(call/cc (lambda (outer) (+ 1 (call/cc (lambda (inner) (outer 'out)))))) "
+            "(procedure? call/cc) (call-with-current-continuation procedure?)"
+        ),
+        ["1", "6", "4", "#f", "bottom", "out", "#t", "#t"],
+    ),
     # a program's imports of the standard libraries (all built in)
     (
         "(import (scheme base) (only (scheme write) display) (except (scheme char) char-upcase)) 1",
@@ -492,6 +506,23 @@ ERRORS = [
     ("(vector-ref (vector 1) 0.0)", "type", "vector-ref: expected an index, got a number 0.0"),
     ("(integer->char 65.0)", "type", "integer->char: expected an exact integer, got a number 65.0"),
     ("(expt 2 62)", "overflow", "expt: fixnum overflow computing (expt 2 62)"),
+    (
+        "(define saved #f) (call/cc (lambda (k) (set! saved k) 1)) (saved 2)",
+        "error",
+        "this continuation's call/cc has returned: continuations only escape (no re-entry)",
+    ),
+    ("(call/cc (lambda (k) (k 1 2)))", "arity", "continuation: expects 1 argument, got 2"),
+    (
+        "(define-record-type <pt> (make-pt x) pt? (x pt-x)) (pt-x 5)",
+        "type",
+        "pt-x: expected a record of type <pt>, got a number 5",
+    ),
+    (
+        "(define-record-type <pt> (make-pt y) pt? (x pt-x))",
+        "syntax",
+        "define-record-type: the constructor's y is not a field",
+    ),
+    ("(call/cc 5)", "type", "call-with-current-continuation: expected a procedure, got a number 5"),
     (
         "(import (srfi 1))",
         "syntax",
@@ -651,3 +682,15 @@ def test_the_printer_prints_deep_and_long_data_whole_and_says_where_it_stops(s):
     assert long.endswith(" 149999 150000)")
     [cycle] = values(s, "(let ((x (list 1 2))) (set-cdr! (cdr x) x) x)")
     assert cycle.endswith(" #<elided: the printed form passed 1 MiB>)")
+
+
+def test_escapes_leave_no_stack_behind(s):
+    # Each escape unwinds 50 frames of wasm (and of the C stack the interpreter keeps): 200,000
+    # of them must leave both as they were, or the deep recursion after would run out.
+    s.eval("(define (deep n k) (if (= n 0) (k n) (+ 1 (deep (- n 1) k))))")
+    s.eval(
+        "(define (many i) (if (= i 0) 'ok (begin (call/cc (lambda (k) (deep 50 k))) (many (- i 1)))))"
+    )
+    assert values(s, "(many 200000)") == ["ok"]
+    assert values(s, "(define (d n) (if (= n 0) 0 (+ 1 (d (- n 1))))) (d 3000)") == ["3000"]
+    assert s.stack_depth() == 0

@@ -184,10 +184,7 @@ class ParsedModule:
         elif s.id == 12:
             self.data_count = c.uleb()
         elif s.id == 13:
-            raise DecodeError(
-                f"{where}: has a tag section (exception handling), which the "
-                "snapshot does not support"
-            )
+            pass  # exception tags (setjmp/longjmp): kept as they are, JIT modules have none
         elif s.id == 0 and s.name == "name":
             self._names(s.payload)
         elif s.id == 0 and (s.name == "linking" or s.name.startswith("reloc.")):
