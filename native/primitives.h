@@ -231,6 +231,21 @@ static int compareStrings(Value a, Value b) {
   return c ? c : la < lb ? -1 : la > lb;
 }
 
+// Which order a comparison primitive asks for between neighbours (c: -1, 0 or 1).
+static bool ordered(int id, int c) {
+  switch (id) {
+    case P_CHAR_LT: case P_CHAR_CI_LT: case P_STRING_LT: case P_STRING_CI_LT: return c < 0;
+    case P_CHAR_GT: case P_CHAR_CI_GT: case P_STRING_GT: case P_STRING_CI_GT: return c > 0;
+    case P_CHAR_LE: case P_CHAR_CI_LE: case P_STRING_LE: case P_STRING_CI_LE: return c <= 0;
+    case P_CHAR_GE: case P_CHAR_CI_GE: case P_STRING_GE: case P_STRING_CI_GE: return c >= 0;
+    default: return c == 0;
+  }
+}
+static bool foldsCase(int id) {
+  return (id >= P_CHAR_CI_EQ && id <= P_CHAR_CI_GE) || (id >= P_STRING_CI_EQ && id <= P_STRING_CI_GE);
+}
+static uint32_t foldChar(uint32_t c) { return c < 128 ? tolower(c) : c; }
+
 static int radixArg(const Node *site, int id, Value *args, int n) {
   if (n < 2) return 10;
   if (!isFix(args[1]) || (fixVal(args[1]) != 2 && fixVal(args[1]) != 8 && fixVal(args[1]) != 10 && fixVal(args[1]) != 16))
@@ -334,13 +349,58 @@ __attribute__((noinline)) static Value primApplyMore(int id, Value *args, int n,
       }
       return r;
     }
-    case P_STRING_EQ: case P_STRING_LT: case P_STRING_GT: {
+    case P_STRING_EQ: case P_STRING_LT: case P_STRING_GT: case P_STRING_LE: case P_STRING_GE:
+    case P_STRING_CI_EQ: case P_STRING_CI_LT: case P_STRING_CI_GT: case P_STRING_CI_LE:
+    case P_STRING_CI_GE: {
       for (int i = 0; i < n; i++) stringArg(site, id, args[i]);
       for (int i = 0; i + 1 < n; i++) {
-        int c = compareStrings(args[i], args[i + 1]);
-        if (id == P_STRING_EQ ? c != 0 : id == P_STRING_LT ? c >= 0 : c <= 0) return FALSE_V;
+        int c;
+        if (foldsCase(id)) {
+          std::string a(stringChars(args[i]), stringLength(args[i])), b(stringChars(args[i + 1]), stringLength(args[i + 1]));
+          for (char &ch : a) ch = (char)foldChar((unsigned char)ch);
+          for (char &ch : b) ch = (char)foldChar((unsigned char)ch);
+          c = a < b ? -1 : a > b;
+        } else {
+          c = compareStrings(args[i], args[i + 1]);
+        }
+        if (!ordered(id, c < 0 ? -1 : c > 0)) return FALSE_V;
       }
       return TRUE_V;
+    }
+    case P_STRING_SET: {  // strings are bytes: an ASCII character replaces one
+      Value s = stringArg(site, id, args[0]);
+      size_t i = indexArg(site, id, args[1], s, stringLength(s));
+      uint32_t c = charArg(site, id, args[2]);
+      if (c > 127) typeError(site, who, "an ASCII character", args[2]);
+      stringBytes(s)[i] = (char)c;
+      return UNSPEC_V;
+    }
+    case P_STRING_FILL: case P_STRING_COPY: {
+      Value s = stringArg(site, id, args[0]);
+      int at = id == P_STRING_FILL ? 2 : 1;  // where start and end are
+      size_t len = stringLength(s);
+      size_t end = n > at + 1 ? indexArg(site, id, args[at + 1], s, len, true) : len;
+      size_t start = n > at ? indexArg(site, id, args[at], s, len, true) : 0;
+      if (start > end) fail(E_RANGE, site, "%s: start %zu is after end %zu", who, start, end);
+      if (id == P_STRING_COPY) {
+        Value r = newString(site, id, end - start);
+        memcpy(stringBytes(r), stringChars(s) + start, end - start);
+        return r;
+      }
+      uint32_t c = charArg(site, id, args[1]);
+      if (c > 127) typeError(site, who, "an ASCII character", args[1]);
+      memset(stringBytes(s) + start, (int)c, end - start);
+      return UNSPEC_V;
+    }
+    case P_STRING_UPCASE: case P_STRING_DOWNCASE: {
+      Value s = stringArg(site, id, args[0]);
+      Root keep(s);
+      Value r = newString(site, id, stringLength(s));
+      for (size_t i = 0; i < stringLength(s); i++) {
+        unsigned char ch = stringChars(s)[i];
+        stringBytes(r)[i] = ch < 128 ? (char)(id == P_STRING_UPCASE ? toupper(ch) : tolower(ch)) : (char)ch;
+      }
+      return r;
     }
     case P_STRING: case P_LIST_TO_STRING: {
       // From characters (as arguments, or in a list); characters past 127 take UTF-8 bytes.
@@ -378,7 +438,13 @@ __attribute__((noinline)) static Value primApplyMore(int id, Value *args, int n,
     }
     case P_SYMBOL_TO_STRING:
       if (!isType(args[0], T_SYMBOL)) typeError(site, who, "a symbol", args[0]);
-      return obj(args[0])->slot[0];  // strings are immutable: share the name
+    {  // a copy: strings are mutable, a symbol's name is not
+      Value name = obj(args[0])->slot[0];
+      Root keep(name);
+      Value r = newString(site, id, stringLength(name));
+      memcpy(stringBytes(r), stringChars(name), stringLength(name));
+      return r;
+    }
     case P_NUMBER_TO_STRING: {
       int radix = radixArg(site, id, args, n);
       if (isFlo(args[0])) {
@@ -414,14 +480,19 @@ __attribute__((noinline)) static Value primApplyMore(int id, Value *args, int n,
         fail(E_RANGE, site, "integer->char: %lld is not a Unicode scalar value", (long long)c);
       return mkChar(c);
     }
-    case P_CHAR_EQ: case P_CHAR_LT: case P_CHAR_GT: {
+    case P_CHAR_EQ: case P_CHAR_LT: case P_CHAR_GT: case P_CHAR_LE: case P_CHAR_GE:
+    case P_CHAR_CI_EQ: case P_CHAR_CI_LT: case P_CHAR_CI_GT: case P_CHAR_CI_LE: case P_CHAR_CI_GE: {
       for (int i = 0; i < n; i++) charArg(site, id, args[i]);
       for (int i = 0; i + 1 < n; i++) {
-        Value a = args[i], b = args[i + 1];
-        if (id == P_CHAR_EQ ? a != b : id == P_CHAR_LT ? a >= b : a <= b) return FALSE_V;
+        uint32_t a = args[i] >> 3, b = args[i + 1] >> 3;
+        if (foldsCase(id)) { a = foldChar(a); b = foldChar(b); }
+        if (!ordered(id, a < b ? -1 : a > b)) return FALSE_V;
       }
       return TRUE_V;
     }
+    case P_CHAR_UPPER_CASEP: { uint32_t c = charArg(site, id, args[0]); return mkBool(c < 128 && isupper(c)); }
+    case P_CHAR_LOWER_CASEP: { uint32_t c = charArg(site, id, args[0]); return mkBool(c < 128 && islower(c)); }
+    case P_DIGIT_VALUE: { uint32_t c = charArg(site, id, args[0]); return c < 128 && isdigit(c) ? mkFix(c - '0') : FALSE_V; }
     case P_CHAR_UPCASE: { uint32_t c = charArg(site, id, args[0]); return mkChar(c < 128 ? toupper(c) : c); }
     case P_CHAR_DOWNCASE: { uint32_t c = charArg(site, id, args[0]); return mkChar(c < 128 ? tolower(c) : c); }
     case P_CHAR_ALPHABETICP: { uint32_t c = charArg(site, id, args[0]); return mkBool(c < 128 && isalpha(c)); }

@@ -380,6 +380,25 @@ CASES = [
         ),
         ["1", "6", "4", "#f", "bottom", "out", "#t", "#t"],
     ),
+    # mutable strings; character and string comparisons, with and without case
+    (
+        (
+            "(define s (make-string 3 #\\a)) (string-set! s 1 #\\b) s "
+            '(let ((t (string-copy "hello"))) (string-fill! t #\\z 1 3) t) (string-copy "hello" 1 3) '
+            "(define n (symbol->string 'abc)) (string-set! n 0 #\\z) (list n 'abc) "
+            '(string-upcase "abc") (string-downcase "ABC")'
+        ),
+        ['"aba"', '"hzzlo"', '"el"', '("zbc" abc)', '"ABC"', '"abc"'],
+    ),
+    (
+        (
+            "(char<=? #\\a #\\b #\\b) (char>=? #\\a #\\b) (char-ci=? #\\a #\\A) "
+            '(char-ci<? #\\a #\\B) (string<=? "abc" "abd") (string>=? "b" "a") '
+            '(string-ci=? "HeLLo" "hello") (string-ci<? "apple" "Banana") '
+            "(char-upper-case? #\\A) (char-lower-case? #\\A) (digit-value #\\7) (digit-value #\\x)"
+        ),
+        ["#t", "#f", "#t", "#t", "#t", "#t", "#t", "#t", "#t", "#f", "7", "#f"],
+    ),
     # a program's imports of the standard libraries (all built in)
     (
         "(import (scheme base) (only (scheme write) display) (except (scheme char) char-upcase)) 1",
@@ -521,6 +540,11 @@ ERRORS = [
         "(define-record-type <pt> (make-pt y) pt? (x pt-x))",
         "syntax",
         "define-record-type: the constructor's y is not a field",
+    ),
+    (
+        "(string-set! (make-string 2) 0 #\\λ)",
+        "type",
+        "string-set!: expected an ASCII character, got a character #\\λ",
     ),
     ("(call/cc 5)", "type", "call-with-current-continuation: expected a procedure, got a number 5"),
     (
