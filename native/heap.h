@@ -29,6 +29,7 @@ static uint64_t allocSinceGC = 0, gcThreshold = 4u << 20;
 static std::vector<Value> permanentRoots;  // symbols and their names
 static std::vector<Value> compileRoots;    // quoted data the compile under way is building
 static Value lastResult = UNSPEC_V;
+static Value currentInputPort = FALSE_V;  // what read and read-char read without a port
 
 static bool validObject(Value v) {
   uintptr_t a = (uintptr_t)obj(v);
@@ -56,6 +57,7 @@ static void traceAll() {
       case T_BOX: markValue(o->slot[0]); break;
       case T_CONTINUATION: markValue(o->slot[1]); break;
       case T_VALUES: markValue(o->slot[0]); break;
+      case T_PORT: markValue(o->slot[1]); break;
       case T_RECORD:
         for (uint32_t i = 0; i + 1 < o->words; i++) markValue(o->slot[i]);
         break;
@@ -85,6 +87,7 @@ static void collect() {
       if (f)
         for (Value v : f->constants) markValue(v);
   markValue(lastResult);
+  markValue(currentInputPort);
   traceAll();
 
   uint64_t live = 0;

@@ -12,7 +12,11 @@
 
 #include <cctype>
 #include <cmath>
+#include <cerrno>
 #include <csetjmp>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
@@ -44,6 +48,7 @@ extern "C" __attribute__((import_module("env"), import_name("throw_error"))) voi
 #include "reader.h"
 #include "compiler.h"
 #include "primitives.h"
+#include "ports.h"
 #include "interpreter.h"
 #include "jit_runtime.h"
 #include "jit_macro.h"

@@ -171,3 +171,21 @@
 
 (define (call-with-values producer consumer)
   (apply consumer (%values->list (producer))))
+
+(define (call-with-port port proc)
+  (let ((result (proc port)))
+    (close-port port)
+    result))
+
+(define (call-with-input-file name proc) (call-with-port (open-input-file name) proc))
+
+(define (with-input-from-file name thunk)
+  (let ((port (open-input-file name)) (saved (current-input-port)))
+    (%set-current-input-port! port)
+    (let ((result (thunk)))
+      (%set-current-input-port! saved)
+      (close-port port)
+      result)))
+
+(define (close-input-port port) (close-port port))
+(define (close-output-port port) (close-port port))

@@ -11,6 +11,7 @@ static const char *typeName(Value v) {
   if (v == FALSE_V || v == TRUE_V) return "a boolean";
   if (v == NIL_V) return "the empty list";
   if (v == UNSPEC_V) return "an unspecified value";
+  if (v == EOF_V) return "the end-of-file object";
   if (isPrimProc(v)) return "a procedure";
   if (isChar(v)) return "a character";
   if (isPtr(v)) switch (obj(v)->type) {
@@ -18,6 +19,7 @@ static const char *typeName(Value v) {
       case T_CLOSURE: case T_CONTINUATION: return "a procedure";
       case T_RECORD: return "a record";
       case T_VALUES: return "multiple values";
+      case T_PORT: return "a port";
       case T_FLONUM: return "a number";
       case T_SYMBOL: return "a symbol";
       case T_STRING: return "a string";
@@ -262,6 +264,7 @@ static Value apply(Value *base, int nargs, const Node *site);
 static bool isProcedure(Value v) { return isPrimProc(v) || isClosure(v) || isType(v, T_CONTINUATION); }
 
 static Value callcc(const Node *site, Value f);  // in interpreter.h
+static Value portPrim(int id, Value *args, int n, const Node *site);  // in ports.h
 
 [[noreturn]] static void escapeTo(Value k, Value *args, int n, const Node *site) {
   if (obj(k)->slot[0] != TRUE_V)
@@ -628,6 +631,13 @@ __attribute__((noinline)) static Value primApplyMore(int id, Value *args, int n,
     }
     case P_VALUES_TO_LIST:  // one value: a list of it
       return isType(args[0], T_VALUES) ? obj(args[0])->slot[0] : cons(args[0], NIL_V);
+    case P_WRITE_CHAR: case P_WRITE_STRING: case P_CURRENT_OUTPUT_PORT: case P_CURRENT_INPUT_PORT:
+    case P_OPEN_INPUT_STRING: case P_OPEN_OUTPUT_STRING: case P_GET_OUTPUT_STRING:
+    case P_OPEN_INPUT_FILE: case P_FILE_EXISTSP: case P_CLOSE_PORT: case P_READ_CHAR:
+    case P_PEEK_CHAR: case P_CHAR_READYP: case P_READ_LINE: case P_READ: case P_EOF_OBJECT:
+    case P_EOF_OBJECTP: case P_PORTP: case P_INPUT_PORTP: case P_OUTPUT_PORTP:
+    case P_FLUSH_OUTPUT: case P_SET_CURRENT_INPUT:
+      return portPrim(id, args, n, site);
     case P_TYPE_ERROR:  // (%type-error 'who "expected" value)
       if (!isType(args[0], T_SYMBOL) || !isType(args[1], T_STRING)) typeError(site, who, "a symbol and a string", args[0]);
       typeError(site, symbolName(args[0]), stringChars(args[1]), args[2]);
@@ -682,11 +692,7 @@ static Value primApply(int id, Value *args, int n, const Node *site) {
     }
     case P_NULLP: return mkBool(args[0] == NIL_V);
     case P_PAIRP: return mkBool(isPair(args[0]));
-    case P_DISPLAY: case P_WRITE:
-      printValue(output, args[0], id == P_DISPLAY);
-      if (output.size() > 4096) flushOutput();
-      return UNSPEC_V;
-    case P_NEWLINE: output += '\n'; if (output.size() > 4096) flushOutput(); return UNSPEC_V;
+    case P_DISPLAY: case P_WRITE: case P_NEWLINE: return portPrim(id, args, n, site);
     case P_ZEROP: return mkBool(real(site, id, args[0]) == 0);
     case P_POSITIVEP: return mkBool(real(site, id, args[0]) > 0);
     case P_NEGATIVEP: return mkBool(real(site, id, args[0]) < 0);

@@ -246,6 +246,7 @@ struct Printer {
       case TRUE_V: out += "#t"; return;
       case NIL_V: out += "()"; return;
       case UNSPEC_V: out += "#<unspecified>"; return;
+      case EOF_V: out += "#<eof>"; return;
       case UNASSIGNED_V: out += "#<unassigned>"; return;
     }
     if (isPrimProc(v)) { out += "#<procedure "; out += primInfo[primId(v)].name; out += '>'; return; }
@@ -293,6 +294,7 @@ struct Printer {
       case T_STRING: printString(out, v, display); return;
       case T_FLONUM: printFlonum(out, floVal(v)); return;
       case T_CONTINUATION: out += "#<continuation>"; return;
+      case T_PORT: out += "#<port>"; return;
       case T_VALUES: {  // as a REPL shows several values: side by side
         bool first = true;
         for (Value l = obj(v)->slot[0]; isPair(l) && !full(); l = cdr(l), first = false) {

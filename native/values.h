@@ -15,6 +15,7 @@ static const Value FALSE_V = 0x03, TRUE_V = 0x0b, NIL_V = 0x13, UNSPEC_V = 0x1b,
 // Not a Scheme value: what JIT code returns when it tail-called an interpreted function, the
 // call left pending for its caller to run (see finishTail).  Never reaches Scheme code.
 static const Value TAIL_V = 0x2b;
+static const Value EOF_V = 0x33;  // the end-of-file object
 static const int64_t FIX_MAX = (INT64_C(1) << 62) - 1, FIX_MIN = -(INT64_C(1) << 62);
 
 static inline bool isFix(Value v) { return !(v & 1); }
@@ -38,6 +39,7 @@ enum ObjType : uint32_t {
                        // got; slot[2]: its jmp_buf (in the C stack frame of that call/cc)
   T_RECORD = 9,        // slot[0]: its type (a vector: name, field names); the fields follow
   T_VALUES = 10,       // slot[0]: the list of values (values with other than one)
+  T_PORT = 11,         // see ports.h
 };
 static const uint32_t MARK_BIT = 0x80000000u;
 

@@ -152,9 +152,11 @@ def program(checkout: Checkout, name: str) -> str:
     return source[:at] + DRIVER + source[at:] + "\n(run-benchmark)\n"
 
 
-def run_jitscope(text: str, mode: str, cwd: Path, limit: float) -> tuple[str, float]:
+def run_jitscope(
+    text: str, mode: str, wasm: Path | None, files: Path, limit: float
+) -> tuple[str, float]:
     start = time.perf_counter()
-    with Session(time_limit=limit) as s:
+    with Session(wasm, time_limit=limit, files=files) as s:
         if mode == "eager":
             s.set_eager_jit(True)
         elif mode == "auto":
@@ -174,6 +176,7 @@ def main() -> int:
     ap.add_argument("--reference", default="guile --r7rs -q")
     ap.add_argument("--modes", nargs="*", default=["never", "eager", "auto"])
     ap.add_argument("--time-limit", type=float, default=60)
+    ap.add_argument("--wasm", type=Path, default=None, help="another build of interplib.wasm")
     args = ap.parse_args()
     checkout = Checkout(args.checkout)
     names = sorted(
@@ -202,7 +205,7 @@ def main() -> int:
             expected = ref.stdout if ref.returncode == 0 else None
             cells = []
             for mode in args.modes:
-                out, seconds = run_jitscope(text, mode, work, args.time_limit)
+                out, seconds = run_jitscope(text, mode, args.wasm, work, args.time_limit)
                 ok = expected is not None and out == expected
                 passed[mode] += ok
                 first = out.strip().splitlines()[-1] if out.strip() else "(no output)"

@@ -16,7 +16,7 @@ PROGRAMS = Path(__file__).parent / "programs"
 
 
 def run_program(path: Path, mode: str) -> str:
-    with Session() as s:
+    with Session(files=path.parent) as s:  # as `jitscope run` opens it
         if mode == "eager":
             s.set_eager_jit(True)
         elif mode == "auto":

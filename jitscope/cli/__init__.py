@@ -61,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
             return serve(args)
         from jitscope.cli.run import open_session
 
-        session = open_session(args.wasm, args.time_limit or None)
+        # A program reads files beside it; the REPL and the TUI in the current directory.
+        files = args.file.resolve().parent if command == "run" else Path.cwd()
+        session = open_session(args.wasm, args.time_limit or None, files)
     except ModuleLoadError as e:
         print(f"jitscope: {e.path}: {e.problem}", file=sys.stderr)
         return 2

@@ -77,15 +77,15 @@ def run_file(
     return status
 
 
-def open_session(wasm: Path | None, time_limit: float | None) -> Session:
+def open_session(wasm: Path | None, time_limit: float | None, files: Path | None) -> Session:
     """A Session, started on a worker thread so that Ctrl-C during a start function or
     ``_initialize`` that never ends is seen (the main thread would be inside wasm): it ends
-    the start-up and raises KeyboardInterrupt here."""
+    the start-up and raises KeyboardInterrupt here.  ``files``: where file ports read."""
     box: list[Session | BaseException] = []
 
     def start() -> None:
         try:
-            box.append(Session(wasm, time_limit=time_limit))
+            box.append(Session(wasm, time_limit=time_limit, files=files))
         except BaseException as e:  # noqa: BLE001 - re-raised on the caller's thread
             box.append(e)
 

@@ -71,7 +71,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             print(f"jitscope: {path}: {e.strerror}", file=sys.stderr)
             return 2
     try:
-        session = open_session(args.wasm, args.time_limit or None)
+        # The programs read files beside the first of them, as `jitscope run` does.
+        files = args.files[0].resolve().parent if args.files else Path.cwd()
+        session = open_session(args.wasm, args.time_limit or None, files)
     except ModuleLoadError as e:
         print(f"jitscope: {e.path}: {e.problem}", file=sys.stderr)
         return 2

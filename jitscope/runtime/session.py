@@ -189,7 +189,9 @@ class Session:
         wasm: Path | str | None = None,
         *,
         time_limit: float | None = DEFAULT_TIME_LIMIT,
+        files: Path | None = None,
     ) -> None:
+        """``files``: the directory a program's file ports read in (read-only); none without."""
         self.path = Path(wasm) if wasm is not None else BUNDLED_WASM
         self.time_limit = time_limit
         data = _read_module_file(self.path)
@@ -204,7 +206,10 @@ class Session:
             raise ModuleLoadError(self.path, f"not a valid wasm module: {_first_line(e)}") from e
         self.store = wasmtime.Store(self.engine)
         self._output = OutputCapture()
-        self.store.set_wasi(wasmtime.WasiConfig())
+        wasi = wasmtime.WasiConfig()
+        if files is not None:  # read-only: open-input-file and friends read only in there
+            wasi.preopen_dir(str(files), ".", fs_mutable=False)
+        self.store.set_wasi(wasi)
         self.store.set_epoch_deadline(1 << 62)
 
         self.debugger, problems = interface_problems(self.main_module.exports)

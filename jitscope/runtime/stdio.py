@@ -21,6 +21,9 @@ WASI = "wasi_snapshot_preview1"
 
 # From the WASI preview1 spec (wasi_snapshot_preview1.witx).
 _FILETYPE_CHARACTER_DEVICE = 2
+_FILETYPE_DIRECTORY = 3
+_FILETYPE_REGULAR_FILE = 4
+_PREOPEN_FD = 3
 _ERRNO_SUCCESS = 0
 _ERRNO_BADF = 8
 _ERRNO_FAULT = 21
@@ -28,6 +31,9 @@ _RIGHT_FD_READ = 1 << 1
 _RIGHT_FD_WRITE = 1 << 6
 _RIGHT_FD_FILESTAT_GET = 1 << 21
 _RIGHT_POLL_FD_READWRITE = 1 << 27
+# fd_read, fd_seek, fd_fdstat_set_flags, fd_tell, fd_advise, path_open, fd_readdir,
+# path_readlink, path_filestat_get, fd_filestat_get: reading and looking, never writing.
+_READ_RIGHTS = sum(1 << b for b in (1, 2, 3, 5, 7, 13, 14, 16, 18, 21))
 _FDSTAT = struct.Struct("<BxHxxxxQQ")  # filetype, fs_flags, rights_base, rights_inheriting
 
 _TERMINAL_RIGHTS = {
@@ -38,13 +44,20 @@ _TERMINAL_RIGHTS = {
 
 
 def _fd_fdstat_get(caller: wasmtime.Caller, fd: int, out: int) -> int:
-    rights = _TERMINAL_RIGHTS.get(fd)
-    if rights is None:
-        return _ERRNO_BADF  # the session opens no other files: no preopens
+    # fds 0-2 a terminal; fd 3 the program's directory (the one preopen, read-only), later ones
+    # files read in it.  The rights only shape what wasi-libc asks path_open for: WASI itself
+    # enforces the read-only preopen.
+    filetype, rights, inheriting = (
+        (_FILETYPE_CHARACTER_DEVICE, _TERMINAL_RIGHTS[fd], 0)
+        if fd in _TERMINAL_RIGHTS
+        else (_FILETYPE_DIRECTORY, _READ_RIGHTS, _READ_RIGHTS)
+        if fd == _PREOPEN_FD
+        else (_FILETYPE_REGULAR_FILE, _READ_RIGHTS, 0)
+    )
     memory = caller.get("memory")
     if not isinstance(memory, wasmtime.Memory):
         return _ERRNO_FAULT
-    record = _FDSTAT.pack(_FILETYPE_CHARACTER_DEVICE, 0, rights, 0)
+    record = _FDSTAT.pack(filetype, 0, rights, inheriting)
     if out < 0 or out + len(record) > memory.data_len(caller):
         return _ERRNO_FAULT
     memory.write(caller, record, out)
