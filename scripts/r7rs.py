@@ -194,15 +194,19 @@ def main() -> int:
             text = program(checkout, name)
             path = work / f"{name}.scm"
             path.write_text(text)
-            ref = subprocess.run(
-                [*shlex.split(args.reference), str(path)],
-                capture_output=True,
-                text=True,
-                cwd=work,
-                timeout=300,
-                check=False,
-            )
-            expected = ref.stdout if ref.returncode == 0 else None
+            try:
+                ref = subprocess.run(
+                    [*shlex.split(args.reference), str(path)],
+                    capture_output=True,
+                    text=True,
+                    cwd=work,
+                    timeout=120,
+                    check=False,
+                )
+                expected = ref.stdout if ref.returncode == 0 else None
+                problem = ref.stderr.strip()[-80:]
+            except subprocess.TimeoutExpired:
+                expected, problem = None, "timed out after 120 s"
             cells = []
             for mode in args.modes:
                 out, seconds = run_jitscope(text, mode, args.wasm, work, args.time_limit)
@@ -213,9 +217,7 @@ def main() -> int:
                     f"{mode} {'ok' if ok else 'FAIL'} {seconds:.2f}s"
                     + ("" if ok else f" [{first[:70]}]")
                 )
-            ref_note = (
-                "" if expected is not None else f"  (reference failed: {ref.stderr.strip()[-80:]})"
-            )
+            ref_note = "" if expected is not None else f"  (reference failed: {problem})"
             print(f"{name:12} " + " | ".join(cells) + ref_note, flush=True)
     print(" ".join(f"{m}: {n}/{len(names)}" for m, n in passed.items()))
     return 0
