@@ -135,8 +135,20 @@ static bool eqv(Value a, Value b) {
   return isFlo(a) && isFlo(b) && !memcmp(&obj(a)->slot[0], &obj(b)->slot[0], 8);
 }
 
-// Recurses on cars and vector elements, iterates along cdrs.
-static bool equal(Value a, Value b, int depth = 0) {
+// Recurses on cars and vector elements, iterates along cdrs.  Past a budget of pairs and
+// vectors it remembers which ones it has compared (or is comparing), so data that shares
+// structure costs its size, not the number of paths through it: a pair seen again is equal,
+// since a difference found the first time would have ended the comparison.
+struct EqualState {
+  size_t budget = 100000;
+  std::unordered_set<uint64_t> seen;  // (a's address << 32) | b's address
+  bool visit(Value a, Value b) {  // false: compared already
+    if (budget) { budget--; return true; }
+    return seen.insert((uint64_t)(uint32_t)a << 32 | (uint32_t)b).second;
+  }
+};
+
+static bool equal(Value a, Value b, EqualState &st, int depth) {
   for (;;) {
     if (a == b) return true;
     if (!isPtr(a) || !isPtr(b) || depth > 100000) return false;
@@ -144,7 +156,8 @@ static bool equal(Value a, Value b, int depth = 0) {
     if (t != obj(b)->type) return false;
     switch (t) {
       case T_PAIR:
-        if (!equal(car(a), car(b), depth + 1)) return false;
+        if (!st.visit(a, b)) return true;
+        if (!equal(car(a), car(b), st, depth + 1)) return false;
         a = cdr(a);
         b = cdr(b);
         continue;
@@ -153,12 +166,18 @@ static bool equal(Value a, Value b, int depth = 0) {
       case T_FLONUM: return eqv(a, b);
       case T_VECTOR:
         if (vectorLength(a) != vectorLength(b)) return false;
+        if (!st.visit(a, b)) return true;
         for (size_t i = 0; i < vectorLength(a); i++)
-          if (!equal(vectorItems(a)[i], vectorItems(b)[i], depth + 1)) return false;
+          if (!equal(vectorItems(a)[i], vectorItems(b)[i], st, depth + 1)) return false;
         return true;
       default: return false;
     }
   }
+}
+
+static bool equal(Value a, Value b) {
+  EqualState st;
+  return equal(a, b, st, 0);
 }
 
 // Elements of a proper list, or -1 (an improper or circular list).

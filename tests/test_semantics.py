@@ -399,6 +399,14 @@ CASES = [
         ),
         ["#t", "#f", "#t", "#t", "#t", "#t", "#t", "#t", "#t", "#f", "7", "#f"],
     ),
+    # equal? costs the size of shared structure, not its paths (2^100 of them here)
+    (
+        (
+            '(define (tree n) (if (= n 0) (list 1 2.5 "s") (let ((t (tree (- n 1)))) (cons t (vector t)))))'
+            " (equal? (tree 100) (tree 100)) (equal? (tree 100) (tree 99))"
+        ),
+        ["#t", "#f"],
+    ),
     # a program's imports of the standard libraries (all built in)
     (
         "(import (scheme base) (only (scheme write) display) (except (scheme char) char-upcase)) 1",
