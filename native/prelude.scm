@@ -189,3 +189,52 @@
 
 (define (close-input-port port) (close-port port))
 (define (close-output-port port) (close-port port))
+
+(define (exact-integer-sqrt n)
+  (unless (and (exact-integer? n) (>= n 0)) (%type-error 'exact-integer-sqrt "a non-negative exact integer" n))
+  (let ((s (exact (floor (sqrt n)))))
+    (let fix ((s s))  ; the flonum square root can be one off for large n
+      (cond ((> (* s s) n) (fix (- s 1)))
+            ((<= (* (+ s 1) (+ s 1)) n) (fix (+ s 1)))
+            (else (values s (- n (* s s))))))))
+
+(define (floor-quotient n d) (floor (/ (- n (floor-remainder n d)) d)))
+(define (floor-remainder n d) (modulo n d))
+(define (floor/ n d) (values (floor-quotient n d) (floor-remainder n d)))
+(define (truncate-quotient n d) (quotient n d))
+(define (truncate-remainder n d) (remainder n d))
+(define (truncate/ n d) (values (quotient n d) (remainder n d)))
+
+(define (make-list k . fill)
+  (let ((x (if (pair? fill) (car fill) #f)))
+    (let make-list/loop ((k k) (acc '()))
+      (if (<= k 0) acc (make-list/loop (- k 1) (cons x acc))))))
+
+(define (list-copy lst)
+  (if (pair? lst) (cons (car lst) (list-copy (cdr lst))) lst))
+
+(define (last-pair lst)
+  (if (pair? (cdr lst)) (last-pair (cdr lst)) lst))
+
+(define (list-set! lst k x) (set-car! (list-tail lst k) x))
+
+(define (string-for-each f s)
+  (let ((n (string-length s)))
+    (let string-for-each/loop ((i 0))
+      (when (< i n) (f (string-ref s i)) (string-for-each/loop (+ i 1))))))
+
+(define (string-map f s) (list->string (map f (string->list s))))
+
+(define (vector-copy v . range)
+  (let* ((start (if (pair? range) (car range) 0))
+         (end (if (and (pair? range) (pair? (cdr range))) (cadr range) (vector-length v)))
+         (r (make-vector (- end start) #f)))
+    (do ((i start (+ i 1))) ((= i end) r) (vector-set! r (- i start) (vector-ref v i)))))
+
+(define (vector-append . vs) (list->vector (apply append (map vector->list vs))))
+(define (string->vector s) (list->vector (string->list s)))
+(define (vector->string v) (list->string (vector->list v)))
+(define (boolean=? a b) (eq? a b))
+(define (symbol=? a b) (eq? a b))
+(define (char-foldcase c) (char-downcase c))
+(define (string-foldcase s) (string-downcase s))

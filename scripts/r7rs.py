@@ -43,6 +43,7 @@ SMALLER = {
     "cpstak": "1 18 12 6 7",
     "ctak": "1 18 12 6 7",
     "earley": "1 9 ignored",
+    "equal": "10 10 8 100 200 500 #t",
     "fft": "1 4096 0.0 ignored",
     "fib": "1 25 75025",
     "fibc": "1 18 2584",

@@ -407,6 +407,48 @@ CASES = [
         ),
         ["#t", "#f"],
     ),
+    # the rest of the R7RS-small list, vector, string and division procedures (the prelude's),
+    # as Guile prints them
+    (
+        (
+            "(call-with-values (lambda () (exact-integer-sqrt 17)) list)"
+            "(call-with-values (lambda () (exact-integer-sqrt 1000000000000)) list)"
+            "(call-with-values (lambda () (floor/ -7 2)) list)"
+            "(call-with-values (lambda () (truncate/ -7 2)) list)"
+            "(list (floor-quotient 7 -2) (floor-remainder 7 -2) (truncate-quotient 7 -2) (truncate-remainder 7 -2))"
+            "(make-list 3 'x)"
+            "(let ((l (list 1 2 3))) (let ((c (list-copy l))) (set-car! c 9) (list l c)))"
+            "(last-pair '(1 2 3))"
+            "(let ((l (list 1 2 3))) (list-set! l 1 'b) l)"
+            '(let ((acc \'())) (string-for-each (lambda (c) (set! acc (cons c acc))) "abc") acc)'
+            '(string-map char-upcase "abc")'
+            "(vector-copy #(1 2 3 4) 1 3)"
+            "(vector-copy #(1 2 3))"
+            "(vector-append #(1) #(2 3) #())"
+            '(string->vector "ab")'
+            "(vector->string #(#\\x #\\y))"
+            "(list (boolean=? #t #t) (symbol=? 'a 'b) (char-foldcase #\\A))"
+        ),
+        [
+            "(4 1)",
+            "(1000000 0)",
+            "(-4 1)",
+            "(-3 -1)",
+            "(-4 -1 -3 1)",
+            "(x x x)",
+            "((1 2 3) (9 2 3))",
+            "(3)",
+            "(1 b 3)",
+            "(#\\c #\\b #\\a)",
+            '"ABC"',
+            "#(2 3)",
+            "#(1 2 3)",
+            "#(1 2 3)",
+            "#(#\\a #\\b)",
+            '"xy"',
+            "(#t #f #\\a)",
+        ],
+    ),
     # a program's imports of the standard libraries (all built in)
     (
         "(import (scheme base) (only (scheme write) display) (except (scheme char) char-upcase)) 1",
