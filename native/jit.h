@@ -131,7 +131,19 @@ struct Jit : JitMacro {
     bool slow = n->index != P_EQ && n->index != P_EQV && testNotFixnums(ops);
     if (slow) {
       a->if_(wasm::I32);
+      // Two flonums compare inline; anything else (a mix, or not numbers) in the runtime.
+      bool flonums = !ops[0].fix && !ops[1].fix;
+      if (flonums) {
+        testFlonums(ops);
+        a->if_(wasm::I32);
+        pushFlonum(ops[0]);
+        pushFlonum(ops[1]);
+        a->f64(n->index == P_LT ? wasm::F64Lt : n->index == P_GT ? wasm::F64Gt
+               : n->index == P_LE ? wasm::F64Le : n->index == P_GE ? wasm::F64Ge : wasm::F64Eq);
+        a->else_();
+      }
       compareSlow(n, ops[0], &ops[1]);
+      if (flonums) a->end();
       a->else_();
     }
     pushOperand(ops[0]);
@@ -218,6 +230,100 @@ struct Jit : JitMacro {
     a->i32_store();
   }
 
+  // Leaves an i32: whether both operands are flonums (boxes).
+  void testFlonums(const std::vector<Operand> &ops) {
+    for (size_t i = 0; i < ops.size(); i++) {
+      pushOperand(ops[i]);
+      a->i32_wrap_i64();
+      testHeapType(T_FLONUM);
+      if (i) a->i32_and();
+    }
+  }
+  void pushFlonum(const Operand &o) {
+    pushOperand(o);
+    a->i32_wrap_i64();
+    a->f64_load(offsetof(Obj, slot) - 1);  // a pointer is the address + 1
+  }
+
+  // r = n's operation on operands that are not both fixnums: + - * of two flonums inline, a
+  // new box from the free list (as cons takes a pair), anything else through rt_arith.
+  void numberSlowPath(const Node *n, const std::vector<Operand> &ops, uint32_t r) {
+    bool inlined = (n->index == P_ADD || n->index == P_SUB || n->index == P_MUL) && !ops[0].fix &&
+                   !ops[1].fix;
+    if (inlined) {
+      testFlonums(ops);
+      a->if_();
+      uint32_t d = a->addLocal(wasm::F64);
+      pushFlonum(ops[0]);
+      pushFlonum(ops[1]);
+      a->f64(n->index == P_ADD ? wasm::F64Add : n->index == P_SUB ? wasm::F64Sub : wasm::F64Mul);
+      a->local_set(d);
+      boxFlonum(n, d, r);
+      a->else_();
+    }
+    spillForNumber(n);
+    a->i32_const((int32_t)(uintptr_t)n);
+    pushOperand(ops[0]);
+    pushOperand(ops[1]);
+    callRuntime((const void *)&rt_arith, sigArith);
+    a->local_set(r);
+    unspillForNumber();
+    if (inlined) a->end();
+  }
+
+  // r = a flonum box holding f64 local d: from the two-word free list while no collection is
+  // due (mirrors allocate()), else from the runtime (which may collect).
+  void boxFlonum(const Node *site, uint32_t d, uint32_t r) {
+    uint32_t counted = takeTemp();
+    a->i32_const((int32_t)(uintptr_t)&allocSinceGC);
+    a->i64_load();
+    a->i64_const(2 * 8);
+    a->i64_add();
+    a->local_tee(counted);
+    a->i32_const((int32_t)(uintptr_t)&gcThreshold);
+    a->i64_load();
+    a->i64_le_u();
+    a->i32_const((int32_t)(uintptr_t)&freeLists[2]);
+    a->i32_load();
+    a->local_tee(tmp32);
+    a->i32_const(0);
+    a->i32_ne();
+    a->i32_and();
+    a->if_();
+    a->i32_const((int32_t)(uintptr_t)&freeLists[2]);
+    a->local_get(tmp32);
+    a->i32_load(offsetof(Obj, slot));
+    a->i32_store();
+    a->i32_const((int32_t)(uintptr_t)&allocSinceGC);
+    a->local_get(counted);
+    a->i64_store();
+    a->i32_const((int32_t)(uintptr_t)&heap.allocatedBytes);
+    a->i32_const((int32_t)(uintptr_t)&heap.allocatedBytes);
+    a->i64_load();
+    a->i64_const(2 * 8);
+    a->i64_add();
+    a->i64_store();
+    a->local_get(tmp32);
+    a->i64_const((int64_t)T_FLONUM | ((int64_t)2 << 32));  // header: type, then size in words
+    a->i64_store();
+    a->local_get(tmp32);
+    a->local_get(d);
+    a->f64_store(offsetof(Obj, slot));
+    a->local_get(tmp32);
+    a->i64_extend_i32_u();
+    a->i64_const(1);
+    a->i64_or();
+    a->local_set(r);
+    a->else_();
+    spillForNumber(site);
+    a->local_get(d);
+    callRuntime((const void *)&rt_box_flonum, sigBoxFlonum);
+    a->local_set(r);
+    unspillForNumber();
+    a->end();
+    releaseTemp(counted);
+  }
+
   // r = a + b or a - b on fixnums (tagged: the sum of two is one), an overflow an error.
   void fixnumAddSub(const Node *n, const std::vector<Operand> &ops, uint32_t r) {
     bool add = n->index == P_ADD;
@@ -264,15 +370,9 @@ struct Jit : JitMacro {
       auto ops = operands(n->kids);
       uint32_t r = takeTemp();
       bool slow = testNotFixnums(ops);
-      if (slow) {  // a flonum (or an error): the runtime, which may allocate
+      if (slow) {  // not two fixnums: flonums inline, the rest in the runtime
         a->if_();
-        spillForNumber(n);
-        a->i32_const((int32_t)(uintptr_t)n);
-        pushOperand(ops[0]);
-        pushOperand(ops[1]);
-        callRuntime((const void *)&rt_arith, sigArith);
-        a->local_set(r);
-        unspillForNumber();
+        numberSlowPath(n, ops, r);
         a->else_();
       }
       fixnumAddSub(n, ops, r);
@@ -315,18 +415,10 @@ struct Jit : JitMacro {
     }
     if (arithPrim(id, argc)) {
       auto ops = operands(n->kids);
-      spillForNumber(n);  // a flonum result allocates
-      a->i32_const((int32_t)(uintptr_t)n);
-      pushOperand(ops[0]);
-      pushOperand(ops[1]);
-      callRuntime((const void *)&rt_arith, sigArith);
-      if (!hasFrame) {
-        uint32_t r = takeTemp();
-        a->local_set(r);
-        unspillForNumber();
-        a->local_get(r);
-        releaseTemp(r);
-      }
+      uint32_t r = takeTemp();
+      numberSlowPath(n, ops, r);
+      a->local_get(r);
+      releaseTemp(r);
       release(ops);
       return;
     }

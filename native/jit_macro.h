@@ -9,7 +9,8 @@
 struct JitMacro {
   wasm::ModuleBuilder mb;
   uint32_t sigApply[MAX_JIT_ARGS + 1], sigJit[MAX_JIT_ARGS + 1], sigJitArray;
-  uint32_t sigFail, sigCons, sigMakeBox, sigArith, sigCompare, sigMakeClosure, sigSetGlobal, sigPrim;
+  uint32_t sigFail, sigCons, sigMakeBox, sigArith, sigCompare, sigBoxFlonum, sigMakeClosure,
+      sigSetGlobal, sigPrim;
 
   // Per-function state.
   Func *fn = nullptr;
@@ -54,6 +55,7 @@ struct JitMacro {
     sigMakeBox = mb.type({I64}, {I64});
     sigArith = mb.type({I32, I64, I64}, {I64});
     sigCompare = mb.type({I32, I64, I64}, {I32});
+    sigBoxFlonum = mb.type({F64}, {I64});
     sigMakeClosure = mb.type({I32, I32}, {I64});
     sigSetGlobal = mb.type({I32, I64, I32}, {});
     sigPrim = mb.type({I32, I32, I32}, {I64});

@@ -59,6 +59,7 @@ extern "C" void rt_break_entry(Func *fn) { entryBreak(fn, 1); }
 
 extern "C" Value rt_cons(Value a, Value b) { return cons(a, b); }
 extern "C" Value rt_make_box(Value v) { return makeBox(v); }
+extern "C" Value rt_box_flonum(double d) { return mkFlo(d); }
 // Arithmetic and comparisons off the fixnum path: flonums, or (an exit) a type error.
 extern "C" Value rt_arith(Node *site, Value a, Value b) {
   if (!isNum(a) || !isNum(b)) noteExit(X_ERROR, site);

@@ -9,7 +9,7 @@
 
 namespace wasm {
 
-enum ValType : uint8_t { I32 = 0x7f, I64 = 0x7e, FUNCREF = 0x70 };
+enum ValType : uint8_t { I32 = 0x7f, I64 = 0x7e, F64 = 0x7c, FUNCREF = 0x70 };
 
 struct Bytes {
   std::vector<uint8_t> b;
@@ -73,8 +73,10 @@ enum Op : uint8_t {
   GlobalSet = 0x24,
   I32Load = 0x28,
   I64Load = 0x29,
+  F64Load = 0x2b,
   I32Store = 0x36,
   I64Store = 0x37,
+  F64Store = 0x39,
   I32Const = 0x41,
   I64Const = 0x42,
   I32Eqz = 0x45,
@@ -89,6 +91,11 @@ enum Op : uint8_t {
   I64LeS = 0x57,
   I64LeU = 0x58,
   I64GeS = 0x59,
+  F64Eq = 0x61,
+  F64Lt = 0x63,
+  F64Gt = 0x64,
+  F64Le = 0x65,
+  F64Ge = 0x66,
   I32Add = 0x6a,
   I32Sub = 0x6b,
   I32And = 0x71,
@@ -98,6 +105,9 @@ enum Op : uint8_t {
   I64Or = 0x84,
   I64Xor = 0x85,
   I64Shl = 0x86,
+  F64Add = 0xa0,
+  F64Sub = 0xa1,
+  F64Mul = 0xa2,
   I32WrapI64 = 0xa7,
   I64ExtendI32U = 0xad,
   RefNullFunc = 0xd0,
@@ -165,6 +175,9 @@ struct Assembler {
   void i64_load(uint32_t offset = 0) { mem(I64Load, 3, offset); }
   void i32_store(uint32_t offset = 0) { mem(I32Store, 2, offset); }
   void i64_store(uint32_t offset = 0) { mem(I64Store, 3, offset); }
+  void f64_load(uint32_t offset = 0) { mem(F64Load, 3, offset); }
+  void f64_store(uint32_t offset = 0) { mem(F64Store, 3, offset); }
+  void f64(Op o) { op(o); }  // F64Add ... F64Ge: no immediates
   void i32_const(int32_t v) { op(I32Const); code.sleb(v); }
   void i64_const(int64_t v) { op(I64Const); code.sleb(v); }
   void i32_eqz() { op(I32Eqz); }

@@ -118,10 +118,12 @@ def _datums(text: str) -> list[str]:
                 out.append(text[i : end + 1])
             i = end + 1
             continue
-        if c in "([":
+        if c in "([" or (c == "#" and text[i + 1 : i + 2] == "("):  # a list or a vector
             if depth == 0:
                 start = i
             depth += 1
+            i += 2 if c == "#" else 1
+            continue
         elif c in ")]":
             depth -= 1
             if depth == 0:

@@ -552,3 +552,20 @@ def test_a_flonum_held_across_another_flonum_allocation_survives_collections():
         assert values(s, "(dloop 3000000 0)") == ["3000000"]
         assert s.function("d").jit_calls == 3_000_000
         assert s.heap_stats()["collections"] >= collections + 20
+
+
+def test_flonum_arithmetic_is_inline_f64_in_the_wat(session):
+    session.eval("(define (step x y) (if (< x y) (+ x y) (* x 2.5)))")
+    mod = session.generate(["step"])
+    wat = tools.print_wat(mod.data)
+    assert {"f64.lt", "f64.add", "f64.mul", "f64.store offset=8"} <= {
+        line.strip() for line in wat.splitlines()
+    }
+    session.link(mod)
+    assert values(session, "(step 1.5 2.0) (step 3.0 2.0) (step 1 2) (step 1 2.0)") == [
+        "3.5",
+        "7.5",
+        "3",
+        "3.0",
+    ]
+    assert session.function("step").jit_calls == 4

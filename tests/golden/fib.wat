@@ -16,13 +16,14 @@
   (type (;14;) (func (param i64 i32) (result i64)))
   (type (;15;) (func (param i32 i32 i64 i64)))
   (type (;16;) (func (param i32 i64 i64) (result i32)))
-  (type (;17;) (func (param i32 i32) (result i64)))
-  (type (;18;) (func (param i32 i64 i32)))
-  (type (;19;) (func (param i32 i32 i32) (result i64)))
-  (type (;20;) (func (param i32)))
-  (type (;21;) (func (param i32) (result i64)))
-  (type (;22;) (func (result i32)))
-  (type (;23;) (func))
+  (type (;17;) (func (param f64) (result i64)))
+  (type (;18;) (func (param i32 i32) (result i64)))
+  (type (;19;) (func (param i32 i64 i32)))
+  (type (;20;) (func (param i32 i32 i32) (result i64)))
+  (type (;21;) (func (param i32)))
+  (type (;22;) (func (param i32) (result i64)))
+  (type (;23;) (func (result i32)))
+  (type (;24;) (func))
   (import "env" "memory" (memory (;0;) 0))
   (import "env" "__indirect_function_table" (table (;0;) 0 funcref))
   (global $table_base (;0;) (mut i32) i32.const 0)
@@ -35,7 +36,7 @@
   (export "fib" (func $fib))
   (elem (;0;) func $fib)
   (func $fib (;0;) (type 2) (param $closure i64) (param $n i64) (result i64)
-    (local $fp i32) (local $tmp i32) (local i64 i64 i64 i64) (local $result i64)
+    (local $fp i32) (local $tmp i32) (local i64 i64 i64 i64 f64) (local $result i64)
     i32.const <addr>
     i32.load
     local.tee $fp
@@ -61,7 +62,7 @@
     if ;; label = @1
       i32.const <addr>
       i32.const <slot>
-      call_indirect (type 20)
+      call_indirect (type 21)
     end
     i32.const <addr>
     i32.const <addr>
@@ -140,14 +141,14 @@
         if (result i64) ;; label = @3
           i32.const <addr>
           i32.const <slot>
-          call_indirect (type 21)
+          call_indirect (type 22)
         else
           local.get 6
         end
       else
         i32.const <addr>
         i32.const <slot>
-        call_indirect (type 20)
+        call_indirect (type 21)
         i32.const <addr>
         i64.load
         local.tee 5
@@ -210,7 +211,7 @@
           if (result i64) ;; label = @4
             i32.const <addr>
             i32.const <slot>
-            call_indirect (type 21)
+            call_indirect (type 22)
           else
             local.get 6
           end
@@ -282,14 +283,14 @@
         if (result i64) ;; label = @3
           i32.const <addr>
           i32.const <slot>
-          call_indirect (type 21)
+          call_indirect (type 22)
         else
           local.get 7
         end
       else
         i32.const <addr>
         i32.const <slot>
-        call_indirect (type 20)
+        call_indirect (type 21)
         i32.const <addr>
         i64.load
         local.tee 6
@@ -352,7 +353,7 @@
           if (result i64) ;; label = @4
             i32.const <addr>
             i32.const <slot>
-            call_indirect (type 21)
+            call_indirect (type 22)
           else
             local.get 7
           end
@@ -372,15 +373,109 @@
       i32.const 1
       i32.and
       if ;; label = @2
-        local.get $fp
-        local.get $n
-        i64.store
-        i32.const <addr>
         local.get 4
+        i32.wrap_i64
+        local.tee $tmp
+        i32.const 7
+        i32.and
+        i32.const 1
+        i32.eq
+        if (result i32) ;; label = @3
+          local.get $tmp
+          i32.const 1
+          i32.sub
+          i32.load
+          i32.const 7
+          i32.eq
+        else
+          i32.const 0
+        end
         local.get 5
-        i32.const <slot>
-        call_indirect (type 3)
-        local.set 6
+        i32.wrap_i64
+        local.tee $tmp
+        i32.const 7
+        i32.and
+        i32.const 1
+        i32.eq
+        if (result i32) ;; label = @3
+          local.get $tmp
+          i32.const 1
+          i32.sub
+          i32.load
+          i32.const 7
+          i32.eq
+        else
+          i32.const 0
+        end
+        i32.and
+        if ;; label = @3
+          local.get 4
+          i32.wrap_i64
+          f64.load offset=7
+          local.get 5
+          i32.wrap_i64
+          f64.load offset=7
+          f64.add
+          local.set 8
+          i32.const <addr>
+          i64.load
+          i64.const 16
+          i64.add
+          local.tee 7
+          i32.const <addr>
+          i64.load
+          i64.le_u
+          i32.const <addr>
+          i32.load
+          local.tee $tmp
+          i32.const 0
+          i32.ne
+          i32.and
+          if ;; label = @4
+            i32.const <addr>
+            local.get $tmp
+            i32.load offset=8
+            i32.store
+            i32.const <addr>
+            local.get 7
+            i64.store
+            i32.const <addr>
+            i32.const <addr>
+            i64.load
+            i64.const 16
+            i64.add
+            i64.store
+            local.get $tmp
+            i64.const 8589934599
+            i64.store
+            local.get $tmp
+            local.get 8
+            f64.store offset=8
+            local.get $tmp
+            i64.extend_i32_u
+            i64.const 1
+            i64.or
+            local.set 6
+          else
+            local.get $fp
+            local.get $n
+            i64.store
+            local.get 8
+            i32.const <slot>
+            call_indirect (type 17)
+            local.set 6
+          end
+        else
+          local.get $fp
+          local.get $n
+          i64.store
+          i32.const <addr>
+          local.get 4
+          local.get 5
+          i32.const <slot>
+          call_indirect (type 3)
+          local.set 6
+        end
       else
         local.get 4
         local.get 5
@@ -413,7 +508,7 @@
     i32.store
     local.get $result
   )
-  (func $grow_table (;1;) (type 22) (result i32)
+  (func $grow_table (;1;) (type 23) (result i32)
     (local i32)
     ref.null func
     i32.const 1
@@ -428,17 +523,17 @@
     global.set $table_base
     local.get 0
   )
-  (func $use_slots (;2;) (type 20) (param $base i32)
+  (func $use_slots (;2;) (type 21) (param $base i32)
     local.get $base
     global.set $table_base
   )
-  (func $fill_table (;3;) (type 23)
+  (func $fill_table (;3;) (type 24)
     global.get $table_base
     i32.const 0
     i32.const 1
     table.init 0
   )
-  (func $apply_reloc (;4;) (type 20) (param $k i32)
+  (func $apply_reloc (;4;) (type 21) (param $k i32)
     block ;; label = @1
       block ;; label = @2
         local.get $k
@@ -453,7 +548,7 @@
     end
     unreachable
   )
-  (func $patch (;5;) (type 23)
+  (func $patch (;5;) (type 24)
     call $grow_table
     drop
     call $fill_table
