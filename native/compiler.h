@@ -596,6 +596,7 @@ struct Compiler {
       }
       if (k == "define-record-type" || k == "define-values") return expr(definitions(x), sc, fs);
       if (k == "let-values" || k == "let*-values") return expr(letValues(x, k == "let*-values"), sc, fs);
+      if (k == "guard") return expr(guardForm(x), sc, fs);
       if (k == "import") {
         // A program's (import (scheme base) ...): the standard libraries are all built in.
         if (!(fs->fn->flags & F_TOPLEVEL && fs->parent == nullptr && sc->parent == nullptr))
@@ -739,7 +740,7 @@ struct Compiler {
       return const_cast<Sx *>(parts.at(atoi(x->text.c_str() + 1)));
     x->pos = at->pos;
     x->end = at->end;
-    static const std::unordered_set<std::string> forms = {"define", "lambda", "let", "begin", "quote", "set!", "if"};
+    static const std::unordered_set<std::string> forms = {"define", "lambda", "let", "begin", "quote", "set!", "if", "cond", "else"};
     if (x->kind == Sx::SYMBOL && forms.count(x->text)) x->keyword = true;
     for (Sx *&item : x->items) item = place(item, parts, at);
     if (x->dotted) x->dotted = place(x->dotted, parts, at);
@@ -877,6 +878,34 @@ struct Compiler {
     }
     text += sequential ? "(let ()" + body + ")" : "(let (" + rebind + ")" + body + ")";
     return expand(text + closing, parts, x);
+  }
+
+  // (guard (variable clause ...) body ...): the body under a handler that escapes to the
+  // guard and runs the cond clauses there; with no clause taken the object is raised again
+  // (from the guard: the raise's own dynamic environment is gone).
+  const Sx *guardForm(const Sx *x) {
+    if (x->items.size() < 3 || x->items[1]->kind != Sx::LIST || x->items[1]->items.empty() ||
+        x->items[1]->items[0]->kind != Sx::SYMBOL)
+      syntax(x, "guard: expected (guard (variable clause ...) body ...)");
+    const Sx *spec = x->items[1];
+    std::vector<const Sx *> parts = {spec->items[0]};
+    std::string clauses, body;
+    for (size_t i = 1; i < spec->items.size(); i++) {
+      clauses += " %" + std::to_string(parts.size());
+      parts.push_back(spec->items[i]);
+    }
+    const Sx *last = spec->items.size() > 1 ? spec->items.back() : nullptr;
+    if (!(last && isForm(last, "else"))) clauses += " (else (raise-continuable %condition))";
+    for (size_t i = 2; i < x->items.size(); i++) {
+      body += " %" + std::to_string(parts.size());
+      parts.push_back(x->items[i]);
+    }
+    std::string text =
+        "((call-with-current-continuation (lambda (%guard-k) (with-exception-handler"
+        " (lambda (%condition) (%guard-k (lambda () (let ((%0 %condition)) (cond" + clauses + ")))))"
+        " (lambda () (call-with-values (lambda ()" + body + ")"
+        " (lambda %results (%guard-k (lambda () (apply values %results))))))))))";
+    return expand(text, parts, x);
   }
 
   Sx *synth(Sx::Kind kind, const char *text, const Sx *at, bool keyword = false) {

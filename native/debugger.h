@@ -61,6 +61,7 @@ static Func *compileToplevel(const std::vector<Sx *> &xs) {
 
 static Value runToplevel(Func *top) {
   sp = stackBase;
+  handlerStack = NIL_V;
   *sp++ = UNSPEC_V;  // the closure slot of a top-level frame
   Value *fp = sp;
   sp = fp + top->nlocals;
@@ -267,6 +268,7 @@ DEBUG_EXPORT(dbg_error) ErrorInfo *dbg_error() { return &lastError; }
 // Called by the host after a trap or an error unwound an evaluation.
 DEBUG_EXPORT(dbg_reset) void dbg_reset() {
   sp = stackBase;
+  handlerStack = NIL_V;
   frameDepth = 0;
   jitNest = 0;
   flushOutput();

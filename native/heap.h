@@ -88,6 +88,7 @@ static void collect() {
         for (Value v : f->constants) markValue(v);
   markValue(lastResult);
   markValue(currentInputPort);
+  markValue(handlerStack);
   traceAll();
 
   uint64_t live = 0;

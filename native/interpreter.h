@@ -234,6 +234,68 @@ static inline Value enterClosure(Value *base, Func *fn, const Node *site) {
 // exception handling unwinds the interpreted and JIT frames in between); restoring the shadow
 // stack and frame counts finishes the escape.  Once call/cc returns the continuation is dead:
 // calling it then is an error, since re-entry would need the unwound frames.
+// Error objects: records of a type made once; makeErrorObject(#f, #f) is that type.
+static Value makeErrorObject(Value message, Value irritants) {
+  static Value type = FALSE_V;
+  if (type == FALSE_V) {
+    Root fields(cons(intern("message"), cons(intern("irritants"), NIL_V)));
+    Root name(intern("error-object"));
+    type = makeVector(2, UNSPEC_V);
+    vectorItems(type)[0] = name.get();
+    vectorItems(type)[1] = fields.get();
+    permanentRoots.push_back(type);
+  }
+  if (message == FALSE_V && irritants == FALSE_V) return type;
+  Root m(message), i(irritants);
+  Obj *o = allocate(T_RECORD, 4);
+  o->slot[0] = type;
+  o->slot[1] = m.get();
+  o->slot[2] = i.get();
+  return tagged(o);
+}
+
+// raise: the innermost handler is called with the object, in the dynamic environment of the
+// raise but with the outer handlers installed.  If it returns, raise-continuable returns what
+// it returned; raise makes that an error (raised to the outer handlers in turn).
+static Value raiseTo(const Node *site, Value thrown, bool continuable) {
+  if (handlerStack == NIL_V) {
+    if (isType(thrown, T_RECORD) && obj(thrown)->slot[0] == makeErrorObject(FALSE_V, FALSE_V)) {
+      std::string text;
+      printValue(text, obj(thrown)->slot[1], true);
+      for (Value l = obj(thrown)->slot[2]; isPair(l); l = cdr(l)) {
+        text += ' ';
+        printValue(text, car(l), false);
+      }
+      fail(E_USER, site, "%s", text.c_str());
+    }
+    fail(E_USER, site, "uncaught exception: %s", repr(thrown).c_str());
+  }
+  Root saved(handlerStack);
+  Root o(thrown);
+  Value *base = sp;
+  base[0] = car(handlerStack);
+  base[1] = thrown;
+  sp = base + 2;
+  handlerStack = cdr(handlerStack);
+  Value r = apply(base, 1, site);
+  sp = base;
+  if (!continuable)  // the secondary error goes to the outer handlers, as the handler ran
+    fail(E_USER, site, "the exception handler returned from raise (raise-continuable may return): %s",
+         repr(o.get()).c_str());
+  handlerStack = saved.get();
+  return r;
+}
+
+// An error the module raised (a type error, a range error ...) while there are handlers: an
+// error object with its message, raised to them.  raise() fails as before if this returns.
+static Node handlerSite;
+static void raiseErrorToHandler(ErrorKind) {
+  Value message = makeString(errorText, strlen(errorText));
+  Value error = makeErrorObject(message, NIL_V);
+  raiseTo(&handlerSite, error, false);
+}
+static const bool handlerHookSet = (raiseToHandler = &raiseErrorToHandler, true);
+
 static Value callcc(const Node *site, Value f) {
   if (!isProcedure(f)) typeError(site, "call-with-current-continuation", "a procedure", f);
   Root f_(f);
@@ -243,6 +305,7 @@ static Value callcc(const Node *site, Value f) {
   o->slot[1] = UNSPEC_V;
   o->slot[2] = (Value)(uintptr_t)&escape;  // not a Scheme value: the collector skips it
   Root k(tagged(o));
+  Root handlers(handlerStack);  // an escape leaves the handlers it passes
   Value *const base = sp;
   const uint32_t depth = frameDepth, nest = jitNest;
   Value r;
@@ -254,6 +317,7 @@ static Value callcc(const Node *site, Value f) {
   } else {
     frameDepth = depth;
     jitNest = nest;
+    handlerStack = handlers.get();
     r = obj(k.get())->slot[1];
   }
   sp = base;

@@ -283,6 +283,8 @@ static Value apply(Value *base, int nargs, const Node *site);
 static bool isProcedure(Value v) { return isPrimProc(v) || isClosure(v) || isType(v, T_CONTINUATION); }
 
 static Value callcc(const Node *site, Value f);  // in interpreter.h
+static Value raiseTo(const Node *site, Value obj, bool continuable);  // in interpreter.h
+static Value makeErrorObject(Value message, Value irritants);        // in interpreter.h
 static Value portPrim(int id, Value *args, int n, const Node *site);  // in ports.h
 
 [[noreturn]] static void escapeTo(Value k, Value *args, int n, const Node *site) {
@@ -594,6 +596,11 @@ __attribute__((noinline)) static Value primApplyMore(int id, Value *args, int n,
       return mkFlo(pow(real(site, id, b), real(site, id, e)));
     }
     case P_ERROR: {
+      if (handlerStack != NIL_V) {  // an error object to the handlers
+        Root irritants(NIL_V);
+        for (int i = n; i-- > 1;) *irritants.at = cons(args[i], *irritants.at);
+        return raiseTo(site, makeErrorObject(args[0], irritants.get()), false);
+      }
       // (error message irritant ...): the message as display shows it, irritants as write does.
       std::string text;
       printValue(text, args[0], true);
@@ -657,6 +664,26 @@ __attribute__((noinline)) static Value primApplyMore(int id, Value *args, int n,
     case P_EOF_OBJECTP: case P_PORTP: case P_INPUT_PORTP: case P_OUTPUT_PORTP:
     case P_FLUSH_OUTPUT: case P_SET_CURRENT_INPUT:
       return portPrim(id, args, n, site);
+    case P_WITH_EXCEPTION_HANDLER: {
+      if (!isProcedure(args[0])) typeError(site, who, "a procedure", args[0]);
+      if (!isProcedure(args[1])) typeError(site, who, "a procedure", args[1]);
+      Root saved(handlerStack);
+      handlerStack = cons(args[0], handlerStack);
+      Value *base = sp;
+      base[0] = args[1];
+      sp = base + 1;
+      Value r = apply(base, 0, site);
+      sp = base;
+      handlerStack = saved.get();
+      return r;
+    }
+    case P_RAISE: case P_RAISE_CONTINUABLE: return raiseTo(site, args[0], id == P_RAISE_CONTINUABLE);
+    case P_ERROR_OBJECTP: case P_ERROR_OBJECT_MESSAGE: case P_ERROR_OBJECT_IRRITANTS: {
+      bool is = isType(args[0], T_RECORD) && obj(args[0])->slot[0] == makeErrorObject(FALSE_V, FALSE_V);
+      if (id == P_ERROR_OBJECTP) return mkBool(is);
+      if (!is) typeError(site, who, "an error object", args[0]);
+      return obj(args[0])->slot[id == P_ERROR_OBJECT_MESSAGE ? 1 : 2];
+    }
     case P_TYPE_ERROR:  // (%type-error 'who "expected" value)
       if (!isType(args[0], T_SYMBOL) || !isType(args[1], T_STRING)) typeError(site, who, "a symbol and a string", args[0]);
       typeError(site, symbolName(args[0]), stringChars(args[1]), args[2]);

@@ -88,6 +88,12 @@ struct ErrorInfo {
   const char *function;  // name of the Scheme function the error happened in, or ""
 };
 static ErrorInfo lastError;
+// The exception handlers of with-exception-handler, innermost first (a list, a GC root): while
+// there are any, an error a program can handle is raised to them (as an error object) instead
+// of ending the evaluation; see raiseToHandler in interpreter.h.
+static Value handlerStack = NIL_V;
+static void (*raiseToHandler)(ErrorKind kind) = nullptr;
+static bool handleable(ErrorKind kind) { return kind != E_STACK && kind != E_HEAP && kind != E_JIT && kind != E_SYNTAX; }
 static char errorText[1024];
 
 [[noreturn]] static void raise(ErrorKind kind, const Pos &pos, const char *function,
@@ -102,6 +108,7 @@ static char errorText[1024];
   lastError.src = pos.src;
   lastError.message = errorText;
   lastError.function = function ? function : "";
+  if (handlerStack != NIL_V && handleable(kind)) raiseToHandler(kind);  // returns only to fail
   throw_error();
   __builtin_trap();  // a host that returns from throw_error gets a trap instead
 }

@@ -449,6 +449,45 @@ CASES = [
             "(#t #f #\\a)",
         ],
     ),
+    # exceptions: raise, raise-continuable, with-exception-handler, guard; errors the module
+    # raises (error, type and range errors, read errors) are error objects a handler catches
+    (
+        (
+            "(call-with-current-continuation (lambda (k) (with-exception-handler (lambda (e) (k (list 'caught e))) (lambda () (raise 'boom)))))"
+            "(with-exception-handler (lambda (e) 10) (lambda () (+ 1 (raise-continuable 'c))))"
+            "(guard (e (#t (list 'guarded e))) (raise 'oops))"
+            "(guard (e ((symbol? e) (list 'sym e)) ((string? e) (list 'str e))) (raise \"text\"))"
+            '(guard (e ((error-object? e) (list (error-object-message e) (error-object-irritants e)))) (error "bad thing:" 1 2))'
+            "(guard (e ((error-object? e) (error-object-message e))) (car 5))"
+            "(guard (e ((error-object? e) (error-object-message e))) (vector-ref (vector 1) 9))"
+            '(guard (e ((error-object? e) \'read-error)) (read (open-input-string "(1 2")))'
+            "(guard (e (else (list 'else e))) (raise 42))"
+            "(guard (e ((string? e) 'no)) (guard (e2 ((number? e2) (list 'inner e2))) (raise 7)))"
+            "(guard (e ((symbol? e) (list 'outer e))) (guard (e2 ((number? e2) 'inner)) (raise 'x)))"
+            "(guard (e (#t 'unused)) (+ 1 2))"
+            "(call-with-values (lambda () (guard (e (#t 0)) (values 1 2))) list)"
+            "(define (safe-div a b) (guard (e (#t 'div-error)) (quotient a b)))"
+            "(list (safe-div 10 2) (safe-div 1 0))"
+            "(let loop ((i 0) (n 0)) (if (= i 1000) n (loop (+ i 1) (+ n (guard (e (#t 1)) (raise 'x))))))"
+        ),
+        [
+            "(caught boom)",
+            "11",
+            "(guarded oops)",
+            '(str "text")',
+            '("bad thing:" (1 2))',
+            '"car: expected a pair, got a number 5"',
+            '"vector-ref: index 9 is out of range for a vector of length 1"',
+            "read-error",
+            "(else 42)",
+            "(inner 7)",
+            "(outer x)",
+            "3",
+            "(1 2)",
+            "(5 div-error)",
+            "1000",
+        ],
+    ),
     # a program's imports of the standard libraries (all built in)
     (
         "(import (scheme base) (only (scheme write) display) (except (scheme char) char-upcase)) 1",
@@ -596,6 +635,13 @@ ERRORS = [
         "type",
         "string-set!: expected an ASCII character, got a character #\\λ",
     ),
+    ("(raise 'nobody)", "error", "uncaught exception: nobody"),
+    (
+        "(with-exception-handler (lambda (e) 'ignored) (lambda () (raise 'again)))",
+        "error",
+        "the exception handler returned from raise (raise-continuable may return): again",
+    ),
+    ('(guard (e ((string? e) \'no)) (error "left:" 1))', "error", "left: 1"),
     ("(call/cc 5)", "type", "call-with-current-continuation: expected a procedure, got a number 5"),
     (
         "(import (srfi 1))",
