@@ -271,26 +271,28 @@ struct Jit : JitMacro {
     if (inlined) a->end();
   }
 
-  // r = a flonum box holding f64 local d: from the two-word free list while no collection is
-  // due (mirrors allocate()), else from the runtime (which may collect).
-  void boxFlonum(const Node *site, uint32_t d, uint32_t r) {
-    uint32_t counted = takeTemp();
+  // Inline allocation of a `words`-word object from its free list while no collection is due
+  // (mirrors allocate()).  The test: an i32, nonzero when one can be taken, with its address
+  // in tmp32 and the allocation count taking it makes in `counted`.
+  void testInlineAlloc(uint32_t words, uint32_t counted) {
     a->i32_const((int32_t)(uintptr_t)&allocSinceGC);
     a->i64_load();
-    a->i64_const(2 * 8);
+    a->i64_const(words * 8);
     a->i64_add();
     a->local_tee(counted);
     a->i32_const((int32_t)(uintptr_t)&gcThreshold);
     a->i64_load();
     a->i64_le_u();
-    a->i32_const((int32_t)(uintptr_t)&freeLists[2]);
+    a->i32_const((int32_t)(uintptr_t)&freeLists[words]);
     a->i32_load();
     a->local_tee(tmp32);
     a->i32_const(0);
     a->i32_ne();
     a->i32_and();
-    a->if_();
-    a->i32_const((int32_t)(uintptr_t)&freeLists[2]);
+  }
+  // Taking it: off the list, counted, its header written; the caller fills its fields.
+  void takeInlineAlloc(uint32_t words, ObjType type, uint32_t counted) {
+    a->i32_const((int32_t)(uintptr_t)&freeLists[words]);
     a->local_get(tmp32);
     a->i32_load(offsetof(Obj, slot));
     a->i32_store();
@@ -300,12 +302,21 @@ struct Jit : JitMacro {
     a->i32_const((int32_t)(uintptr_t)&heap.allocatedBytes);
     a->i32_const((int32_t)(uintptr_t)&heap.allocatedBytes);
     a->i64_load();
-    a->i64_const(2 * 8);
+    a->i64_const(words * 8);
     a->i64_add();
     a->i64_store();
     a->local_get(tmp32);
-    a->i64_const((int64_t)T_FLONUM | ((int64_t)2 << 32));  // header: type, then size in words
+    a->i64_const((int64_t)type | ((int64_t)words << 32));  // header: type, then size in words
     a->i64_store();
+  }
+
+  // r = a flonum box holding f64 local d: from the two-word free list while no collection is
+  // due (mirrors allocate()), else from the runtime (which may collect).
+  void boxFlonum(const Node *site, uint32_t d, uint32_t r) {
+    uint32_t counted = takeTemp();
+    testInlineAlloc(2, counted);
+    a->if_();
+    takeInlineAlloc(2, T_FLONUM, counted);
     a->local_get(tmp32);
     a->local_get(d);
     a->f64_store(offsetof(Obj, slot));
@@ -424,40 +435,11 @@ struct Jit : JitMacro {
     }
     if (argc == 2 && id == P_CONS) {
       auto ops = operands(n->kids);
-      // Inline allocation from the pair free list while no collection is due; otherwise
-      // (and while the list is empty) the runtime allocates.  Mirrors allocate().
+      // A pair from the free list inline; otherwise (and while it is empty) the runtime's.
       uint32_t counted = takeTemp();
-      a->i32_const((int32_t)(uintptr_t)&allocSinceGC);
-      a->i64_load();
-      a->i64_const(3 * 8);
-      a->i64_add();
-      a->local_tee(counted);
-      a->i32_const((int32_t)(uintptr_t)&gcThreshold);
-      a->i64_load();
-      a->i64_le_u();
-      a->i32_const((int32_t)(uintptr_t)&freeLists[3]);
-      a->i32_load();
-      a->local_tee(tmp32);
-      a->i32_const(0);
-      a->i32_ne();
-      a->i32_and();
+      testInlineAlloc(3, counted);
       a->if_(wasm::I64);
-      a->i32_const((int32_t)(uintptr_t)&freeLists[3]);
-      a->local_get(tmp32);
-      a->i32_load(offsetof(Obj, slot));
-      a->i32_store();
-      a->i32_const((int32_t)(uintptr_t)&allocSinceGC);
-      a->local_get(counted);
-      a->i64_store();
-      a->i32_const((int32_t)(uintptr_t)&heap.allocatedBytes);
-      a->i32_const((int32_t)(uintptr_t)&heap.allocatedBytes);
-      a->i64_load();
-      a->i64_const(3 * 8);
-      a->i64_add();
-      a->i64_store();
-      a->local_get(tmp32);
-      a->i64_const((int64_t)T_PAIR | ((int64_t)3 << 32));  // header: type, then size in words
-      a->i64_store();
+      takeInlineAlloc(3, T_PAIR, counted);
       a->local_get(tmp32);
       pushOperand(ops[0]);
       a->i64_store(offsetof(Obj, slot));

@@ -108,18 +108,7 @@ static Value arith(const Node *site, int id, Value a, Value b) {
   }
 }
 
-static bool compare(const Node *site, int id, Value a, Value b) {
-  if (isFix(a) && isFix(b)) {
-    int64_t x = fixVal(a), y = fixVal(b);
-    switch (id) {
-      case P_NUM_EQ: return x == y;
-      case P_LT: return x < y;
-      case P_GT: return x > y;
-      case P_LE: return x <= y;
-      default: return x >= y;
-    }
-  }
-  double x = real(site, id, a), y = real(site, id, b);
+template <typename T> static bool compareAs(int id, T x, T y) {
   switch (id) {
     case P_NUM_EQ: return x == y;
     case P_LT: return x < y;
@@ -127,6 +116,11 @@ static bool compare(const Node *site, int id, Value a, Value b) {
     case P_LE: return x <= y;
     default: return x >= y;
   }
+}
+
+static bool compare(const Node *site, int id, Value a, Value b) {
+  if (isFix(a) && isFix(b)) return compareAs(id, fixVal(a), fixVal(b));
+  return compareAs(id, real(site, id, a), real(site, id, b));
 }
 
 // eqv?: identity, except that flonums are compared by value (their bits: 0.0 and -0.0 differ).
