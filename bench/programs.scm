@@ -50,3 +50,54 @@
           (loop (- k 1)
                 (+ total (fold (lambda (a x) (+ a x)) 0
                                (map1 (lambda (x) (* x k)) l))))))))
+
+; The r7rs-benchmarks kernels that allocate and make closures (written here anew).
+
+; bench: cpstak (cpstak 18 12 6) x5
+(define (cpstak x y z)
+  (define (tak x y z k)
+    (if (not (< y x))
+        (k z)
+        (tak (- x 1) y z
+             (lambda (v1)
+               (tak (- y 1) z x
+                    (lambda (v2)
+                      (tak (- z 1) x y
+                           (lambda (v3) (tak v1 v2 v3 k)))))))))
+  (tak x y z (lambda (a) a)))
+
+; bench: takl (takl 18 12 6) x5
+(define (listn n) (if (= n 0) '() (cons n (listn (- n 1)))))
+(define (shorter? x y)
+  (and (not (null? y)) (or (null? x) (shorter? (cdr x) (cdr y)))))
+(define (mas x y z)
+  (if (not (shorter? y x))
+      z
+      (mas (mas (cdr x) y z) (mas (cdr y) z x) (mas (cdr z) x y))))
+(define (takl a b c) (length (mas (listn a) (listn b) (listn c))))
+
+; bench: nqueens (nqueens 8) x5
+(define (nqueens n)
+  (define (one-to k) (let loop ((k k) (acc '())) (if (= k 0) acc (loop (- k 1) (cons k acc)))))
+  (define (safe? row dist placed)
+    (or (null? placed)
+        (and (not (= (car placed) (+ row dist)))
+             (not (= (car placed) (- row dist)))
+             (safe? row (+ dist 1) (cdr placed)))))
+  (define (try left tried placed)
+    (if (null? left)
+        (if (null? tried) 1 0)
+        (+ (if (safe? (car left) 1 placed)
+               (try (append (cdr left) tried) '() (cons (car left) placed))
+               0)
+           (try (cdr left) (cons (car left) tried) placed))))
+  (try (one-to n) '() '()))
+
+; bench: primes (primes 1000) x5
+(define (interval m n) (if (> m n) '() (cons m (interval (+ m 1) n))))
+(define (remove-multiples p l)
+  (cond ((null? l) '())
+        ((= (remainder (car l) p) 0) (remove-multiples p (cdr l)))
+        (else (cons (car l) (remove-multiples p (cdr l))))))
+(define (sieve l) (if (null? l) '() (cons (car l) (sieve (remove-multiples (car l) (cdr l))))))
+(define (primes n) (length (sieve (interval 2 n))))

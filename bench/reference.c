@@ -92,3 +92,112 @@ EXPORT(closure_work) int64_t closure_work(int64_t n, int64_t times) {
   free_list(l);
   return total;
 }
+
+// --- The allocating kernels: a bump arena emptied after each call, the cheapest allocation C
+// has (the honest floor for a collector's), in 1 MiB blocks kept for the next call.
+typedef struct Block { struct Block *next; char *top, *end; char data[]; } Block;
+static Block *blocks, *current;
+static void *bump(size_t n) {
+  n = (n + 7) & ~(size_t)7;
+  if (!current || current->top + n > current->end) {
+    Block *b = current && current->next ? current->next : 0;
+    if (!b) {
+      b = malloc(sizeof *b + (1 << 20));
+      b->next = 0;
+      b->end = b->data + (1 << 20);
+      if (current) current->next = b; else blocks = b;
+    }
+    b->top = b->data;
+    current = b;
+  }
+  void *p = current->top;
+  current->top += n;
+  return p;
+}
+static void arena_reset(void) {
+  current = blocks;
+  if (current) current->top = current->data;
+}
+static Cell *acons(int64_t car, Cell *cdr) {
+  Cell *c = bump(sizeof *c);
+  c->car = car;
+  c->cdr = cdr;
+  return c;
+}
+
+// cpstak: tak in continuation-passing style, each continuation a closure record.
+typedef struct K { int64_t (*fn)(struct K *, int64_t); int64_t x, y, z, v1, v2; struct K *k; } K;
+static int64_t cps(int64_t x, int64_t y, int64_t z, K *k);
+static int64_t k_id(K *self, int64_t a) { (void)self; return a; }
+static int64_t k3(K *self, int64_t v3) { return cps(self->v1, self->v2, v3, self->k); }
+static int64_t k2(K *self, int64_t v2) {
+  K *c = bump(sizeof *c);
+  *c = (K){k3, 0, 0, 0, self->v1, v2, self->k};
+  return cps(self->z - 1, self->x, self->y, c);
+}
+static int64_t k1(K *self, int64_t v1) {
+  K *c = bump(sizeof *c);
+  *c = (K){k2, self->x, self->y, self->z, v1, 0, self->k};
+  return cps(self->y - 1, self->z, self->x, c);
+}
+static int64_t cps(int64_t x, int64_t y, int64_t z, K *k) {
+  if (!(y < x)) return k->fn(k, z);
+  K *c = bump(sizeof *c);
+  *c = (K){k1, x, y, z, 0, 0, k};
+  return cps(x - 1, y, z, c);
+}
+EXPORT(cpstak) int64_t cpstak(int64_t x, int64_t y, int64_t z) {
+  K id = {k_id, 0, 0, 0, 0, 0, 0};
+  int64_t r = cps(x, y, z, &id);
+  arena_reset();
+  return r;
+}
+
+// takl: tak on list lengths.
+static Cell *listn(int64_t n) { return n == 0 ? 0 : acons(n, listn(n - 1)); }
+static int shorter(Cell *x, Cell *y) { return y && (!x || shorter(x->cdr, y->cdr)); }
+static Cell *mas(Cell *x, Cell *y, Cell *z) {
+  return !shorter(y, x) ? z : mas(mas(x->cdr, y, z), mas(y->cdr, z, x), mas(z->cdr, x, y));
+}
+EXPORT(takl) int64_t takl(int64_t a, int64_t b, int64_t c) {
+  int64_t n = 0;
+  for (Cell *l = mas(listn(a), listn(b), listn(c)); l; l = l->cdr) n++;
+  arena_reset();
+  return n;
+}
+
+// nqueens: the same search over lists of rows left and rows tried.
+static Cell *append(Cell *a, Cell *b) { return a ? acons(a->car, append(a->cdr, b)) : b; }
+static int safe(int64_t row, int64_t dist, Cell *placed) {
+  return !placed || (placed->car != row + dist && placed->car != row - dist &&
+                     safe(row, dist + 1, placed->cdr));
+}
+static int64_t try_(Cell *left, Cell *tried, Cell *placed) {
+  if (!left) return tried ? 0 : 1;
+  return (safe(left->car, 1, placed)
+              ? try_(append(left->cdr, tried), 0, acons(left->car, placed))
+              : 0) +
+         try_(left->cdr, acons(left->car, tried), placed);
+}
+EXPORT(nqueens) int64_t nqueens(int64_t n) {
+  Cell *rows = 0;
+  for (int64_t k = n; k > 0; k--) rows = acons(k, rows);
+  int64_t r = try_(rows, 0, 0);
+  arena_reset();
+  return r;
+}
+
+// primes: a sieve that copies the list without each prime's multiples.
+static Cell *interval(int64_t m, int64_t n) { return m > n ? 0 : acons(m, interval(m + 1, n)); }
+static Cell *remove_multiples(int64_t p, Cell *l) {
+  if (!l) return 0;
+  if (l->car % p == 0) return remove_multiples(p, l->cdr);
+  return acons(l->car, remove_multiples(p, l->cdr));
+}
+static Cell *sieve(Cell *l) { return l ? acons(l->car, sieve(remove_multiples(l->car, l->cdr))) : 0; }
+EXPORT(primes) int64_t primes(int64_t n) {
+  int64_t count = 0;
+  for (Cell *l = sieve(interval(2, n)); l; l = l->cdr) count++;
+  arena_reset();
+  return count;
+}

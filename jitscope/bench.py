@@ -36,7 +36,15 @@ C_CALLS = {
     "loop": "sum_to",
     "lists": "list_work",
     "higher-order": "closure_work",
+    "cpstak": "cpstak",
+    "takl": "takl",
+    "nqueens": "nqueens",
+    "primes": "primes",
 }
+
+#: Programs without a "same calls" C column: cpstak's C makes every call a tail call, as the
+#: Scheme does, and without sibling calls its continuations would need a stack per call made.
+NO_SAME_CALLS = {"cpstak"}
 
 
 #: The systems of a program's row, in the order each round runs them.
@@ -146,9 +154,15 @@ def parse_programs(text: str) -> dict[str, tuple[str, int]]:
     }
 
 
+#: Every C build's flags: -O2, and tail calls as return_call, as the JIT makes them (cpstak's
+#: continuations call each other in tail position).
+REFERENCE_FLAGS = ("-O2", "-mtail-call", "-mexec-model=reactor")
+
+
 def build_reference(source: Path, flags: tuple[str, ...] = ()) -> Path:
     """Compile reference.c once per content and flags, cached beside the user's zig cache."""
-    digest = hashlib.sha256(source.read_bytes() + " ".join(flags).encode()).hexdigest()[:16]
+    every = (*REFERENCE_FLAGS, *flags)
+    digest = hashlib.sha256(source.read_bytes() + " ".join(every).encode()).hexdigest()[:16]
     out = Path.home() / ".cache" / "jitscope" / f"reference-{digest}.wasm"
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -161,9 +175,7 @@ def build_reference(source: Path, flags: tuple[str, ...] = ()) -> Path:
                 "cc",
                 "-target",
                 "wasm32-wasi",
-                "-O2",
-                *flags,
-                "-mexec-model=reactor",
+                *every,
                 str(source),
                 "-o",
                 str(tmp),
@@ -267,7 +279,8 @@ def run_programs(
             runners = {"interpreted": _scheme_runner(interp, call, times)}
             runners["jit"] = _scheme_runner(jit, call, times)
             for system, ref in _references(interp).items():
-                runners[system] = _c_runner(ref, C_CALLS[name], args, times)
+                if not (system == "c_same_calls" and name in NO_SAME_CALLS):
+                    runners[system] = _c_runner(ref, C_CALLS[name], args, times)
             samples: dict[str, list[Sample]] = {system: [] for system in runners}
             values: dict[str, object] = {}
             for k in range(repeat):

@@ -20,7 +20,21 @@ from jitscope.bench import (
 
 def test_every_program_has_a_c_version():
     programs = parse_programs((BENCH_DIR / "programs.scm").read_text())
-    assert set(programs) == set(C_CALLS) == {"fib", "tak", "loop", "lists", "higher-order"}
+    assert (
+        set(programs)
+        == set(C_CALLS)
+        == {
+            "fib",
+            "tak",
+            "loop",
+            "lists",
+            "higher-order",
+            "cpstak",
+            "takl",
+            "nqueens",
+            "primes",
+        }
+    )
     source = (BENCH_DIR / "reference.c").read_text()
     assert all(f"EXPORT({c})" in source for c in C_CALLS.values())
 
