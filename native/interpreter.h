@@ -229,7 +229,6 @@ static inline Value enterClosure(Value *base, Func *fn, const Node *site) {
   return finishTail(enterRaw(base, fn, site), site);
 }
 
-// base[0] is the procedure, base[1..nargs] its arguments; the caller resets sp to base.
 // call/cc, for escapes: setjmp here, and calling the continuation longjmps back (wasm
 // exception handling unwinds the interpreted and JIT frames in between); restoring the shadow
 // stack and frame counts finishes the escape.  Once call/cc returns the continuation is dead:
@@ -325,6 +324,7 @@ static Value callcc(const Node *site, Value f) {
   return r;
 }
 
+// base[0] is the procedure, base[1..nargs] its arguments; the caller resets sp to base.
 static Value apply(Value *base, int nargs, const Node *site) {
   Value f = base[0];
   while (f == mkPrim(P_APPLY)) {
