@@ -209,7 +209,7 @@ def main() -> int:
                     check=False,
                 )
                 expected = ref.stdout if ref.returncode == 0 else None
-                problem = ref.stderr.strip()[-80:]
+                problem = " ".join(ref.stderr.split())[-80:]  # one line of the table
             except subprocess.TimeoutExpired:
                 expected, problem = None, "timed out after 120 s"
             cells = []
