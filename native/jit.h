@@ -123,7 +123,6 @@ struct Jit : JitMacro {
     return ops;
   }
 
-  // Compiles an inline comparison to an i32.
   // Compiles an inline comparison to an i32: on fixnums inline, on other numbers (or
   // non-numbers, an error) through rt_compare, which never allocates.
   void compareOp(Node *n) {
@@ -206,20 +205,7 @@ struct Jit : JitMacro {
     if (!hasFrame) {
       uint32_t words = fn->nlocals + 1;
       for (uint32_t t : pending) words = std::max(words, tempSlot[t] + 1);
-      a->i32_const((int32_t)(uintptr_t)&sp);
-      a->i32_load();
-      a->local_tee(fpLocal);
-      a->i32_const(8 * words);
-      a->i32_add();
-      a->local_tee(tmp32);
-      a->i32_const((int32_t)(uintptr_t)stackLimit);
-      a->i32_gt_u();
-      a->if_();
-      failWith(site, JF_STACK);
-      a->end();
-      a->i32_const((int32_t)(uintptr_t)&sp);
-      a->local_get(tmp32);
-      a->i32_store();
+      pushJitFrame(words, site);
     }
     spill();
   }
@@ -878,22 +864,7 @@ struct Jit : JitMacro {
         a->local_set(slotLocal[i]);
       }
     }
-    if (hasFrame) {
-      a->i32_const((int32_t)(uintptr_t)&sp);
-      a->i32_load();
-      a->local_tee(fpLocal);
-      a->i32_const(8 * frameSlots);
-      a->i32_add();
-      a->local_tee(tmp32);
-      a->i32_const((int32_t)(uintptr_t)stackLimit);
-      a->i32_gt_u();
-      a->if_();
-      failWith(f->body, JF_STACK);
-      a->end();
-      a->i32_const((int32_t)(uintptr_t)&sp);
-      a->local_get(tmp32);
-      a->i32_store();
-    }
+    if (hasFrame) pushJitFrame(frameSlots, f->body);
     uint32_t shift = a->code.size();
     for (wasm::SourceMark m : bodyMarks) {
       m.offset += shift;

@@ -126,6 +126,25 @@ struct JitMacro {
     }
   }
 
+  // fp = sp, and sp past `words` slots of frame (a stack-exhausted error at `site` if they do
+  // not fit).
+  void pushJitFrame(uint32_t words, const Node *site) {
+    a->i32_const((int32_t)(uintptr_t)&sp);
+    a->i32_load();
+    a->local_tee(fpLocal);
+    a->i32_const(8 * words);
+    a->i32_add();
+    a->local_tee(tmp32);
+    a->i32_const((int32_t)(uintptr_t)stackLimit);
+    a->i32_gt_u();
+    a->if_();
+    failWith(site, JF_STACK);
+    a->end();
+    a->i32_const((int32_t)(uintptr_t)&sp);
+    a->local_get(tmp32);
+    a->i32_store();
+  }
+
   void popFrame() {
     if (!hasFrame) return;
     a->i32_const((int32_t)(uintptr_t)&sp);
@@ -151,7 +170,6 @@ struct JitMacro {
     a->i64_or();
   }
 
-  // Fails unless every non-constant operand is a fixnum.
   // Pushes an i32, nonzero when an operand not known to be a fixnum is not one; false (and
   // nothing pushed) when all are known fixnums.  Nothing is learnt for the code after it: the
   // other side of the test goes on with a flonum.
