@@ -810,29 +810,43 @@ struct Compiler {
     return expand(text + ")", parts, x);
   }
 
-  // (define-values formals expression): each variable defined, then set from the values.
-  const Sx *defineValues(const Sx *x) {
-    if (x->items.size() != 3) syntax(x, "define-values: expected (define-values (variable ...) expression)");
-    const Sx *formals = x->items[1];
-    std::vector<const Sx *> vars, parts = {x->items[2]};
+  // The variables of formals as a lambda takes them ((a b), (a . rest) or args), each checked.
+  std::vector<const Sx *> formalVariables(const Sx *formals, const char *who) {
+    std::vector<const Sx *> vars;
     if (formals->kind == Sx::SYMBOL) vars.push_back(formals);
     else if (formals->kind == Sx::LIST) {
       vars.assign(formals->items.begin(), formals->items.end());
       if (formals->dotted) vars.push_back(formals->dotted);
-    } else syntax(formals, "define-values: expected (variable ...)");
-    std::string text = "(begin", lambdaParams, sets;
+    } else syntax(formals, "%s: expected (variable ...)", who);
+    for (const Sx *v : vars)
+      if (v->kind != Sx::SYMBOL) syntax(v, "%s: expected a variable", who);
+    return vars;
+  }
+  // Formals of the same shape over other names (one per variable): (n0 n1), (n0 . n1) or n0.
+  static std::string sameShape(const Sx *formals, const std::vector<std::string> &names) {
+    if (formals->kind == Sx::SYMBOL) return names[0];
+    std::string text = "(";
+    for (size_t i = 0; i < names.size(); i++)
+      text += (i ? formals->dotted && i + 1 == names.size() ? " . " : " " : "") + names[i];
+    return text + ")";
+  }
+
+  // (define-values formals expression): each variable defined, then set from the values.
+  const Sx *defineValues(const Sx *x) {
+    if (x->items.size() != 3) syntax(x, "define-values: expected (define-values (variable ...) expression)");
+    const Sx *formals = x->items[1];
+    std::vector<const Sx *> vars = formalVariables(formals, "define-values"), parts = {x->items[2]};
+    std::string text = "(begin", sets;
+    std::vector<std::string> temps;
     for (size_t i = 0; i < vars.size(); i++) {
-      if (vars[i]->kind != Sx::SYMBOL) syntax(vars[i], "define-values: expected a variable");
       std::string v = "%" + std::to_string(parts.size());
       parts.push_back(vars[i]);
       text += " (define " + v + " #f)";
-      std::string t = "%v" + std::to_string(i);
-      bool rest = formals->kind == Sx::SYMBOL || (formals->dotted && i + 1 == vars.size());
-      lambdaParams += rest ? (formals->kind == Sx::SYMBOL ? t : " . " + t) : " " + t;
-      sets += " (set! " + v + " " + t + ")";
+      temps.push_back("%v" + std::to_string(i));
+      sets += " (set! " + v + " " + temps.back() + ")";
     }
-    std::string params = formals->kind == Sx::SYMBOL ? lambdaParams : "(" + lambdaParams + ")";
-    text += " (define %define-values (call-with-values (lambda () %0) (lambda " + params + sets + " #f))))";
+    text += " (define %define-values (call-with-values (lambda () %0) (lambda " +
+            sameShape(formals, temps) + sets + " #f))))";
     return expand(text, parts, x);
   }
 
@@ -857,23 +871,13 @@ struct Compiler {
     for (const Sx *b : bindings->items) {
       if (b->kind != Sx::LIST || b->items.size() != 2) syntax(b, "%s: expected ((variable ...) expression)", name);
       const Sx *formals = b->items[0];
-      std::vector<const Sx *> vars;
-      if (formals->kind == Sx::SYMBOL) vars.push_back(formals);
-      else if (formals->kind == Sx::LIST) {
-        vars.assign(formals->items.begin(), formals->items.end());
-        if (formals->dotted) vars.push_back(formals->dotted);
-      } else syntax(formals, "%s: expected (variable ...)", name);
-      std::string params;
-      for (size_t i = 0; i < vars.size(); i++) {
-        if (vars[i]->kind != Sx::SYMBOL) syntax(vars[i], "%s: expected a variable", name);
+      std::vector<std::string> names;
+      for (const Sx *v : formalVariables(formals, name)) {
         // let-values: temporaries, so a later expression does not see an earlier binding
-        std::string t = sequential ? part(vars[i]) : "%lv" + std::to_string(temp++);
-        bool rest = formals->kind == Sx::SYMBOL || (formals->dotted && i + 1 == vars.size());
-        params += rest ? (formals->kind == Sx::SYMBOL ? t : " . " + t) : " " + t;
-        if (!sequential) rebind += " (" + part(vars[i]) + " " + t + ")";
+        names.push_back(sequential ? part(v) : "%lv" + std::to_string(temp++));
+        if (!sequential) rebind += " (" + part(v) + " " + names.back() + ")";
       }
-      if (formals->kind != Sx::SYMBOL) params = "(" + params + ")";
-      text += "(call-with-values (lambda () " + part(b->items[1]) + ") (lambda " + params + " ";
+      text += "(call-with-values (lambda () " + part(b->items[1]) + ") (lambda " + sameShape(formals, names) + " ";
       closing += "))";
     }
     text += sequential ? "(let ()" + body + ")" : "(let (" + rebind + ")" + body + ")";

@@ -229,12 +229,8 @@ static inline Value enterClosure(Value *base, Func *fn, const Node *site) {
   return finishTail(enterRaw(base, fn, site), site);
 }
 
-// call/cc, for escapes: setjmp here, and calling the continuation longjmps back (wasm
-// exception handling unwinds the interpreted and JIT frames in between); restoring the shadow
-// stack and frame counts finishes the escape.  Once call/cc returns the continuation is dead:
-// calling it then is an error, since re-entry would need the unwound frames.
-// Error objects: records of a type made once; makeErrorObject(#f, #f) is that type.
-static Value makeErrorObject(Value message, Value irritants) {
+// Error objects: records of a record type made once (message, irritants).
+static Value errorObjectType() {
   static Value type = FALSE_V;
   if (type == FALSE_V) {
     Root fields(cons(intern("message"), cons(intern("irritants"), NIL_V)));
@@ -244,8 +240,14 @@ static Value makeErrorObject(Value message, Value irritants) {
     vectorItems(type)[1] = fields.get();
     permanentRoots.push_back(type);
   }
-  if (message == FALSE_V && irritants == FALSE_V) return type;
+  return type;
+}
+
+static bool isErrorObject(Value v) { return isType(v, T_RECORD) && obj(v)->slot[0] == errorObjectType(); }
+
+static Value makeErrorObject(Value message, Value irritants) {
   Root m(message), i(irritants);
+  Value type = errorObjectType();
   Obj *o = allocate(T_RECORD, 4);
   o->slot[0] = type;
   o->slot[1] = m.get();
@@ -258,12 +260,13 @@ static Value makeErrorObject(Value message, Value irritants) {
 // it returned; raise makes that an error (raised to the outer handlers in turn).
 static Value raiseTo(const Node *site, Value thrown, bool continuable) {
   if (handlerStack == NIL_V) {
-    if (isType(thrown, T_RECORD) && obj(thrown)->slot[0] == makeErrorObject(FALSE_V, FALSE_V)) {
+    if (isErrorObject(thrown)) {  // the message as display shows it, irritants as write does
       std::string text;
       printValue(text, obj(thrown)->slot[1], true);
       for (Value l = obj(thrown)->slot[2]; isPair(l); l = cdr(l)) {
         text += ' ';
         printValue(text, car(l), false);
+        if (text.size() > 800) { text.resize(800); text += "..."; break; }
       }
       fail(E_USER, site, "%s", text.c_str());
     }
@@ -295,6 +298,10 @@ static void raiseErrorToHandler(ErrorKind) {
 }
 static const bool handlerHookSet = (raiseToHandler = &raiseErrorToHandler, true);
 
+// call/cc, for escapes: setjmp here, and calling the continuation longjmps back (wasm
+// exception handling unwinds the interpreted and JIT frames in between); restoring the shadow
+// stack and frame counts finishes the escape.  Once call/cc returns the continuation is dead:
+// calling it then is an error, since re-entry would need the unwound frames.
 static Value callcc(const Node *site, Value f) {
   if (!isProcedure(f)) typeError(site, "call-with-current-continuation", "a procedure", f);
   Root f_(f);

@@ -279,6 +279,7 @@ static bool isProcedure(Value v) { return isPrimProc(v) || isClosure(v) || isTyp
 static Value callcc(const Node *site, Value f);  // in interpreter.h
 static Value raiseTo(const Node *site, Value obj, bool continuable);  // in interpreter.h
 static Value makeErrorObject(Value message, Value irritants);        // in interpreter.h
+static bool isErrorObject(Value v);                                  // in interpreter.h
 static Value portPrim(int id, Value *args, int n, const Node *site);  // in ports.h
 
 [[noreturn]] static void escapeTo(Value k, Value *args, int n, const Node *site) {
@@ -589,21 +590,10 @@ __attribute__((noinline)) static Value primApplyMore(int id, Value *args, int n,
       }
       return mkFlo(pow(real(site, id, b), real(site, id, e)));
     }
-    case P_ERROR: {
-      if (handlerStack != NIL_V) {  // an error object to the handlers
-        Root irritants(NIL_V);
-        for (int i = n; i-- > 1;) *irritants.at = cons(args[i], *irritants.at);
-        return raiseTo(site, makeErrorObject(args[0], irritants.get()), false);
-      }
-      // (error message irritant ...): the message as display shows it, irritants as write does.
-      std::string text;
-      printValue(text, args[0], true);
-      for (int i = 1; i < n; i++) {
-        text += ' ';
-        printValue(text, args[i], false);
-        if (text.size() > 800) { text.resize(800); text += "..."; break; }
-      }
-      fail(E_USER, site, "%s", text.c_str());
+    case P_ERROR: {  // an error object, raised to the handlers (with none, the error's text)
+      Root irritants(NIL_V);
+      for (int i = n; i-- > 1;) *irritants.at = cons(args[i], *irritants.at);
+      return raiseTo(site, makeErrorObject(args[0], irritants.get()), false);
     }
     case P_APPEND2: {
       // A copy of the first list ending in the second.
@@ -673,7 +663,7 @@ __attribute__((noinline)) static Value primApplyMore(int id, Value *args, int n,
     }
     case P_RAISE: case P_RAISE_CONTINUABLE: return raiseTo(site, args[0], id == P_RAISE_CONTINUABLE);
     case P_ERROR_OBJECTP: case P_ERROR_OBJECT_MESSAGE: case P_ERROR_OBJECT_IRRITANTS: {
-      bool is = isType(args[0], T_RECORD) && obj(args[0])->slot[0] == makeErrorObject(FALSE_V, FALSE_V);
+      bool is = isErrorObject(args[0]);
       if (id == P_ERROR_OBJECTP) return mkBool(is);
       if (!is) typeError(site, who, "an error object", args[0]);
       return obj(args[0])->slot[id == P_ERROR_OBJECT_MESSAGE ? 1 : 2];
