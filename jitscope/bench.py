@@ -328,12 +328,7 @@ def run_linking(wasm: Path | None, sizes=(1, 10, 100)) -> list[LinkResult]:
 
 
 def _median_seconds(run: Callable[[], object], times: int) -> float:
-    samples = []
-    for _ in range(times):
-        start = time.perf_counter()
-        run()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+    return statistics.median(_timed(run, 1)[0].wall for _ in range(times))
 
 
 def _in_child(script: str, runs: int = 3) -> float:

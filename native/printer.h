@@ -102,7 +102,7 @@ static NumberSyntax parseNumber(const std::string &t, int radix = 10) {
     while (e < body.size() && isdigit((unsigned char)body[e])) e++;
     if (e > start) { exponent = true; j = e; }
   }
-  if (!digits || (digits && j < body.size() && body[j] == '/')) {
+  if (!digits || (j < body.size() && body[j] == '/')) {
     if (digits) {  // n/d: a rational
       size_t d = j + 1, start = d;
       while (d < body.size() && digitValue(body[d]) < radix) d++;
