@@ -35,6 +35,7 @@ enum Prim {
   P_OPEN_OUTPUT_STRING, P_GET_OUTPUT_STRING, P_OPEN_INPUT_FILE, P_FILE_EXISTSP, P_CLOSE_PORT,
   P_READ_CHAR, P_PEEK_CHAR, P_CHAR_READYP, P_READ_LINE, P_READ, P_EOF_OBJECT, P_EOF_OBJECTP,
   P_PORTP, P_INPUT_PORTP, P_OUTPUT_PORTP, P_FLUSH_OUTPUT, P_SET_CURRENT_INPUT,
+  P_SET_CURRENT_OUTPUT, P_OPEN_OUTPUT_FILE, P_DELETE_FILE,
   P_WITH_EXCEPTION_HANDLER, P_RAISE, P_RAISE_CONTINUABLE, P_ERROR_OBJECTP,
   P_ERROR_OBJECT_MESSAGE, P_ERROR_OBJECT_IRRITANTS,
   // For the prelude and for quasiquote: not meant to be called by name.
@@ -91,6 +92,7 @@ static const PrimInfo primInfo[] = {
   {"char-ready?", 0, 1}, {"read-line", 0, 1}, {"read", 0, 1}, {"eof-object", 0, 0},
   {"eof-object?", 1, 1}, {"port?", 1, 1}, {"input-port?", 1, 1}, {"output-port?", 1, 1},
   {"flush-output-port", 0, 1}, {"%set-current-input-port!", 1, 1},
+  {"%set-current-output-port!", 1, 1}, {"open-output-file", 1, 1}, {"delete-file", 1, 1},
   {"with-exception-handler", 2, 2}, {"raise", 1, 1}, {"raise-continuable", 1, 1},
   {"error-object?", 1, 1}, {"error-object-message", 1, 1}, {"error-object-irritants", 1, 1},
   {"%append", 2, 2}, {"%type-error", 3, 3}, {"%range-error", 3, 3}, {"%record-type", 2, 2},

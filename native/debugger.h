@@ -62,6 +62,7 @@ static Func *compileToplevel(const std::vector<Sx *> &xs) {
 static Value runToplevel(Func *top) {
   sp = stackBase;
   handlerStack = NIL_V;
+  currentInputPort = currentOutputPort = FALSE_V;  // a redirection an escape left ends with its form
   *sp++ = UNSPEC_V;  // the closure slot of a top-level frame
   Value *fp = sp;
   sp = fp + top->nlocals;

@@ -30,6 +30,7 @@ static std::vector<Value> permanentRoots;  // symbols and their names
 static std::vector<Value> compileRoots;    // quoted data the compile under way is building
 static Value lastResult = UNSPEC_V;
 static Value currentInputPort = FALSE_V;  // what read and read-char read without a port
+static Value currentOutputPort = FALSE_V;  // where display and write go without one: the console's
 
 static bool validObject(Value v) {
   uintptr_t a = (uintptr_t)obj(v);
@@ -88,6 +89,7 @@ static void collect() {
         for (Value v : f->constants) markValue(v);
   markValue(lastResult);
   markValue(currentInputPort);
+  markValue(currentOutputPort);
   markValue(handlerStack);
   traceAll();
 

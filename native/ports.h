@@ -1,4 +1,5 @@
-// Ports: the console's output, string ports, and input files (read whole when opened).
+// Ports: the console's output, string ports, input files (read whole when opened) and output
+// files (written through at each write: the file on disk is what the program wrote so far).
 // Part of interp.cc (one translation unit): included there in layer order, after the layers it
 // uses.
 #pragma once
@@ -6,18 +7,23 @@
 // ---------------------------------------------------------------------------------------------
 // A port is a T_PORT object: slot[0] its PortFlags (a fixnum), slot[1] a string, slot[2] a
 // fixnum.  An input port reads slot[1] from position slot[2]; a string output port fills
-// slot[1] (its capacity) up to slot[2]; the console's output goes to `output`.
+// slot[1] (its capacity) up to slot[2]; a file output port writes to the descriptor slot[2]
+// at offset slot[3];
+// the console's output goes to `output`.
 
-enum PortFlags : int64_t { PORT_INPUT = 1, PORT_OUTPUT = 2, PORT_CONSOLE = 4, PORT_CLOSED = 8 };
+enum PortFlags : int64_t {
+  PORT_INPUT = 1, PORT_OUTPUT = 2, PORT_CONSOLE = 4, PORT_CLOSED = 8, PORT_FILE = 16
+};
 
 static inline int64_t portFlags(Value p) { return fixVal(obj(p)->slot[0]); }
 
 static Value makePort(int64_t flags, Value text, int64_t at) {
   Root t(text);
-  Obj *o = allocate(T_PORT, 4);
+  Obj *o = allocate(T_PORT, 5);
   o->slot[0] = mkFix(flags);
   o->slot[1] = t.get();
   o->slot[2] = mkFix(at);
+  o->slot[3] = mkFix(0);
   return tagged(o);
 }
 
@@ -32,13 +38,17 @@ static Value consoleOut() {
   return port;
 }
 
+static Value currentOutput() {
+  return currentOutputPort == FALSE_V ? consoleOut() : currentOutputPort;
+}
+
 static Value currentInput() {
   if (currentInputPort == FALSE_V) currentInputPort = makePort(PORT_INPUT, makeString("", 0), 0);
   return currentInputPort;
 }
 
 static Value portArg(const Node *site, int id, Value *args, int n, int k, int64_t direction) {
-  if (n <= k) return direction == PORT_INPUT ? currentInput() : consoleOut();
+  if (n <= k) return direction == PORT_INPUT ? currentInput() : currentOutput();
   Value p = args[k];
   if (!isType(p, T_PORT) || !(portFlags(p) & direction))
     typeError(site, primInfo[id].name, direction == PORT_INPUT ? "an input port" : "an output port", p);
@@ -50,6 +60,19 @@ static void portWrite(const Node *site, int id, Value port, const char *data, si
   if (portFlags(port) & PORT_CONSOLE) {
     output.append(data, len);
     if (output.size() > 4096) flushOutput();
+    return;
+  }
+  if (portFlags(port) & PORT_FILE) {  // pwrite: a host keeps fd_write for the console
+    int fd = fixVal(obj(port)->slot[2]);
+    off_t at = fixVal(obj(port)->slot[3]);
+    while (len > 0) {
+      ssize_t put = pwrite(fd, data, len, at);
+      if (put < 0) fail(E_RANGE, site, "%s: cannot write: %s", primInfo[id].name, strerror(errno));
+      data += put;
+      len -= put;
+      at += put;
+    }
+    obj(port)->slot[3] = mkFix(at);
     return;
   }
   Root p(port);
@@ -105,15 +128,24 @@ static Value readDatum(const Node *site, Value port) {
   return v;
 }
 
+// Files live in the session's directory, a WASI preopen: read-only unless the session lets
+// programs write.  Why a file operation failed, from errno.
+static const char *fileProblem(bool writing) {
+  if (errno != ENOTCAPABLE && errno != EPERM && errno != EACCES && errno != EROFS) return strerror(errno);
+  return writing ? "not permitted (a program writes files only in its own directory, and only "
+                   "when the session allows it: jitscope --writable)"
+                 : "not permitted (a program reads files in its own directory only)";
+}
+
+static int openFile(const Node *site, int id, const std::string &path, int how) {
+  int fd = open(path.c_str(), how, 0644);
+  if (fd < 0) fail(E_RANGE, site, "%s: cannot open %s: %s", primInfo[id].name, path.c_str(), fileProblem(how != O_RDONLY));
+  return fd;
+}
+
 static Value openInputFile(const Node *site, int id, Value name) {
   std::string path(stringChars(name), stringLength(name));
-  int fd = open(path.c_str(), O_RDONLY);
-  if (fd < 0) {
-    const char *why = errno == ENOTCAPABLE || errno == EPERM || errno == EACCES
-                          ? "not permitted (a program reads files in its own directory only)"
-                          : strerror(errno);
-    fail(E_RANGE, site, "%s: cannot open %s: %s", primInfo[id].name, path.c_str(), why);
-  }
+  int fd = openFile(site, id, path, O_RDONLY);
   std::string data;
   char chunk[65536];
   for (;;) {
@@ -166,11 +198,15 @@ static Value portPrim(int id, Value *args, int n, const Node *site) {
       portWrite(site, id, port, stringChars(keep.get()), stringLength(keep.get()));
       return UNSPEC_V;
     }
-    case P_CURRENT_OUTPUT_PORT: return consoleOut();
+    case P_CURRENT_OUTPUT_PORT: return currentOutput();
     case P_CURRENT_INPUT_PORT: return currentInput();
     case P_SET_CURRENT_INPUT:
       portArg(site, id, args, n, 0, PORT_INPUT);
       currentInputPort = args[0];
+      return UNSPEC_V;
+    case P_SET_CURRENT_OUTPUT:
+      portArg(site, id, args, n, 0, PORT_OUTPUT);
+      currentOutputPort = args[0];
       return UNSPEC_V;
     case P_OPEN_INPUT_STRING: {  // a copy: the string may change after
       Value s = stringArg(site, id, args[0]);
@@ -182,7 +218,7 @@ static Value portPrim(int id, Value *args, int n, const Node *site) {
     case P_OPEN_OUTPUT_STRING: return makePort(PORT_OUTPUT, newString(site, id, 64), 0);
     case P_GET_OUTPUT_STRING: {
       Value p = args[0];
-      if (!isType(p, T_PORT) || (portFlags(p) & (PORT_OUTPUT | PORT_CONSOLE)) != PORT_OUTPUT)
+      if (!isType(p, T_PORT) || (portFlags(p) & (PORT_OUTPUT | PORT_CONSOLE | PORT_FILE)) != PORT_OUTPUT)
         typeError(site, who, "a string output port", p);
       Root keep(p);
       size_t fill = fixVal(obj(p)->slot[2]);
@@ -191,6 +227,19 @@ static Value portPrim(int id, Value *args, int n, const Node *site) {
       return r;
     }
     case P_OPEN_INPUT_FILE: return openInputFile(site, id, stringArg(site, id, args[0]));
+    case P_OPEN_OUTPUT_FILE: {
+      Value name = stringArg(site, id, args[0]);
+      std::string path(stringChars(name), stringLength(name));
+      int fd = openFile(site, id, path, O_WRONLY | O_CREAT | O_TRUNC);
+      return makePort(PORT_OUTPUT | PORT_FILE, FALSE_V, fd);
+    }
+    case P_DELETE_FILE: {
+      Value name = stringArg(site, id, args[0]);
+      std::string path(stringChars(name), stringLength(name));
+      if (unlink(path.c_str()) != 0)
+        fail(E_RANGE, site, "%s: cannot delete %s: %s", who, path.c_str(), fileProblem(true));
+      return UNSPEC_V;
+    }
     case P_FILE_EXISTSP: {
       std::string path(stringChars(stringArg(site, id, args[0])), stringLength(args[0]));
       struct stat st;
@@ -198,7 +247,9 @@ static Value portPrim(int id, Value *args, int n, const Node *site) {
     }
     case P_CLOSE_PORT:
       if (!isType(args[0], T_PORT)) typeError(site, who, "a port", args[0]);
-      if (!(portFlags(args[0]) & PORT_CONSOLE)) obj(args[0])->slot[0] = mkFix(portFlags(args[0]) | PORT_CLOSED);
+      if (portFlags(args[0]) & (PORT_CONSOLE | PORT_CLOSED)) return UNSPEC_V;
+      if (portFlags(args[0]) & PORT_FILE) close(fixVal(obj(args[0])->slot[2]));
+      obj(args[0])->slot[0] = mkFix(portFlags(args[0]) | PORT_CLOSED);
       return UNSPEC_V;
     case P_READ_CHAR: case P_PEEK_CHAR: {
       int b = portByte(portArg(site, id, args, n, 0, PORT_INPUT), id == P_READ_CHAR);

@@ -187,6 +187,16 @@
       (close-port port)
       result)))
 
+(define (call-with-output-file name proc) (call-with-port (open-output-file name) proc))
+
+(define (with-output-to-file name thunk)
+  (let ((port (open-output-file name)) (saved (current-output-port)))
+    (%set-current-output-port! port)
+    (let ((result (thunk)))
+      (%set-current-output-port! saved)
+      (close-port port)
+      result)))
+
 (define (close-input-port port) (close-port port))
 (define (close-output-port port) (close-port port))
 

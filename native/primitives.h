@@ -646,7 +646,8 @@ __attribute__((noinline)) static Value primApplyMore(int id, Value *args, int n,
     case P_OPEN_INPUT_FILE: case P_FILE_EXISTSP: case P_CLOSE_PORT: case P_READ_CHAR:
     case P_PEEK_CHAR: case P_CHAR_READYP: case P_READ_LINE: case P_READ: case P_EOF_OBJECT:
     case P_EOF_OBJECTP: case P_PORTP: case P_INPUT_PORTP: case P_OUTPUT_PORTP:
-    case P_FLUSH_OUTPUT: case P_SET_CURRENT_INPUT:
+    case P_FLUSH_OUTPUT: case P_SET_CURRENT_INPUT: case P_SET_CURRENT_OUTPUT:
+    case P_OPEN_OUTPUT_FILE: case P_DELETE_FILE:
       return portPrim(id, args, n, site);
     case P_WITH_EXCEPTION_HANDLER: {
       if (!isProcedure(args[0])) typeError(site, who, "a procedure", args[0]);

@@ -182,12 +182,55 @@ static void printFlonum(std::string &out, double d) {
   }
 }
 
+// Whether write shows a character as itself: a graphic character or the space, as Guile and
+// Chibi do; the rest (controls, format and separator characters, other spaces, surrogates,
+// private use and the noncharacters) it writes as a \x escape.  Unassigned code points print
+// as themselves: telling them apart needs Unicode's tables.
+static bool printsAsItself(uint32_t c) {
+  static const uint32_t hidden[][2] = {
+    {0x0, 0x1f}, {0x7f, 0xa0}, {0xad, 0xad}, {0x600, 0x605}, {0x61c, 0x61c}, {0x6dd, 0x6dd},
+    {0x70f, 0x70f}, {0x1680, 0x1680}, {0x180e, 0x180e}, {0x2000, 0x200f}, {0x2028, 0x202f},
+    {0x205f, 0x2064}, {0x2066, 0x206f}, {0x3000, 0x3000}, {0xd800, 0xf8ff}, {0xfdd0, 0xfdef},
+    {0xfeff, 0xfeff}, {0xfff9, 0xfffb}, {0xe0001, 0xe0001}, {0xe0020, 0xe007f},
+    {0xf0000, 0x10ffff},
+  };
+  if ((c & 0xfffe) == 0xfffe) return false;
+  for (auto &r : hidden)
+    if (c >= r[0] && c <= r[1]) return false;
+  return true;
+}
+
+// The character whose UTF-8 encoding starts at s[i] (its length in `len`), or -1 if the bytes
+// there are not one.
+static int64_t utf8At(const char *s, size_t n, size_t i, size_t &len) {
+  unsigned char b = s[i];
+  len = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
+  if (len == 0 || i + len > n) return len = 1, -1;
+  int64_t c = len == 1 ? b : b & (0x7f >> len);
+  for (size_t k = 1; k < len; k++) {
+    if (((unsigned char)s[i + k] & 0xc0) != 0x80) return len = 1, -1;
+    c = c << 6 | (s[i + k] & 0x3f);
+  }
+  return c;
+}
+
+// What write shows for the character c in a string or a |symbol|: itself or an escape.
+static void writeEscaped(std::string &out, uint32_t c) {
+  if (printsAsItself(c)) { appendUtf8(out, c); return; }
+  char hex[12];
+  snprintf(hex, sizeof hex, "\\x%x;", c);
+  out += hex;
+}
+
 static bool symbolNeedsBars(const std::string &name) {
   if (name.empty() || name == "." || name[0] == '#' || parseNumber(name).kind != NumberSyntax::NONE ||
       startsLikeNumber(name))
     return true;
-  for (unsigned char c : name)
-    if (isDelimiter(c) || c == '|' || c == '\\' || c < 32 || c == 127) return true;
+  size_t len;
+  for (size_t i = 0; i < name.size(); i += len) {
+    int64_t c = utf8At(name.data(), name.size(), i, len);
+    if (c < 0 || isDelimiter(c) || c == '|' || c == '\\' || !printsAsItself(c)) return true;
+  }
   return false;
 }
 
@@ -195,10 +238,12 @@ static void printSymbol(std::string &out, const char *name, bool display) {
   std::string s(name);
   if (display || !symbolNeedsBars(s)) { out += s; return; }
   out += '|';
-  for (unsigned char c : s) {
+  size_t len;
+  for (size_t i = 0; i < s.size(); i += len) {
+    int64_t c = utf8At(s.data(), s.size(), i, len);
     if (c == '|' || c == '\\') { out += '\\'; out += (char)c; }
-    else if (c < 32 || c == 127) { char hex[8]; snprintf(hex, sizeof hex, "\\x%x;", c); out += hex; }
-    else out += (char)c;
+    else if (c < 0) out += s[i];
+    else writeEscaped(out, c);
   }
   out += '|';
 }
@@ -208,14 +253,17 @@ static void printString(std::string &out, Value v, bool display) {
   size_t n = stringLength(v);
   if (display) { out.append(s, n); return; }
   out += '"';
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    if (c == '"' || c == '\\') { out += '\\'; out += c; }
+  size_t len;
+  for (size_t i = 0; i < n; i += len) {
+    int64_t c = utf8At(s, n, i, len);
+    if (c == '"' || c == '\\') { out += '\\'; out += (char)c; }
     else if (c == '\n') out += "\\n";
     else if (c == '\t') out += "\\t";
     else if (c == '\r') out += "\\r";
-    else if ((unsigned char)c < 32 || c == 127) { char hex[8]; snprintf(hex, sizeof hex, "\\x%x;", (unsigned char)c); out += hex; }
-    else out += c;
+    else if (c == '\a') out += "\\a";
+    else if (c == '\b') out += "\\b";
+    else if (c < 0) out += s[i];  // a byte string-set! or a bytevector left: as it is
+    else writeEscaped(out, c);
   }
   out += '"';
 }
@@ -255,7 +303,7 @@ struct Printer {
       if (display) { appendUtf8(out, c); return; }
       out += "#\\";
       if (const char *name = charName(c)) out += name;
-      else if (c < 32) { char hex[8]; snprintf(hex, sizeof hex, "x%x", c); out += hex; }
+      else if (!printsAsItself(c)) { char hex[12]; snprintf(hex, sizeof hex, "x%x", c); out += hex; }
       else appendUtf8(out, c);
       return;
     }

@@ -179,9 +179,22 @@ struct Reader {
             case '\\': x->text += '\\'; break;
             case '"': x->text += '"'; break;
             case 'a': x->text += '\a'; break;
+            case 'b': x->text += '\b'; break;
             case '0': x->text += '\0'; break;
             case 'x': case 'X': appendUtf8(x->text, hexEscape(ep, 8)); break;  // \xHH;
-            case '\n': while (i < n && (s[i] == ' ' || s[i] == '\t')) advance(); break;
+            case ' ': case '\t': case '\n': case '\r': {
+              // \ <spaces> <line ending> <spaces> stands for nothing
+              char after = e;
+              while (after == ' ' || after == '\t') {
+                if (i >= n) fail(p, "unterminated string");
+                after = s[i];
+                advance();
+              }
+              if (after == '\r' && i < n && s[i] == '\n') advance();
+              else if (after != '\r' && after != '\n') fail(ep, "a \\ before spaces must end its line");
+              while (i < n && (s[i] == ' ' || s[i] == '\t')) advance();
+              break;
+            }
             default: {
               char bad[2] = {e, 0};
               fail(ep, "unknown string escape \\%s", bad);
@@ -208,8 +221,10 @@ struct Reader {
     std::string tok(s + start, i - start);
     Sx *x;
     if (tok[0] == '#') {
-      if (tok == "#t" || tok == "#true") { x = make(Sx::BOOLEAN, p); x->num = 1; }
-      else if (tok == "#f" || tok == "#false") { x = make(Sx::BOOLEAN, p); x->num = 0; }
+      std::string lower = tok;  // booleans read in any case, as numbers' prefixes do
+      for (char &ch : lower) ch = tolower((unsigned char)ch);
+      if (lower == "#t" || lower == "#true") { x = make(Sx::BOOLEAN, p); x->num = 1; }
+      else if (lower == "#f" || lower == "#false") { x = make(Sx::BOOLEAN, p); x->num = 0; }
       else if (tok.size() >= 3 && tok[1] == '\\') {
         std::string name = tok.substr(2);
         x = make(Sx::CHAR, p);

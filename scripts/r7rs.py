@@ -161,7 +161,7 @@ def run_jitscope(
     text: str, mode: str, wasm: Path | None, files: Path, limit: float
 ) -> tuple[str, float]:
     start = time.perf_counter()
-    with Session(wasm, time_limit=limit, files=files) as s:
+    with Session(wasm, time_limit=limit, files=files, writable=True) as s:
         if mode == "eager":
             s.set_eager_jit(True)
         elif mode == "auto":
@@ -195,6 +195,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         checkout.copy_inputs(work)
+        (work / "outputs").mkdir()  # where ray and slatex write, as in the suite's own tree
         for name in names:
             text = program(checkout, name)
             path = work / f"{name}.scm"

@@ -1,5 +1,5 @@
-"""File ports read only in the program's directory (a read-only WASI preopen): never outside
-it, never a write; a session without one reads no files at all."""
+"""File ports open only in the program's directory (a WASI preopen, read-only unless the
+session is writable): never outside it; a session without one opens no files at all."""
 
 from __future__ import annotations
 
@@ -34,6 +34,58 @@ def test_a_program_reads_files_in_its_directory_and_nowhere_else(tree):
             "#f",
         ]
         assert values(s, '(read-line (open-input-file "data.txt"))') == ['"inside"']  # goes on
+
+
+def test_a_read_only_session_writes_nothing_and_says_how_to_allow_it(tree):
+    with Session(files=tree) as s:
+        [w] = s.eval('(open-output-file "new.txt")')
+        assert w.kind == "error"
+        assert w.text.endswith(
+            "open-output-file: cannot open new.txt: not permitted (a program writes files only "
+            "in its own directory, and only when the session allows it: jitscope --writable)"
+        )
+        [d] = s.eval('(delete-file "data.txt")')
+        assert d.kind == "error" and "delete-file: cannot delete data.txt: not permitted" in d.text
+        assert values(s, '(call-with-input-file "data.txt" read-line)') == ['"inside"']
+    assert sorted(p.name for p in tree.iterdir()) == ["data.txt"]
+
+
+def test_a_writable_session_writes_in_its_directory_and_nowhere_else(tree):
+    with Session(files=tree, writable=True) as s:
+        s.eval('(define p (open-output-file "out.txt")) (write "a" p) (display 1.5 p)')
+        assert (tree / "out.txt").read_text() == '"a"1.5'  # written through, before the close
+        s.eval("(newline p) (close-port p)")
+        assert (tree / "out.txt").read_text() == '"a"1.5\n'
+        [outside] = s.eval('(open-output-file "../escape.txt")')
+        assert (
+            outside.kind == "error" and "cannot open ../escape.txt: not permitted" in outside.text
+        )
+        assert not (tree.parent / "escape.txt").exists()
+        [closed] = s.eval("(write 2 p)")
+        assert closed.text.endswith("write: the port is closed")
+        assert values(s, '(delete-file "out.txt") (file-exists? "out.txt")') == ["#f"]
+
+
+def test_a_redirection_an_error_left_ends_with_its_form(tree):
+    with Session(files=tree, writable=True) as s:
+        [r] = s.eval('(with-output-to-file "log.txt" (lambda () (display "partial") (car 1)))')
+        assert r.kind == "error"
+        [after] = s.eval('(display "on the console")')
+        assert after.output == "on the console"
+        assert (tree / "log.txt").read_text() == "partial"
+
+
+def test_jitscope_run_writes_beside_the_program_only_when_writable(tree):
+    (tree / "main.scm").write_text('(call-with-output-file "made.txt" (lambda (p) (write 7 p)))\n')
+    command = [sys.executable, "-m", "jitscope", "run", str(tree / "main.scm")]
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert refused.returncode != 0 and "jitscope --writable" in refused.stdout + refused.stderr
+    assert not (tree / "made.txt").exists()
+    wrote = subprocess.run(
+        [*command, "--writable"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert wrote.returncode == 0, wrote.stderr
+    assert (tree / "made.txt").read_text() == "7"
 
 
 def test_without_a_directory_no_file_opens(tree):

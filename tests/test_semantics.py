@@ -358,6 +358,24 @@ CASES = [
         "'(#x1F #b101 #o17 #x-ff #d10 #e1.0) '|a b| (length '(|a b|)) (symbol? (car '(2.5)))",
         ["(31 5 15 -255 10 1)", "|a b|", "1", "#f"],
     ),
+    # booleans in any case; \a \b and line continuations (LF, CRLF, CR) in strings; write
+    # escapes what would not show (controls, separators, noncharacters), in strings, chars
+    # and |symbols| alike
+    (
+        (
+            '\'(#T #F #True #FALSE) (string-length "\\a\\b") "one\\  \r\n   two\\\rthree" '
+            "(string #\\x85 #\\x3bb #\\x2028 #\\xffff #\\x7f) (list #\\x85 #\\x3bb) "
+            "(string->symbol (string #\\a #\\x2028))"
+        ),
+        [
+            "(#t #f #t #f)",
+            "2",
+            '"onetwothree"',
+            '"\\x85;\u03bb\\x2028;\\xffff;\\x7f;"',
+            "(#\\x85 #\\\u03bb)",
+            "|a\\x2028;|",
+        ],
+    ),
     (
         (
             "(define (sum n acc) (if (= n 0) acc (sum (- n 1) (+ acc 0.5)))) (sum 1000 0) "

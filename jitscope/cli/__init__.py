@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
         # A program reads files beside it; the REPL and the TUI in the current directory.
         files = args.file.resolve().parent if command == "run" else Path.cwd()
-        session = open_session(args.wasm, args.time_limit or None, files)
+        session = open_session(args.wasm, args.time_limit or None, files, args.writable)
     except ModuleLoadError as e:
         print(f"jitscope: {e.path}: {e.problem}", file=sys.stderr)
         return 2
@@ -122,6 +122,15 @@ def add_time_limit_argument(p: argparse.ArgumentParser) -> None:
         default=DEFAULT_TIME_LIMIT,
         metavar="SECONDS",
         help=f"per evaluation (default {DEFAULT_TIME_LIMIT:g}; 0 for none)",
+    )
+
+
+def add_writable_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--writable",
+        action="store_true",
+        help="let the program create, write and delete files in its directory (the run's "
+        "file's, else the current one); without it files are read-only",
     )
 
 
@@ -203,4 +212,5 @@ def _parser(command: str) -> argparse.ArgumentParser:
         )
     p.add_argument("--wasm", type=Path, default=None, help="another build of interplib.wasm")
     add_time_limit_argument(p)
+    add_writable_argument(p)
     return p

@@ -77,15 +77,18 @@ def run_file(
     return status
 
 
-def open_session(wasm: Path | None, time_limit: float | None, files: Path | None) -> Session:
+def open_session(
+    wasm: Path | None, time_limit: float | None, files: Path | None, writable: bool = False
+) -> Session:
     """A Session, started on a worker thread so that Ctrl-C during a start function or
     ``_initialize`` that never ends is seen (the main thread would be inside wasm): it ends
-    the start-up and raises KeyboardInterrupt here.  ``files``: where file ports read."""
+    the start-up and raises KeyboardInterrupt here.  ``files``: where file ports read (and
+    write, if ``writable``)."""
     box: list[Session | BaseException] = []
 
     def start() -> None:
         try:
-            box.append(Session(wasm, time_limit=time_limit, files=files))
+            box.append(Session(wasm, time_limit=time_limit, files=files, writable=writable))
         except BaseException as e:  # noqa: BLE001 - re-raised on the caller's thread
             box.append(e)
 

@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import TextIO
 
-from jitscope.cli import add_threshold_argument, add_time_limit_argument
+from jitscope.cli import add_threshold_argument, add_time_limit_argument, add_writable_argument
 from jitscope.cli.run import format_results, interruptible, open_session
 from jitscope.debugger import Debugger
 from jitscope.runtime.session import ModuleLoadError
@@ -56,6 +56,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     add_threshold_argument(p)
     add_time_limit_argument(p)
+    add_writable_argument(p)
     p.add_argument(
         "-q", "--quiet", action="store_true", help="do not print the files' output and values"
     )
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     try:
         # The programs read files beside the first of them, as `jitscope run` does.
         files = args.files[0].resolve().parent if args.files else Path.cwd()
-        session = open_session(args.wasm, args.time_limit or None, files)
+        session = open_session(args.wasm, args.time_limit or None, files, args.writable)
     except ModuleLoadError as e:
         print(f"jitscope: {e.path}: {e.problem}", file=sys.stderr)
         return 2

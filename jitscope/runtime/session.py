@@ -190,8 +190,10 @@ class Session:
         *,
         time_limit: float | None = DEFAULT_TIME_LIMIT,
         files: Path | None = None,
+        writable: bool = False,
     ) -> None:
-        """``files``: the directory a program's file ports read in (read-only); none without."""
+        """``files``: the directory a program's file ports read in; none without.  A program
+        writes files there only if ``writable`` (never outside it)."""
         self.path = Path(wasm) if wasm is not None else BUNDLED_WASM
         self.time_limit = time_limit
         data = _read_module_file(self.path)
@@ -207,8 +209,8 @@ class Session:
         self.store = wasmtime.Store(self.engine)
         self._output = OutputCapture()
         wasi = wasmtime.WasiConfig()
-        if files is not None:  # read-only: open-input-file and friends read only in there
-            wasi.preopen_dir(str(files), ".", fs_mutable=False)
+        if files is not None:  # file ports open only in there (and write only if allowed)
+            wasi.preopen_dir(str(files), ".", fs_mutable=writable)
         self.store.set_wasi(wasi)
         self.store.set_epoch_deadline(1 << 62)
 
@@ -216,7 +218,7 @@ class Session:
         if problems:
             raise ModuleLoadError(self.path, "; ".join(problems))
         linker = wasmtime.Linker(self.engine)
-        define_wasi(linker, self._output)
+        define_wasi(linker, self._output, writable)
         linker.define_func(
             "env", "throw_error", wasmtime.FuncType([], []), _throw_error(weakref.ref(self))
         )

@@ -34,6 +34,9 @@ _RIGHT_POLL_FD_READWRITE = 1 << 27
 # fd_read, fd_seek, fd_fdstat_set_flags, fd_tell, fd_advise, path_open, fd_readdir,
 # path_readlink, path_filestat_get, fd_filestat_get: reading and looking, never writing.
 _READ_RIGHTS = sum(1 << b for b in (1, 2, 3, 5, 7, 13, 14, 16, 18, 21))
+# fd_datasync, fd_write, fd_allocate, path_create_directory, path_create_file,
+# fd_filestat_set_size, path_remove_directory, path_unlink_file: what writing files needs.
+_WRITE_RIGHTS = sum(1 << b for b in (0, 6, 8, 9, 10, 20, 25, 27))
 _FDSTAT = struct.Struct("<BxHxxxxQQ")  # filetype, fs_flags, rights_base, rights_inheriting
 
 _TERMINAL_RIGHTS = {
@@ -43,14 +46,14 @@ _TERMINAL_RIGHTS = {
 }
 
 
-def _fd_fdstat_get(caller: wasmtime.Caller, fd: int, out: int) -> int:
-    # fds 0-2 a terminal; fd 3 the program's directory (the one preopen, read-only), later ones
-    # files read in it.  The rights only shape what wasi-libc asks path_open for: WASI itself
-    # enforces the read-only preopen.
+def _fd_fdstat_get(directory_rights: int, caller: wasmtime.Caller, fd: int, out: int) -> int:
+    # fds 0-2 a terminal; fd 3 the program's directory (the one preopen), later ones files
+    # opened in it.  The rights only shape what wasi-libc asks path_open for: WASI itself
+    # enforces a read-only preopen.
     filetype, rights, inheriting = (
         (_FILETYPE_CHARACTER_DEVICE, _TERMINAL_RIGHTS[fd], 0)
         if fd in _TERMINAL_RIGHTS
-        else (_FILETYPE_DIRECTORY, _READ_RIGHTS, _READ_RIGHTS)
+        else (_FILETYPE_DIRECTORY, directory_rights, directory_rights)
         if fd == _PREOPEN_FD
         else (_FILETYPE_REGULAR_FILE, _READ_RIGHTS, 0)
     )
@@ -133,9 +136,10 @@ def _fd_write(
     return _ERRNO_SUCCESS
 
 
-def define_wasi(linker: wasmtime.Linker, capture: OutputCapture) -> None:
+def define_wasi(linker: wasmtime.Linker, capture: OutputCapture, writable: bool) -> None:
     """WASI preview1 into ``linker``: fds 0-2 look like a terminal, and what the module writes
-    to fds 1 and 2 goes to ``capture``."""
+    to fds 1 and 2 goes to ``capture`` (files are written with fd_pwrite); ``writable``: the
+    preopen lets the module write."""
     linker.define_wasi()
     linker.allow_shadowing = True
     i32 = wasmtime.ValType.i32()
@@ -143,7 +147,7 @@ def define_wasi(linker: wasmtime.Linker, capture: OutputCapture) -> None:
         WASI,
         "fd_fdstat_get",
         wasmtime.FuncType([i32, i32], [i32]),
-        _fd_fdstat_get,
+        partial(_fd_fdstat_get, _READ_RIGHTS | (_WRITE_RIGHTS if writable else 0)),
         access_caller=True,
     )
     # A partial of the capture, not of the session: wasmtime-py keeps host functions until
