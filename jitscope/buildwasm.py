@@ -62,7 +62,9 @@ ZIG_FLAGS: tuple[str, ...] = (
     "-Wl,--export-table",
     # The host needs the shadow stack pointer to call into C++ with stack-allocated arguments.
     "-Wl,--export=__stack_pointer",
-    "-Wl,-z,stack-size=1048576",
+    # The C++ stack: room for the C++ frames of over 100,000 nested Scheme calls (the wasm
+    # stack has room for as many, runtime/engine.py).
+    "-Wl,-z,stack-size=16777216",
 )
 """Compiler flags for ``zig c++``. Never ``-s``: the ``name`` section must survive."""
 

@@ -189,6 +189,7 @@ static uint32_t pendingArgc;
 // the result may be TAIL_V.
 static inline Value enterRaw(Value *base, Func *fn, const Node *site) {
   noteCallSite(site);
+  checkCStack(site);
   if (!fn->jitCode) {
     enterInterpreted(fn, site);
     if (!fn->jitCode) {

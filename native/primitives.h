@@ -272,6 +272,17 @@ static int radixArg(const Node *site, int id, Value *args, int n) {
   fail(E_STACK, site, "stack exhausted: recursion too deep (%u frames' worth of values)", STACK_SLOTS);
 }
 
+// The C++ stack lies first in linear memory (wasm-ld's stack-first layout), from __stack_low
+// up to the data: recursion through C++ frames that keep locals there would trap out of
+// bounds below it, so each call checks it keeps a margin (room to report the error).
+extern "C" char __stack_low;
+static const uintptr_t C_STACK_MARGIN = 256 << 10;
+
+static inline void checkCStack(const Node *site) {
+  if ((uintptr_t)__builtin_frame_address(0) < (uintptr_t)&__stack_low + C_STACK_MARGIN)
+    fail(E_STACK, site, "stack exhausted: recursion too deep for the C++ stack");
+}
+
 static Value apply(Value *base, int nargs, const Node *site);
 
 static bool isProcedure(Value v) { return isPrimProc(v) || isClosure(v) || isType(v, T_CONTINUATION); }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from jitscope.runtime.session import Session
@@ -788,6 +790,31 @@ def test_collector_traces_vectors_strings_and_closures(s):
         "(let loop ((i 0)) (cond ((= i 200) 'intact) ((check i) (loop (+ i 1))) (else i)))"
         " (length '(1 2 3)) (map (lambda (x) `(,x)) '(1 2))",
     ) == ["intact", "3", "((1) (2))"]
+
+
+def test_a_hundred_thousand_frames_of_non_tail_recursion_run_from_any_thread(s):
+    # Evaluations run on a thread with room for the wasm stack, whatever thread asks.
+    s.eval("(define (deep n) (if (= n 0) 0 (+ 1 (deep (- n 1)))))")
+    assert values(s, "(deep 100000)") == ["100000"]
+    answers: list[list[str]] = []
+    previous = threading.stack_size(256 << 10)  # a thread with far less stack than that
+    try:
+        small = threading.Thread(target=lambda: answers.append(values(s, "(deep 100000)")))
+        small.start()
+    finally:
+        threading.stack_size(previous)
+    small.join()
+    assert answers == [["100000"]]
+
+
+def test_recursion_through_the_library_runs_out_of_stack_as_an_error(s):
+    # Each level runs C++ frames too (map, apply): whichever stack fills first, it is a
+    # stack error saying so, never an out-of-bounds trap, and the session goes on.
+    s.eval("(define (f n) (if (= n 0) 0 (+ 1 (car (map f (list (- n 1)))))))")
+    [r] = s.eval("(f 1000000)")
+    assert r.kind == "error" and r.error.kind == "stack", r.text
+    assert "stack exhausted: recursion too deep" in r.text
+    assert values(s, "(f 1000)") == ["1000"]
 
 
 def test_deep_recursion_is_an_error_not_a_crash(s):

@@ -47,10 +47,11 @@ def test_a_fresh_snapshot_instance_runs_earlier_definitions_through_jit_code(tmp
         assert t.last_counts[fib.id] == (0, 1973)  # every call, the first too, ran JIT code
         slot = t.table_slots()[fib.jit_code]
         assert (slot.name, slot.owner, slot.empty) == ("fib", "jit 1 (snapshot)", False)
-        # A trap inside the baked code: wasmtime's backtrace names the Scheme function.
+        # An error inside the baked code (its stack check: JIT frames fill the value stack
+        # before the wasm stack) names the Scheme function.
         [r] = t.eval("(deep 100000000)")
         assert r.kind == "error" and r.error.kind == "stack"
-        assert r.error.backtrace[0] == "deep"
+        assert "(in deep): stack exhausted" in r.text
         assert values(t, "(deep 100)") == ["100"]  # the session carries on
 
     with Session() as s:  # source names come along too

@@ -287,7 +287,10 @@ BAD_INPUT = [
     ("(car 1)", "✗ <input 3>:1:1: car: expected a pair, got a number 1  (type error)"),
     ("(nope 1)", "✗ <input 5>:1:2: unbound variable nope  (unbound error)"),
     ('(display "unterminated', "✗ <input 7>:1:10: unterminated string  (read error)"),
-    ("(define (deep n) (+ 1 (deep n))) (deep 1)", "✗ stack exhausted: recursion too deep"),
+    (
+        "(define (deep n) (+ 1 (deep n))) (deep 1)",
+        "✗ <input 9>:1:23 (in deep): stack exhausted: recursion too deep",
+    ),
 ]
 
 

@@ -11,6 +11,7 @@ from typing import TextIO, TypeVar
 
 from jitscope.debugger import Debugger, Report
 from jitscope.debugger.code import code_listing
+from jitscope.runtime.deep import start_deep_thread
 from jitscope.runtime.engine import interrupt_start_up
 from jitscope.runtime.session import FormResult, Session, Unsupported
 from jitscope.wasm.tools import WasmToolsError
@@ -142,7 +143,7 @@ def interruptible(
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        threading.Thread(target=target, name="jitscope-eval", daemon=True).start()
+        start_deep_thread(target, "jitscope-eval")  # the session evaluates on it in place
         while not done.wait(0.05):
             if interrupted.is_set():
                 interrupt()

@@ -8,7 +8,9 @@ signature is a load error naming the export, never a ``TypeError`` in the middle
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
+from typing import Any
 
 import wasmtime
 
@@ -117,12 +119,25 @@ def interface_problems(exports: Iterable[wasmtime.ExportType]) -> tuple[bool, li
     return debugger, problems
 
 
+#: Runs a call into wasm somewhere and returns its result.
+Runner = Callable[[Callable[[], Any]], Any]
+
+
+def _in_place(call: Callable[[], Any]) -> Any:
+    return call()
+
+
 class Abi:
     """Typed calls into one instance; the exports were checked by :func:`interface_problems`.
     Pointers and counts are i32; the methods return Python ints."""
 
-    def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance) -> None:
+    def __init__(
+        self, store: wasmtime.Store, instance: wasmtime.Instance, run: Runner = _in_place
+    ) -> None:
+        """``run``: what every call into the instance goes through (a session's runs them on
+        a thread with room for the wasm stack)."""
         self._store = store
+        self._run = run
         ex = instance.exports(store)
         self._f: dict[str, wasmtime.Func] = {}
         for name in (*SEED_INTERFACE, *DEBUGGER_INTERFACE, *OPTIONAL):
@@ -145,12 +160,12 @@ class Abi:
         return dict(self._globals)
 
     def _int(self, name: str, *args: int) -> int:
-        result = self._f[name](self._store, *args)
+        result = self._run(partial(self._f[name], self._store, *args))
         assert isinstance(result, int)
         return result
 
     def _void(self, name: str, *args: int) -> None:
-        self._f[name](self._store, *args)
+        self._run(partial(self._f[name], self._store, *args))
 
     # --- start-up and memory
     def initialize(self) -> None:

@@ -3,6 +3,7 @@ process and cached across processes), and the ticker that enforces the time limi
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import threading
@@ -12,11 +13,13 @@ from pathlib import Path
 
 import platformdirs
 import wasmtime
+from wasmtime import _ffi as ffi
 
 from jitscope.runtime.files import write_atomic
 
 __all__ = [
     "CACHE_ENTRIES",
+    "EVAL_THREAD_STACK_BYTES",
     "WASM_STACK_BYTES",
     "Ticker",
     "compile_cache_dir",
@@ -24,9 +27,12 @@ __all__ = [
     "new_engine",
 ]
 
-#: wasm call stack for deep (non-tail) recursion: wasmtime's default is 512 KiB, and it must
-#: stay below wasmtime's async stack size (2 MiB), which wasmtime-py does not expose.
-WASM_STACK_BYTES = (2 << 20) - (128 << 10)
+#: wasm call stack for deep (non-tail) recursion: room for over 100,000 interpreted frames
+#: (wasmtime's default is 512 KiB).  Evaluations run on a thread with EVAL_THREAD_STACK_BYTES
+#: of native stack (runtime/deep.py): wasm on a thread with less would fault, not trap.
+WASM_STACK_BYTES = 64 << 20
+#: Twice the wasm stack: host callbacks (a tier-up compiles a module) run on top of it.
+EVAL_THREAD_STACK_BYTES = 2 * WASM_STACK_BYTES
 
 
 # Compiled main modules by (path, size, mtime): sessions on one build share an engine, so a
@@ -50,9 +56,20 @@ def new_engine() -> wasmtime.Engine:
     """An engine with the sessions' settings (a cold compile in one measures start-up)."""
     config = wasmtime.Config()
     config.epoch_interruption = True
+    _set_async_stack_size(config, WASM_STACK_BYTES + (1 << 20))
     config.max_wasm_stack = WASM_STACK_BYTES
     config.wasm_tail_call = True
     return wasmtime.Engine(config)
+
+
+def _set_async_stack_size(config: wasmtime.Config, size: int) -> None:
+    # wasmtime requires max_wasm_stack below the async stack size (2 MiB by default) even
+    # without async support, and wasmtime-py does not expose that setting: the C API's own
+    # function, called on the library wasmtime-py loaded (its major version is pinned).
+    setter = ffi.dll.wasmtime_config_async_stack_size_set
+    setter.argtypes = [ctypes.POINTER(ffi.wasm_config_t), ctypes.c_size_t]
+    setter.restype = None
+    setter(config.ptr(), size)
 
 
 def interrupt_start_up() -> None:

@@ -27,6 +27,7 @@ import wasmtime
 
 from jitscope.runtime.abi import Abi, interface_problems
 from jitscope.runtime.breaks import BREAK_KINDS, Breakpoint, Stop
+from jitscope.runtime.deep import DeepStackThread
 from jitscope.runtime.engine import Ticker, compiled_main
 from jitscope.runtime.layout import EXIT_WORDS, REASON_WORDS, Layout, LayoutError, read_layout
 from jitscope.runtime.sites import JitSite, jit_site, trap_kind
@@ -217,6 +218,8 @@ class Session:
         self.debugger, problems = interface_problems(self.main_module.exports)
         if problems:
             raise ModuleLoadError(self.path, "; ".join(problems))
+        # Every call into wasm runs on a thread with room for the wasm stack (runtime/deep.py).
+        self._deep = DeepStackThread("jitscope-wasm")
         linker = wasmtime.Linker(self.engine)
         define_wasi(linker, self._output, writable)
         linker.define_func(
@@ -225,10 +228,11 @@ class Session:
         self._ticker = Ticker(self.engine)
         self._limit_depth = 0  # nesting of _time_limited blocks
         instance = self._start_up(
-            "instantiating", lambda: linker.instantiate(self.store, self.main_module)
+            "instantiating",
+            lambda: self._deep.in_place(partial(linker.instantiate, self.store, self.main_module)),
         )
         #: Typed calls into the instance (its exports were checked above).
-        self.abi = Abi(self.store, instance)
+        self.abi = Abi(self.store, instance, self._deep.in_place)
         self.memory: wasmtime.Memory = self.abi.memory
         self.table: wasmtime.Table = self.abi.table
         self._stack_pointer: wasmtime.Global | None = self.abi.stack_pointer
@@ -374,6 +378,7 @@ class Session:
         except EvalError as e:  # a helper call (say dbg_func) trapped or ran past the limit
             problem = f"fails while {what}: {e.message}"
         self._ticker.stop()  # no session: no thread left waiting for one
+        self._deep.close()
         raise ModuleLoadError(self.path, problem)
 
     def _call(self, call: Callable[[], T]) -> T:
@@ -564,7 +569,7 @@ class Session:
         the moment it is called ends it (one that comes before its wasm runs included).
         """
         try:
-            return self._eval(source, name)
+            return self._deep.run(partial(self._eval, source, name), self.interrupt)
         finally:
             self._interrupt.clear()
 
@@ -956,14 +961,14 @@ class Session:
         linker = wasmtime.Linker(self.engine)
         linker.define(self.store, "env", "memory", self.memory)
         linker.define(self.store, "env", "__indirect_function_table", self.table)
-        return linker.instantiate(self.store, module)
+        return self._deep.in_place(partial(linker.instantiate, self.store, module))
 
     def _module_call(self, mod: JitModule, name: str, *args: int) -> int:
         fn = mod.functions.get(name)
         if fn is None:
             raise EvalError("jit", f"module {mod.id}: exports no function {name}")
         try:
-            result = fn(self.store, *args)
+            result = self._deep.in_place(partial(fn, self.store, *args))
             return result if isinstance(result, int) else 0
         except wasmtime.Trap as e:
             if e.trap_code == wasmtime.TrapCode.INTERRUPT:  # an interrupt or the time limit
@@ -1382,7 +1387,8 @@ class Session:
         self._ticker.disarm()
         self.store.set_epoch_deadline(1 << 62)
         try:
-            answer = self.on_stop(stop) if self.on_stop is not None else "continue"
+            with self._deep.parked():
+                answer = self.on_stop(stop) if self.on_stop is not None else "continue"
         finally:
             self.store.set_epoch_deadline(1)
             if self.time_limit:
@@ -1634,6 +1640,7 @@ class Session:
         self.on_tier_up = None
         self.on_stop = None
         self._ticker.stop()
+        self._deep.close()
         for name in ("abi", "memory", "table", "_stack_pointer", "store"):
             self.__dict__.pop(name, None)
 

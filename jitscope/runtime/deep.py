@@ -1,0 +1,133 @@
+"""The thread a session's evaluations run on, whose native stack holds the deep wasm stack.
+
+Wasmtime runs wasm on the calling thread's native stack and lets it take up to the engine's
+``max_wasm_stack`` before trapping.  A thread with less stack than that free would fault
+instead of trapping, so a session runs Scheme code (the only wasm that recurses without a
+bound of its own) on a thread of its own with room for it; helper calls, which the module
+bounds (the reader and the printer limit their nesting), run on the caller's thread.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from typing import TypeVar
+
+from jitscope.runtime.engine import EVAL_THREAD_STACK_BYTES
+
+__all__ = ["DeepStackThread", "on_deep_stack", "start_deep_thread"]
+
+T = TypeVar("T")
+
+_creating = threading.Lock()  # threading.stack_size is process-wide: set, start, restore
+_deep_threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+
+
+def start_deep_thread(
+    target: Callable[[], object], name: str, stack_bytes: int = EVAL_THREAD_STACK_BYTES
+) -> threading.Thread:
+    """Start a daemon thread with ``stack_bytes`` of native stack: sessions evaluate on it in
+    place (a front end that runs evaluations on a thread of its own saves a hand-off)."""
+    with _creating:
+        previous = threading.stack_size(stack_bytes)
+        try:
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+        finally:
+            threading.stack_size(previous)
+    _deep_threads.add(thread)
+    return thread
+
+
+def on_deep_stack() -> bool:
+    """Whether the current thread has the stack an evaluation may need."""
+    return threading.current_thread() in _deep_threads
+
+
+class DeepStackThread:
+    """Runs calls one at a time on a thread with room for the wasm stack, started on first
+    use.  A call from a thread with that room (this one, in a host callback that evaluates, or
+    a front end's from start_deep_thread) runs in place."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._parked = False
+        weakref.finalize(self, self._jobs.put, None)  # an unclosed session's thread ends too
+
+    def run(self, call: Callable[[], T], on_interrupt: Callable[[], None]) -> T:
+        """``call()``'s result (or exception), run on the deep thread.  A KeyboardInterrupt
+        while waiting calls ``on_interrupt`` (which must end the call), waits for the call to
+        end, then propagates: the session is never left with wasm running."""
+        if self._parked or on_deep_stack():
+            return call()
+        box: list[T] = []
+        failure: list[BaseException] = []
+        done = threading.Event()
+
+        def job() -> None:
+            try:
+                box.append(call())
+            except BaseException as e:  # noqa: BLE001 - re-raised on the caller's thread
+                failure.append(e)
+            finally:
+                done.set()
+
+        self._start()
+        self._jobs.put(job)
+        interrupted: KeyboardInterrupt | None = None
+        while True:
+            try:
+                done.wait()
+                break
+            except KeyboardInterrupt as e:
+                interrupted = e
+                on_interrupt()
+        if interrupted is not None:
+            raise interrupted
+        if failure:
+            raise failure[0]
+        return box[0]
+
+    def in_place(self, call: Callable[[], T]) -> T:
+        """A Runner: ``run`` with the session's own interrupt left out (a helper call)."""
+        return self.run(call, _no_interrupt)
+
+    @contextmanager
+    def parked(self) -> Iterator[None]:
+        """While the thread waits in a host callback (a stop, for the front end's answer),
+        calls from other threads run on theirs, as helper calls the module bounds: the thread
+        could not take them."""
+        self._parked = True
+        try:
+            yield
+        finally:
+            self._parked = False
+
+    def close(self) -> None:
+        """End the thread (after the call under way, if any)."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._jobs.put(None)
+            if thread is not threading.current_thread():
+                thread.join()
+
+    def _start(self) -> None:
+        if self._thread is None:
+            self._thread = start_deep_thread(partial(_serve, self._jobs), self._name)
+
+
+def _no_interrupt() -> None:
+    pass
+
+
+def _serve(jobs: queue.SimpleQueue[Callable[[], None] | None]) -> None:
+    # Only the queue: the thread holds no session, so an unclosed one can still be freed.
+    while (job := jobs.get()) is not None:
+        job()
+        del job
