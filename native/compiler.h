@@ -206,6 +206,13 @@ struct Compiler {
         return s;
       }
       case Sx::SYMBOL: return intern(x->text);
+      case Sx::BYTEVECTOR: {
+        Obj *o = allocate(T_BYTEVECTOR, 2 + (x->text.size() + 8) / 8);
+        o->slot[0] = x->text.size();
+        memcpy(&o->slot[1], x->text.data(), x->text.size());
+        compileRoots.push_back(tagged(o));
+        return tagged(o);
+      }
       case Sx::LIST: {
         Value tail = x->dotted ? quoted(x->dotted) : NIL_V;
         Root r(tail);
@@ -560,7 +567,7 @@ struct Compiler {
   Node *expr(const Sx *x, Scope *sc, FuncScope *fs, const std::string &nameHint = "") {
     switch (x->kind) {
       case Sx::FIXNUM: case Sx::FLONUM: case Sx::BOOLEAN: case Sx::CHAR: case Sx::STRING:
-      case Sx::VECTOR:
+      case Sx::VECTOR: case Sx::BYTEVECTOR:
         return constant(quoted(x), x, fs);
       case Sx::SYMBOL: return reference(x, sc, fs);
       case Sx::LIST: break;

@@ -49,6 +49,7 @@ extern "C" __attribute__((import_module("env"), import_name("throw_error"))) voi
 #include "compiler.h"
 #include "primitives.h"
 #include "ports.h"
+#include "bytevectors.h"
 #include "interpreter.h"
 #include "jit_runtime.h"
 #include "jit_macro.h"

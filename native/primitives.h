@@ -24,6 +24,7 @@ static const char *typeName(Value v) {
       case T_SYMBOL: return "a symbol";
       case T_STRING: return "a string";
       case T_VECTOR: return "a vector";
+      case T_BYTEVECTOR: return "a bytevector";
     }
   return "a value";
 }
@@ -155,7 +156,7 @@ static bool equal(Value a, Value b, EqualState &st, int depth) {
         a = cdr(a);
         b = cdr(b);
         continue;
-      case T_STRING:
+      case T_STRING: case T_BYTEVECTOR:  // one layout
         return stringLength(a) == stringLength(b) && !memcmp(stringChars(a), stringChars(b), stringLength(a));
       case T_FLONUM: return eqv(a, b);
       case T_VECTOR:
@@ -197,6 +198,7 @@ static const int64_t MAX_SEQUENCE = 1 << 27;  // elements of a vector, bytes of 
   int64_t len = 0;
   if (isVector(of)) { what = "a vector"; len = vectorLength(of); }
   else if (isType(of, T_STRING)) { what = "a string"; len = stringLength(of); }
+  else if (isType(of, T_BYTEVECTOR)) { what = "a bytevector"; len = stringLength(of); }
   else for (Value l = of; isPair(l); l = cdr(l)) len++;
   fail(E_RANGE, site, "%s: index %s is out of range for %s of length %lld", who, repr(index).c_str(), what, (long long)len);
 }
@@ -292,6 +294,7 @@ static Value raiseTo(const Node *site, Value obj, bool continuable);  // in inte
 static Value makeErrorObject(Value message, Value irritants);        // in interpreter.h
 static bool isErrorObject(Value v);                                  // in interpreter.h
 static Value portPrim(int id, Value *args, int n, const Node *site);  // in ports.h
+static Value bytevectorPrim(int id, Value *args, int n, const Node *site);  // in bytevectors.h
 
 [[noreturn]] static void escapeTo(Value k, Value *args, int n, const Node *site) {
   if (obj(k)->slot[0] != TRUE_V)
@@ -660,6 +663,11 @@ __attribute__((noinline)) static Value primApplyMore(int id, Value *args, int n,
     case P_FLUSH_OUTPUT: case P_SET_CURRENT_INPUT: case P_SET_CURRENT_OUTPUT:
     case P_OPEN_OUTPUT_FILE: case P_DELETE_FILE:
       return portPrim(id, args, n, site);
+    case P_BYTEVECTORP: case P_MAKE_BYTEVECTOR: case P_BYTEVECTOR: case P_BYTEVECTOR_LENGTH:
+    case P_BYTEVECTOR_U8_REF: case P_BYTEVECTOR_U8_SET: case P_BYTEVECTOR_COPY:
+    case P_BYTEVECTOR_COPY_TO: case P_BYTEVECTOR_APPEND: case P_UTF8_TO_STRING:
+    case P_STRING_TO_UTF8:
+      return bytevectorPrim(id, args, n, site);
     case P_WITH_EXCEPTION_HANDLER: {
       if (!isProcedure(args[0])) typeError(site, who, "a procedure", args[0]);
       if (!isProcedure(args[1])) typeError(site, who, "a procedure", args[1]);

@@ -343,6 +343,15 @@ struct Printer {
       case T_FLONUM: printFlonum(out, floVal(v)); return;
       case T_CONTINUATION: out += "#<continuation>"; return;
       case T_PORT: out += "#<port>"; return;
+      case T_BYTEVECTOR: {  // #u8(1 2 3); the bytes sit where a string's do
+        out += "#u8(";
+        for (size_t i = 0; i < stringLength(v) && !full(); i++) {
+          if (i) out += ' ';
+          out += std::to_string((unsigned char)stringChars(v)[i]);
+        }
+        out += ')';
+        return;
+      }
       case T_VALUES: {  // as a REPL shows several values: side by side
         bool first = true;
         for (Value l = obj(v)->slot[0]; isPair(l) && !full(); l = cdr(l), first = false) {

@@ -7,7 +7,8 @@
 // Reader: text to syntax trees with positions.
 
 struct Sx {
-  enum Kind { LIST, SYMBOL, FIXNUM, BOOLEAN, STRING, CHAR, VECTOR, FLONUM } kind;  // VECTOR: #(items)
+  // VECTOR: #(items); BYTEVECTOR: #u8(bytes), its bytes in text
+  enum Kind { LIST, SYMBOL, FIXNUM, BOOLEAN, STRING, CHAR, VECTOR, FLONUM, BYTEVECTOR } kind;
   Pos pos, end;
   std::string text;  // symbol name or string contents
   int64_t num = 0;
@@ -148,6 +149,19 @@ struct Reader {
       Sx *v = read(depth + 1);
       if (v->dotted) fail(p, "a vector literal cannot have a '.'");
       v->kind = Sx::VECTOR;
+      v->pos = p;
+      return v;
+    }
+    if (c == '#' && i + 3 < n && (s[i + 1] == 'u' || s[i + 1] == 'U') && s[i + 2] == '8' && s[i + 3] == '(') {
+      advance(); advance(); advance();
+      Sx *v = read(depth + 1);
+      if (v->dotted) fail(p, "a bytevector literal cannot have a '.'");
+      for (Sx *b : v->items) {
+        if (b->kind != Sx::FIXNUM || b->num < 0 || b->num > 255) fail(b->pos, "a bytevector holds bytes (0 to 255)");
+        v->text += (char)b->num;
+      }
+      v->items.clear();  // the bytes are in text (the syntax stays in the reader's arena)
+      v->kind = Sx::BYTEVECTOR;
       v->pos = p;
       return v;
     }

@@ -40,6 +40,7 @@ enum ObjType : uint32_t {
   T_RECORD = 9,        // slot[0]: its type (a vector: name, field names); the fields follow
   T_VALUES = 10,       // slot[0]: the list of values (values with other than one)
   T_PORT = 11,         // see ports.h
+  T_BYTEVECTOR = 12,   // a string's layout: slot[0] its length (raw), its bytes follow
 };
 static const uint32_t MARK_BIT = 0x80000000u;
 

@@ -360,6 +360,15 @@ CASES = [
         "'(#x1F #b101 #o17 #x-ff #d10 #e1.0) '|a b| (length '(|a b|)) (symbol? (car '(2.5)))",
         ["(31 5 15 -255 10 1)", "|a b|", "1", "#f"],
     ),
+    # bytevectors
+    (
+        (
+            "(define b (make-bytevector 3 1)) (bytevector-u8-set! b 2 9) b "
+            "(bytevector-u8-ref #u8(5 6 7) 2) (bytevector-append b #u8(4)) "
+            '(utf8->string (bytevector 104 105)) (string->utf8 "ok") (equal? b (bytevector 1 1 9))'
+        ),
+        ["#u8(1 1 9)", "7", "#u8(1 1 9 4)", '"hi"', "#u8(111 107)", "#t"],
+    ),
     # booleans in any case; \a \b and line continuations (LF, CRLF, CR) in strings; write
     # escapes what would not show (controls, separators, noncharacters), in strings, chars
     # and |symbols| alike
