@@ -39,7 +39,7 @@ enum Prim {
   P_WITH_EXCEPTION_HANDLER, P_RAISE, P_RAISE_CONTINUABLE, P_ERROR_OBJECTP,
   P_ERROR_OBJECT_MESSAGE, P_ERROR_OBJECT_IRRITANTS, P_BYTEVECTORP, P_MAKE_BYTEVECTOR, P_BYTEVECTOR,
   P_BYTEVECTOR_LENGTH, P_BYTEVECTOR_U8_REF, P_BYTEVECTOR_U8_SET, P_BYTEVECTOR_COPY,
-  P_BYTEVECTOR_COPY_TO, P_BYTEVECTOR_APPEND, P_UTF8_TO_STRING, P_STRING_TO_UTF8,
+  P_BYTEVECTOR_COPY_TO, P_BYTEVECTOR_APPEND, P_UTF8_TO_STRING, P_STRING_TO_UTF8, P_APPEND,
   // For the prelude and for quasiquote: not meant to be called by name.
   P_APPEND2, P_TYPE_ERROR, P_RANGE_ERROR, P_RECORD_TYPE, P_MAKE_RECORD, P_RECORDP, P_RECORD_REF,
   P_RECORD_SET, P_MAKE_VALUES, P_VALUES_TO_LIST,
@@ -100,7 +100,7 @@ static const PrimInfo primInfo[] = {
   {"bytevector?", 1, 1}, {"make-bytevector", 1, 2}, {"bytevector", 0, -1},
   {"bytevector-length", 1, 1}, {"bytevector-u8-ref", 2, 2}, {"bytevector-u8-set!", 3, 3},
   {"bytevector-copy", 1, 3}, {"bytevector-copy!", 3, 5}, {"bytevector-append", 0, -1},
-  {"utf8->string", 1, 3}, {"string->utf8", 1, 3},
+  {"utf8->string", 1, 3}, {"string->utf8", 1, 3}, {"append", 0, -1},
   {"%append", 2, 2}, {"%type-error", 3, 3}, {"%range-error", 3, 3}, {"%record-type", 2, 2},
   {"%make-record", 1, -1}, {"%record?", 2, 2}, {"%record-ref", 4, 4}, {"%record-set!", 5, 5},
   {"%make-values", 1, 1}, {"%values->list", 1, 1},

@@ -10,12 +10,6 @@
           ((null? l) acc)
           (else (%type-error 'reverse "a list" lst)))))
 
-(define (append . lists)
-  (let append/loop ((ls lists))
-    (cond ((null? ls) '())
-          ((null? (cdr ls)) (car ls))
-          (else (%append (car ls) (append/loop (cdr ls)))))))
-
 (define (list-tail lst k)
   (unless (exact-integer? k) (%type-error 'list-tail "an index" k))
   (let list-tail/loop ((l lst) (i k))

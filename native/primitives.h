@@ -287,6 +287,22 @@ static inline void checkCStack(const Node *site) {
 
 static Value apply(Value *base, int nargs, const Node *site);
 
+// A copy of the list `list` ending in `tail` (append of two).
+static Value appendTo(const Node *site, Value list, Value tail) {
+  if (listLength(list) < 0) typeError(site, "append", "a list", list);
+  if (list == NIL_V) return tail;
+  Root keepList(list), keepTail(tail);
+  Root head(cons(car(list), NIL_V));
+  Root last(head.get());
+  for (Value l = cdr(keepList.get()); isPair(l); l = cdr(l)) {
+    Value cell = cons(car(l), NIL_V);
+    obj(*last.at)->slot[1] = cell;
+    *last.at = cell;
+  }
+  obj(*last.at)->slot[1] = keepTail.get();
+  return head.get();
+}
+
 static bool isProcedure(Value v) { return isPrimProc(v) || isClosure(v) || isType(v, T_CONTINUATION); }
 
 static Value callcc(const Node *site, Value f);  // in interpreter.h
@@ -609,19 +625,14 @@ __attribute__((noinline)) static Value primApplyMore(int id, Value *args, int n,
       for (int i = n; i-- > 1;) *irritants.at = cons(args[i], *irritants.at);
       return raiseTo(site, makeErrorObject(args[0], irritants.get()), false);
     }
-    case P_APPEND2: {
-      // A copy of the first list ending in the second.
-      if (listLength(args[0]) < 0) typeError(site, "append", "a list", args[0]);
-      if (args[0] == NIL_V) return args[1];
-      Root head(cons(car(args[0]), NIL_V));
-      Root tail(head.get());
-      for (Value l = cdr(args[0]); isPair(l); l = cdr(l)) {
-        Value cell = cons(car(l), NIL_V);
-        obj(*tail.at)->slot[1] = cell;
-        *tail.at = cell;
-      }
-      obj(*tail.at)->slot[1] = args[1];
-      return head.get();
+    case P_APPEND2: return appendTo(site, args[0], args[1]);
+    case P_APPEND: {  // copies of every list but the last, which the result shares
+      if (n == 0) return NIL_V;
+      for (int i = 0; i + 1 < n; i++)
+        if (listLength(args[i]) < 0) typeError(site, "append", "a list", args[i]);
+      Root result(args[n - 1]);
+      for (int i = n - 1; i-- > 0;) *result.at = appendTo(site, args[i], result.get());
+      return result.get();
     }
     case P_RECORD_TYPE: {  // (%record-type 'name '(field ...)): a record type, as a vector
       Value v = makeVector(2, UNSPEC_V);
