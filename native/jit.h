@@ -355,6 +355,47 @@ struct Jit : JitMacro {
     a->end();
   }
 
+  // r = (quotient a b), (remainder a b) or (modulo a b) on fixnums, b not 0.  On tagged
+  // values the remainder comes out tagged (2a rem 2b is 2(a rem b)), the quotient untagged.
+  void fixnumDivide(const Node *n, const std::vector<Operand> &ops, uint32_t r) {
+    pushOperand(ops[0]);
+    pushOperand(ops[1]);
+    if (n->index == P_QUOTIENT) {
+      a->i64_div_s();
+      a->local_set(r);
+      a->local_get(r);  // only the fixnum minimum over -1 leaves the fixnum range
+      a->i64_const(FIX_MAX);
+      a->i64_gt_s();
+      a->if_();
+      failWith(n, JF_OVERFLOW, &ops[0], &ops[1]);
+      a->end();
+      a->local_get(r);
+      a->i64_const(1);
+      a->i64_shl();
+      a->local_set(r);
+      return;
+    }
+    a->i64_rem_s();
+    a->local_set(r);
+    if (n->index != P_MODULO) return;
+    // modulo takes the divisor's sign: a nonzero remainder of the other sign moves by b.
+    a->local_get(r);
+    a->i64_const(0);
+    a->i64_ne();
+    a->local_get(r);
+    pushOperand(ops[1]);
+    a->i64_xor();
+    a->i64_const(0);
+    a->i64_lt_s();
+    a->i32_and();
+    a->if_();
+    a->local_get(r);
+    pushOperand(ops[1]);
+    a->i64_add();
+    a->local_set(r);
+    a->end();
+  }
+
   void prim(Node *n) {
     size_t argc = n->kids.size();
     int id = n->index;
@@ -407,6 +448,25 @@ struct Jit : JitMacro {
       a->i64_eqz();
       if (slow) a->end();
       boolFromI32();
+      release(ops);
+      return;
+    }
+    if (argc == 2 && (id == P_QUOTIENT || id == P_REMAINDER || id == P_MODULO)) {
+      auto ops = operands(n->kids);
+      uint32_t r = takeTemp();
+      // Two fixnums and a divisor other than 0 inline; the rest (a division by zero's error
+      // included) in the runtime.
+      bool notFixnums = testNotFixnums(ops);
+      pushOperand(ops[1]);
+      a->i64_eqz();
+      if (notFixnums) a->i32_or();
+      a->if_();
+      numberSlowPath(n, ops, r);
+      a->else_();
+      fixnumDivide(n, ops, r);
+      a->end();
+      a->local_get(r);
+      releaseTemp(r);
       release(ops);
       return;
     }

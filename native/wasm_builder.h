@@ -99,8 +99,11 @@ enum Op : uint8_t {
   I32Add = 0x6a,
   I32Sub = 0x6b,
   I32And = 0x71,
+  I32Or = 0x72,
   I64Add = 0x7c,
   I64Sub = 0x7d,
+  I64DivS = 0x7f,
+  I64RemS = 0x81,
   I64And = 0x83,
   I64Or = 0x84,
   I64Xor = 0x85,
@@ -195,8 +198,11 @@ struct Assembler {
   void i32_add() { op(I32Add); }
   void i32_sub() { op(I32Sub); }
   void i32_and() { op(I32And); }
+  void i32_or() { op(I32Or); }
   void i64_add() { op(I64Add); }
   void i64_sub() { op(I64Sub); }
+  void i64_div_s() { op(I64DivS); }
+  void i64_rem_s() { op(I64RemS); }
   void i64_and() { op(I64And); }
   void i64_or() { op(I64Or); }
   void i64_xor() { op(I64Xor); }

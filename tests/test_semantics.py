@@ -360,6 +360,25 @@ CASES = [
         "'(#x1F #b101 #o17 #x-ff #d10 #e1.0) '|a b| (length '(|a b|)) (symbol? (car '(2.5)))",
         ["(31 5 15 -255 10 1)", "|a b|", "1", "#f"],
     ),
+    # quotient, remainder and modulo: fixnums inline in JIT code, every sign, the one
+    # overflow, division by zero and flonums through the runtime
+    (
+        (
+            "(define (qrm a b) (list (quotient a b) (remainder a b) (modulo a b))) "
+            "(qrm 7 2) (qrm -7 2) (qrm 7 -2) (qrm -7 -2) (qrm 6 -3) (qrm 7.0 2) "
+            "(qrm -4611686018427387904 3) (remainder -4611686018427387904 -1)"
+        ),
+        [
+            "(3 1 1)",
+            "(-3 -1 1)",
+            "(-3 1 -1)",
+            "(3 -1 -1)",
+            "(-2 0 0)",
+            "(3.0 1.0 1.0)",
+            "(-1537228672809129301 -1 2)",
+            "0",
+        ],
+    ),
     # bytevectors
     (
         (
@@ -557,6 +576,12 @@ ERRORS = [
         "*: fixnum overflow computing (* 4611686018427387903 2)",
     ),
     ("(quotient 1 0)", "divide-by-zero", "quotient: division by zero"),
+    ("(let ((z 0)) (modulo 5 z))", "divide-by-zero", "modulo: division by zero"),
+    (
+        "(let ((m -4611686018427387904)) (quotient m -1))",
+        "overflow",
+        "quotient: fixnum overflow computing (quotient -4611686018427387904 -1)",
+    ),
     ("(letrec ((a b) (b 1)) a)", "unbound", "b used before its definition"),
     ("(1 2", "read", "missing ')' to close '(' opened at line 1, column 1"),
     (")", "read", "unexpected ')'"),
