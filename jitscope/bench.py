@@ -20,16 +20,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
 
 import wasmtime
 
-from jitscope.runtime.deep import start_deep_thread
+from jitscope.runtime.deep import run_on_deep_thread
 from jitscope.runtime.engine import new_engine
 from jitscope.runtime.session import Session
 from jitscope.runtime.snapshot import snapshot
-
-T = TypeVar("T")
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
 
@@ -517,24 +514,6 @@ def format_table(
     return "\n".join(lines)
 
 
-def _on_deep_stack(call: Callable[[], T]) -> T:
-    """``call()`` on a thread the sessions evaluate on in place: thread CPU time is then the
-    evaluations', and no hand-off is timed."""
-    box: list[T] = []
-    failure: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            box.append(call())
-        except BaseException as e:  # noqa: BLE001 - re-raised on the caller's thread
-            failure.append(e)
-
-    start_deep_thread(target, "jitscope-bench").join()
-    if failure:
-        raise failure[0]
-    return box[0]
-
-
 def run_bench(args: argparse.Namespace) -> int:
     def progress(line: str) -> None:
         print(f"jitscope bench: {line}", file=sys.stderr, flush=True)
@@ -547,7 +526,9 @@ def run_bench(args: argparse.Namespace) -> int:
         costs = [] if args.no_session else run_session_costs(args.wasm, progress)
         return programs, links, costs
 
-    programs, links, costs = _on_deep_stack(measure)
+    # On a thread sessions evaluate on in place: thread CPU time is the evaluations', and no
+    # hand-off is timed.
+    programs, links, costs = run_on_deep_thread(measure, "jitscope-bench")
     if args.json:
         print(
             json.dumps(

@@ -61,12 +61,11 @@ static Value bytevectorPrim(int id, Value *args, int n, const Node *site) {
       bytevectorBytes(v)[i] = byteArg(site, id, args[2]);
       return UNSPEC_V;
     }
-    case P_BYTEVECTOR_COPY: {
-      Value v = bytevectorArg(site, id, args[0]);
-      auto [start, end] = spanArgs(site, id, args, n, 1, v, bytevectorLength(v));
-      Root keep(v);
-      Value r = newBytevector(site, id, end - start);
-      memcpy(bytevectorBytes(r), bytevectorBytes(keep.get()) + start, end - start);
+    case P_BYTEVECTOR_COPY: case P_STRING_TO_UTF8: {  // strings hold UTF-8: their bytes, copied
+      Value v = id == P_STRING_TO_UTF8 ? stringArg(site, id, args[0]) : bytevectorArg(site, id, args[0]);
+      auto [start, end] = spanArgs(site, id, args, n, 1, v, stringLength(v));  // one layout
+      Value r = newBytevector(site, id, end - start);  // v stays rooted in args
+      memcpy(bytevectorBytes(r), stringChars(v) + start, end - start);
       return r;
     }
     case P_BYTEVECTOR_COPY_TO: {  // (bytevector-copy! to at from [start end])
@@ -99,18 +98,9 @@ static Value bytevectorPrim(int id, Value *args, int n, const Node *site) {
       for (size_t i = start; i < end; i += len)
         if (utf8At(bytes + start, end - start, i - start, len) < 0)
           fail(E_RANGE, site, "%s: the byte at %zu does not begin a UTF-8 character", who, i);
-      Root keep(v);
-      Value s = newString(site, id, end - start);
-      memcpy(stringBytes(s), bytevectorBytes(keep.get()) + start, end - start);
+      Value s = newString(site, id, end - start);  // v stays rooted in args
+      memcpy(stringBytes(s), bytevectorBytes(v) + start, end - start);
       return s;
-    }
-    case P_STRING_TO_UTF8: {  // strings hold UTF-8 already: the bytes, copied
-      Value s = stringArg(site, id, args[0]);
-      auto [start, end] = spanArgs(site, id, args, n, 1, s, stringLength(s));
-      Root keep(s);
-      Value v = newBytevector(site, id, end - start);
-      memcpy(bytevectorBytes(v), stringChars(keep.get()) + start, end - start);
-      return v;
     }
   }
   return UNSPEC_V;

@@ -11,7 +11,7 @@ from typing import TextIO, TypeVar
 
 from jitscope.debugger import Debugger, Report
 from jitscope.debugger.code import code_listing
-from jitscope.runtime.deep import start_deep_thread
+from jitscope.runtime.deep import Outcome, start_deep_thread
 from jitscope.runtime.engine import interrupt_start_up
 from jitscope.runtime.session import FormResult, Session, Unsupported
 from jitscope.wasm.tools import WasmToolsError
@@ -123,17 +123,8 @@ def interruptible(
     """
     if threading.current_thread() is not threading.main_thread():
         return work()  # signals reach only the main thread
-    box: list[T | BaseException] = []
-    done = threading.Event()
+    outcome = Outcome(work)
     interrupted = threading.Event()
-
-    def target() -> None:
-        try:
-            box.append(work())
-        except BaseException as e:  # noqa: BLE001 - re-raised on the caller's thread
-            box.append(e)
-        finally:
-            done.set()
 
     interrupt = on_interrupt or session.interrupt
 
@@ -143,13 +134,10 @@ def interruptible(
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        start_deep_thread(target, "jitscope-eval")  # the session evaluates on it in place
-        while not done.wait(0.05):
+        start_deep_thread(outcome, "jitscope-eval")  # the session evaluates on it in place
+        while not outcome.done.wait(0.05):
             if interrupted.is_set():
                 interrupt()
     finally:
         signal.signal(signal.SIGINT, previous)
-    result = box[0]
-    if isinstance(result, BaseException):
-        raise result
-    return result
+    return outcome.result()

@@ -15,11 +15,11 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from jitscope.runtime.engine import EVAL_THREAD_STACK_BYTES
 
-__all__ = ["DeepStackThread", "on_deep_stack", "start_deep_thread"]
+__all__ = ["DeepStackThread", "Outcome", "on_deep_stack", "run_on_deep_thread", "start_deep_thread"]
 
 T = TypeVar("T")
 
@@ -41,6 +41,38 @@ def start_deep_thread(
             threading.stack_size(previous)
     _deep_threads.add(thread)
     return thread
+
+
+class Outcome(Generic[T]):
+    """A call to run on another thread: calling it runs ``call`` there and keeps what it
+    returned or raised, for the thread that waits on ``done``."""
+
+    def __init__(self, call: Callable[[], T]) -> None:
+        self._call = call
+        self._value: list[T] = []
+        self._error: BaseException | None = None
+        self.done = threading.Event()
+
+    def __call__(self) -> None:
+        try:
+            self._value.append(self._call())
+        except BaseException as e:  # noqa: BLE001 - re-raised on the waiting thread
+            self._error = e
+        finally:
+            self.done.set()
+
+    def result(self) -> T:
+        """The call's value, or its exception raised here (once it is done)."""
+        if self._error is not None:
+            raise self._error
+        return self._value[0]
+
+
+def run_on_deep_thread(call: Callable[[], T], name: str) -> T:
+    """``call()`` on a new thread from start_deep_thread, waited for."""
+    outcome = Outcome(call)
+    start_deep_thread(outcome, name).join()
+    return outcome.result()
 
 
 def on_deep_stack() -> bool:
@@ -66,33 +98,20 @@ class DeepStackThread:
         end, then propagates: the session is never left with wasm running."""
         if self._parked or on_deep_stack():
             return call()
-        box: list[T] = []
-        failure: list[BaseException] = []
-        done = threading.Event()
-
-        def job() -> None:
-            try:
-                box.append(call())
-            except BaseException as e:  # noqa: BLE001 - re-raised on the caller's thread
-                failure.append(e)
-            finally:
-                done.set()
-
+        outcome = Outcome(call)
         self._start()
-        self._jobs.put(job)
+        self._jobs.put(outcome)
         interrupted: KeyboardInterrupt | None = None
         while True:
             try:
-                done.wait()
+                outcome.done.wait()
                 break
             except KeyboardInterrupt as e:
                 interrupted = e
                 on_interrupt()
         if interrupted is not None:
             raise interrupted
-        if failure:
-            raise failure[0]
-        return box[0]
+        return outcome.result()
 
     def in_place(self, call: Callable[[], T]) -> T:
         """A Runner: ``run`` with the session's own interrupt left out (a helper call)."""
