@@ -451,6 +451,38 @@ struct Jit : JitMacro {
       release(ops);
       return;
     }
+    if (argc == 2 && id == P_MUL) {
+      auto ops = operands(n->kids);
+      uint32_t r = takeTemp();
+      // Two fixnums under 2^31 in magnitude inline (their product fits a fixnum); the rest (a
+      // larger product and its overflow check included) in the runtime.
+      bool notFixnums = testNotFixnums(ops);
+      for (size_t i = 0; i < 2; i++) {
+        // |x| < 2^31: tagged (2x, even) from -2^32 + 2 to 2^32 - 2, shifted to start at 0
+        pushOperand(ops[i]);
+        a->i64_const((INT64_C(1) << 32) - 2);
+        a->i64_add();
+        a->i64_const((INT64_C(1) << 33) - 4);
+        a->i64_le_u();
+        if (i) a->i32_and();
+      }
+      a->i32_eqz();
+      if (notFixnums) a->i32_or();
+      a->if_();
+      numberSlowPath(n, ops, r);
+      a->else_();
+      pushOperand(ops[0]);  // tagged a times untagged b: the tagged product
+      pushOperand(ops[1]);
+      a->i64_const(1);
+      a->i64_shr_s();
+      a->i64_mul();
+      a->local_set(r);
+      a->end();
+      a->local_get(r);
+      releaseTemp(r);
+      release(ops);
+      return;
+    }
     if (argc == 2 && (id == P_QUOTIENT || id == P_REMAINDER || id == P_MODULO)) {
       auto ops = operands(n->kids);
       uint32_t r = takeTemp();

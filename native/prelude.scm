@@ -173,23 +173,22 @@
 
 (define (call-with-input-file name proc) (call-with-port (open-input-file name) proc))
 
-(define (with-input-from-file name thunk)
-  (let ((port (open-input-file name)) (saved (current-input-port)))
-    (%set-current-input-port! port)
+; Runs thunk with port as the current port that current and set-current! read and set.
+(define (%with-current-port port current set-current! thunk)
+  (let ((saved (current)))
+    (set-current! port)
     (let ((result (thunk)))
-      (%set-current-input-port! saved)
+      (set-current! saved)
       (close-port port)
       result)))
+
+(define (with-input-from-file name thunk)
+  (%with-current-port (open-input-file name) current-input-port %set-current-input-port! thunk))
 
 (define (call-with-output-file name proc) (call-with-port (open-output-file name) proc))
 
 (define (with-output-to-file name thunk)
-  (let ((port (open-output-file name)) (saved (current-output-port)))
-    (%set-current-output-port! port)
-    (let ((result (thunk)))
-      (%set-current-output-port! saved)
-      (close-port port)
-      result)))
+  (%with-current-port (open-output-file name) current-output-port %set-current-output-port! thunk))
 
 (define (close-input-port port) (close-port port))
 (define (close-output-port port) (close-port port))

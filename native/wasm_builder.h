@@ -102,12 +102,14 @@ enum Op : uint8_t {
   I32Or = 0x72,
   I64Add = 0x7c,
   I64Sub = 0x7d,
+  I64Mul = 0x7e,
   I64DivS = 0x7f,
   I64RemS = 0x81,
   I64And = 0x83,
   I64Or = 0x84,
   I64Xor = 0x85,
   I64Shl = 0x86,
+  I64ShrS = 0x87,
   F64Add = 0xa0,
   F64Sub = 0xa1,
   F64Mul = 0xa2,
@@ -201,12 +203,14 @@ struct Assembler {
   void i32_or() { op(I32Or); }
   void i64_add() { op(I64Add); }
   void i64_sub() { op(I64Sub); }
+  void i64_mul() { op(I64Mul); }
   void i64_div_s() { op(I64DivS); }
   void i64_rem_s() { op(I64RemS); }
   void i64_and() { op(I64And); }
   void i64_or() { op(I64Or); }
   void i64_xor() { op(I64Xor); }
   void i64_shl() { op(I64Shl); }
+  void i64_shr_s() { op(I64ShrS); }
   void i32_wrap_i64() { op(I32WrapI64); }
   void i64_extend_i32_u() { op(I64ExtendI32U); }
   void ref_null_func() { op(RefNullFunc); code.u8(FUNCREF); }

@@ -274,6 +274,23 @@ def _expr(depth: int, params: list[str]):
         st.tuples(sub, sub).map(lambda t: f"(car (map (lambda (e) (- e {t[1]})) (list {t[0]})))"),
         st.tuples(sub, sub, sub).map(lambda t: f"(or (and (> {t[0]} {t[1]}) {t[2]}) {t[1]})"),
         st.tuples(sub, sub).map(lambda t: f"(let ((s 0)) (set! s (+ s {t[0]})) (- s {t[1]}))"),
+        # the language issue's forms: division inline, flonums there and back, escapes,
+        # multiple values and exceptions
+        st.tuples(st.sampled_from(["remainder", "modulo"]), sub, sub).map(
+            lambda t: f"({t[0]} {t[1]} {t[2]})"
+        ),
+        st.tuples(sub, sub).map(lambda t: f"(exact (floor (+ (* {t[0]} 1.5) {t[1]})))"),
+        st.tuples(sub, sub).map(
+            lambda t: f"(call/cc (lambda (k) (+ 1 (if (< {t[0]} {t[1]}) (k {t[0]}) {t[1]}))))"
+        ),
+        st.tuples(sub, sub).map(
+            lambda t: f"(call-with-values (lambda () (values {t[0]} {t[1]})) -)"
+        ),
+        st.tuples(sub, sub).map(
+            lambda t: (
+                f"(guard (e ((symbol? e) 7)) (+ {t[0]} (if (> {t[0]} {t[1]}) (raise 'x) {t[1]})))"
+            )
+        ),
     )
 
 

@@ -379,6 +379,21 @@ CASES = [
             "0",
         ],
     ),
+    # *: fixnums under 2^31 in magnitude inline in JIT code, larger ones (and their
+    # overflow) through the runtime
+    (
+        (
+            "(define (mul a b) (* a b)) (mul 2147483647 2147483647) (mul -2147483647 3) "
+            "(mul 2147483648 -2147483648) (mul 3000000000 1000000000) (mul 6 7.5)"
+        ),
+        [
+            "4611686014132420609",
+            "-6442450941",
+            "-4611686018427387904",
+            "3000000000000000000",
+            "45.0",
+        ],
+    ),
     # bytevectors
     (
         (
@@ -577,6 +592,11 @@ ERRORS = [
     ),
     ("(quotient 1 0)", "divide-by-zero", "quotient: division by zero"),
     ("(let ((z 0)) (modulo 5 z))", "divide-by-zero", "modulo: division by zero"),
+    (
+        "(let ((m -2147483648)) (* m m))",
+        "overflow",
+        "*: fixnum overflow computing (* -2147483648 -2147483648)",
+    ),
     (
         "(let ((m -4611686018427387904)) (quotient m -1))",
         "overflow",
