@@ -7,9 +7,7 @@
 static Value newBytevector(const Node *site, int id, size_t len) {
   if (len > (size_t)MAX_SEQUENCE)
     fail(E_RANGE, site, "%s: a bytevector of %zu bytes is too long", primInfo[id].name, len);
-  Obj *o = allocate(T_BYTEVECTOR, 2 + (len + 8) / 8);
-  o->slot[0] = len;
-  return tagged(o);
+  return tagged(allocateByteObject(T_BYTEVECTOR, len));
 }
 
 static inline uint8_t *bytevectorBytes(Value v) { return (uint8_t *)&obj(v)->slot[1]; }

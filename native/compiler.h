@@ -207,8 +207,7 @@ struct Compiler {
       }
       case Sx::SYMBOL: return intern(x->text);
       case Sx::BYTEVECTOR: {
-        Obj *o = allocate(T_BYTEVECTOR, 2 + (x->text.size() + 8) / 8);
-        o->slot[0] = x->text.size();
+        Obj *o = allocateByteObject(T_BYTEVECTOR, x->text.size());
         memcpy(&o->slot[1], x->text.data(), x->text.size());
         compileRoots.push_back(tagged(o));
         return tagged(o);

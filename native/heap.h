@@ -286,11 +286,18 @@ static Value makeBox(Value v) {
   return tagged(o);
 }
 
-static Value makeString(const char *s, size_t len) {
-  Obj *o = allocate(T_STRING, 2 + (len + 8) / 8);
+// A string or a bytevector of len bytes (its contents to fill): slot[0] the length, the bytes
+// after, NUL-terminated.
+static Obj *allocateByteObject(ObjType type, size_t len) {
+  Obj *o = allocate(type, 2 + (len + 8) / 8);
   o->slot[0] = len;
-  memcpy(&o->slot[1], s, len);
   ((char *)&o->slot[1])[len] = 0;
+  return o;
+}
+
+static Value makeString(const char *s, size_t len) {
+  Obj *o = allocateByteObject(T_STRING, len);
+  memcpy(&o->slot[1], s, len);
   return tagged(o);
 }
 static inline const char *stringChars(Value v) { return (const char *)&obj(v)->slot[1]; }

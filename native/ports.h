@@ -8,8 +8,7 @@
 // A port is a T_PORT object: slot[0] its PortFlags (a fixnum), slot[1] a string, slot[2] a
 // fixnum.  An input port reads slot[1] from position slot[2]; a string output port fills
 // slot[1] (its capacity) up to slot[2]; a file output port writes to the descriptor slot[2]
-// at offset slot[3];
-// the console's output goes to `output`.
+// at offset slot[3]; the console's output goes to `output`.
 
 enum PortFlags : int64_t {
   PORT_INPUT = 1, PORT_OUTPUT = 2, PORT_CONSOLE = 4, PORT_CLOSED = 8, PORT_FILE = 16
@@ -137,14 +136,19 @@ static const char *fileProblem(bool writing) {
                  : "not permitted (a program reads files in its own directory only)";
 }
 
+// A file name argument, as a path.
+static std::string pathArg(const Node *site, int id, Value v) {
+  stringArg(site, id, v);
+  return std::string(stringChars(v), stringLength(v));
+}
+
 static int openFile(const Node *site, int id, const std::string &path, int how) {
   int fd = open(path.c_str(), how, 0644);
   if (fd < 0) fail(E_RANGE, site, "%s: cannot open %s: %s", primInfo[id].name, path.c_str(), fileProblem(how != O_RDONLY));
   return fd;
 }
 
-static Value openInputFile(const Node *site, int id, Value name) {
-  std::string path(stringChars(name), stringLength(name));
+static Value openInputFile(const Node *site, int id, const std::string &path) {
   int fd = openFile(site, id, path, O_RDONLY);
   std::string data;
   char chunk[65536];
@@ -226,22 +230,19 @@ static Value portPrim(int id, Value *args, int n, const Node *site) {
       memcpy(stringBytes(r), stringChars(obj(keep.get())->slot[1]), fill);
       return r;
     }
-    case P_OPEN_INPUT_FILE: return openInputFile(site, id, stringArg(site, id, args[0]));
+    case P_OPEN_INPUT_FILE: return openInputFile(site, id, pathArg(site, id, args[0]));
     case P_OPEN_OUTPUT_FILE: {
-      Value name = stringArg(site, id, args[0]);
-      std::string path(stringChars(name), stringLength(name));
-      int fd = openFile(site, id, path, O_WRONLY | O_CREAT | O_TRUNC);
+      int fd = openFile(site, id, pathArg(site, id, args[0]), O_WRONLY | O_CREAT | O_TRUNC);
       return makePort(PORT_OUTPUT | PORT_FILE, FALSE_V, fd);
     }
     case P_DELETE_FILE: {
-      Value name = stringArg(site, id, args[0]);
-      std::string path(stringChars(name), stringLength(name));
+      std::string path = pathArg(site, id, args[0]);
       if (unlink(path.c_str()) != 0)
         fail(E_RANGE, site, "%s: cannot delete %s: %s", who, path.c_str(), fileProblem(true));
       return UNSPEC_V;
     }
     case P_FILE_EXISTSP: {
-      std::string path(stringChars(stringArg(site, id, args[0])), stringLength(args[0]));
+      std::string path = pathArg(site, id, args[0]);
       struct stat st;
       return mkBool(stat(path.c_str(), &st) == 0);
     }

@@ -235,10 +235,7 @@ static size_t lengthArg(const Node *site, int id, Value k) {
 
 static Value newString(const Node *site, int id, size_t len) {
   if (len > (size_t)MAX_SEQUENCE) fail(E_RANGE, site, "%s: a string of %zu bytes is too long", primInfo[id].name, len);
-  Obj *o = allocate(T_STRING, 2 + (len + 8) / 8);
-  o->slot[0] = len;
-  ((char *)&o->slot[1])[len] = 0;
-  return tagged(o);
+  return tagged(allocateByteObject(T_STRING, len));
 }
 static inline char *stringBytes(Value v) { return (char *)&obj(v)->slot[1]; }
 
@@ -287,9 +284,8 @@ static inline void checkCStack(const Node *site) {
 
 static Value apply(Value *base, int nargs, const Node *site);
 
-// A copy of the list `list` ending in `tail` (append of two).
-static Value appendTo(const Node *site, Value list, Value tail) {
-  if (listLength(list) < 0) typeError(site, "append", "a list", list);
+// A copy of the proper list `list` ending in `tail` (append of two).
+static Value appendTo(Value list, Value tail) {
   if (list == NIL_V) return tail;
   Root keepList(list), keepTail(tail);
   Root head(cons(car(list), NIL_V));
@@ -625,13 +621,12 @@ __attribute__((noinline)) static Value primApplyMore(int id, Value *args, int n,
       for (int i = n; i-- > 1;) *irritants.at = cons(args[i], *irritants.at);
       return raiseTo(site, makeErrorObject(args[0], irritants.get()), false);
     }
-    case P_APPEND2: return appendTo(site, args[0], args[1]);
-    case P_APPEND: {  // copies of every list but the last, which the result shares
+    case P_APPEND2: case P_APPEND: {  // copies of every list but the last, which the result shares
       if (n == 0) return NIL_V;
       for (int i = 0; i + 1 < n; i++)
         if (listLength(args[i]) < 0) typeError(site, "append", "a list", args[i]);
       Root result(args[n - 1]);
-      for (int i = n - 1; i-- > 0;) *result.at = appendTo(site, args[i], result.get());
+      for (int i = n - 1; i-- > 0;) *result.at = appendTo(args[i], result.get());
       return result.get();
     }
     case P_RECORD_TYPE: {  // (%record-type 'name '(field ...)): a record type, as a vector

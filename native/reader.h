@@ -43,19 +43,17 @@ struct Reader {
   void checkUtf8() {
     size_t j = 0;
     uint32_t l = 1, c = 1;
+    size_t len;
     while (j < n) {
       unsigned char b = s[j];
-      int extra = b < 0x80 ? 0 : (b >> 5) == 6 ? 1 : (b >> 4) == 14 ? 2 : (b >> 3) == 30 ? 3 : -1;
-      bool ok = extra >= 0 && j + extra < n + (extra == 0);
-      for (int k = 1; ok && k <= extra; k++) ok = j + k < n && ((unsigned char)s[j + k] & 0xc0) == 0x80;
-      if (!ok || b == 0) {
+      if (utf8At(s, n, j, len) < 0 || b == 0) {
         Pos p; p.line = l; p.col = c; p.src = src;
         char hex[8];
         snprintf(hex, sizeof hex, "0x%02x", b);
         fail(p, b == 0 ? "NUL byte in source" : "invalid UTF-8 byte %s", hex);
       }
       if (b == '\n') { l++; c = 1; } else c++;
-      j += extra + 1;
+      j += len;
     }
   }
 
@@ -250,13 +248,9 @@ struct Reader {
             name.find_first_not_of("0123456789abcdefABCDEF", 1) == std::string::npos)
           x->num = strtol(name.c_str() + 1, nullptr, 16);
         if (x->num < 0) {  // one UTF-8 encoded character (checkUtf8 validated the encoding)
-          unsigned char b = name[0];
-          size_t len = b < 0x80 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;
-          if (len > 1 && name.size() == len) {
-            int64_t code = b & (0x7f >> len);
-            for (size_t k = 1; k < len; k++) code = code << 6 | (name[k] & 0x3f);
-            x->num = code;
-          }
+          size_t len;
+          int64_t code = utf8At(name.data(), name.size(), 0, len);
+          if (len > 1 && name.size() == len) x->num = code;
         }
         if (x->num < 0 || x->num > 0x10ffff) fail(p, "unknown character name #\\%s", name.c_str());
       } else if (tok.size() >= 2 && strchr("xXbBoOdDeEiI", tok[1])) {

@@ -1,10 +1,11 @@
-"""The thread a session's evaluations run on, whose native stack holds the deep wasm stack.
+"""The thread a session's calls into wasm run on, whose native stack holds the deep wasm stack.
 
 Wasmtime runs wasm on the calling thread's native stack and lets it take up to the engine's
 ``max_wasm_stack`` before trapping.  A thread with less stack than that free would fault
-instead of trapping, so a session runs Scheme code (the only wasm that recurses without a
-bound of its own) on a thread of its own with room for it; helper calls, which the module
-bounds (the reader and the printer limit their nesting), run on the caller's thread.
+instead of trapping, so every call a session makes into wasm runs on a thread with room for
+it: the session's own, or the caller's when it is one (start_deep_thread).  During a stop the
+session's thread waits in a host callback, so other threads' helper calls run on theirs, as
+they are calls the module bounds (the reader and the printer limit their nesting).
 """
 
 from __future__ import annotations
@@ -113,8 +114,9 @@ class DeepStackThread:
             raise interrupted
         return outcome.result()
 
-    def in_place(self, call: Callable[[], T]) -> T:
-        """A Runner: ``run`` with the session's own interrupt left out (a helper call)."""
+    def run_helper(self, call: Callable[[], T]) -> T:
+        """A Runner for helper calls: ``run`` without the session's interrupt, which would
+        also end the next evaluation."""
         return self.run(call, _no_interrupt)
 
     @contextmanager

@@ -229,10 +229,12 @@ class Session:
         self._limit_depth = 0  # nesting of _time_limited blocks
         instance = self._start_up(
             "instantiating",
-            lambda: self._deep.in_place(partial(linker.instantiate, self.store, self.main_module)),
+            lambda: self._deep.run_helper(
+                partial(linker.instantiate, self.store, self.main_module)
+            ),
         )
         #: Typed calls into the instance (its exports were checked above).
-        self.abi = Abi(self.store, instance, self._deep.in_place)
+        self.abi = Abi(self.store, instance, self._deep.run_helper)
         self.memory: wasmtime.Memory = self.abi.memory
         self.table: wasmtime.Table = self.abi.table
         self._stack_pointer: wasmtime.Global | None = self.abi.stack_pointer
@@ -961,14 +963,14 @@ class Session:
         linker = wasmtime.Linker(self.engine)
         linker.define(self.store, "env", "memory", self.memory)
         linker.define(self.store, "env", "__indirect_function_table", self.table)
-        return self._deep.in_place(partial(linker.instantiate, self.store, module))
+        return self._deep.run_helper(partial(linker.instantiate, self.store, module))
 
     def _module_call(self, mod: JitModule, name: str, *args: int) -> int:
         fn = mod.functions.get(name)
         if fn is None:
             raise EvalError("jit", f"module {mod.id}: exports no function {name}")
         try:
-            result = self._deep.in_place(partial(fn, self.store, *args))
+            result = self._deep.run_helper(partial(fn, self.store, *args))
             return result if isinstance(result, int) else 0
         except wasmtime.Trap as e:
             if e.trap_code == wasmtime.TrapCode.INTERRUPT:  # an interrupt or the time limit
