@@ -159,6 +159,7 @@ struct Jit : JitMacro {
   }
 
   void compareSlow(const Node *n, const Operand &x, const Operand *y) {
+    if (fastResume >= 0) { bail(); return; }
     a->i32_const((int32_t)(uintptr_t)n);
     pushOperand(x);
     if (y) pushOperand(*y); else a->i64_const(mkFix(0));
@@ -234,6 +235,7 @@ struct Jit : JitMacro {
   // r = n's operation on operands that are not both fixnums: + - * of two flonums inline, a
   // new box from the free list (as cons takes a pair), anything else through rt_arith.
   void numberSlowPath(const Node *n, const std::vector<Operand> &ops, uint32_t r) {
+    if (fastResume >= 0) { bail(); return; }
     bool inlined = (n->index == P_ADD || n->index == P_SUB || n->index == P_MUL) && !ops[0].fix &&
                    !ops[1].fix;
     if (inlined) {
@@ -529,10 +531,14 @@ struct Jit : JitMacro {
       a->i64_const(1);
       a->i64_or();
       a->else_();
-      spill();
-      pushOperand(ops[0]);
-      pushOperand(ops[1]);
-      callRuntime((const void *)&rt_cons, sigCons);
+      if (fastResume >= 0) {
+        bail();
+      } else {
+        spill();
+        pushOperand(ops[0]);
+        pushOperand(ops[1]);
+        callRuntime((const void *)&rt_cons, sigCons);
+      }
       a->end();
       releaseTemp(counted);
       release(ops);
@@ -627,6 +633,7 @@ struct Jit : JitMacro {
 
   void tailCallSlow(Node *n, const std::vector<Operand> &ops) {
     using namespace wasm;
+    if (fastResume >= 0) { bail(); return; }
     if (slowOwner != a) { slowLocal = a->addLocal(I32); slowOwner = a; }
     size_t argc = ops.size() - 1;
     bool isApply = namesApply(n);  // as rt_tail_prepare expects: see tailDispatchable
@@ -673,10 +680,15 @@ struct Jit : JitMacro {
   void directCall(Node *n, Func *f, const std::vector<Operand> &ops) {
     if (n->tail && f == fn) {
       // A tail call to itself: assign the parameters (all values first, so each argument
-      // sees the old ones) and branch back to the loop around the body.
+      // sees the old ones), enter (see compileFunction) and branch back to the loop around
+      // the body.  The fast copy has checked that no entry breakpoint is armed.
       for (size_t i = 1; i < ops.size(); i++) pushOperand(ops[i]);
       for (size_t i = ops.size() - 1; i >= 1; i--) a->local_set(slotLocal[i - 1]);
       if (f->hasFree) { pushOperand(ops[0]); a->local_set(CLOSURE); }
+      if (tailEnters) {
+        if (fastResume < 0) breakOnEntry();
+        countEntry();
+      }
       a->br(a->depth - 1 - loopDepth);
       return;
     }
@@ -710,6 +722,8 @@ struct Jit : JitMacro {
       a->i32_load(8);
       a->i32_const((int32_t)(uintptr_t)known);
       a->i32_eq();
+      bool fastSelf = fastResume >= 0 && n->tail && known == fn;
+      if (fastSelf) { notBreakArmed(); a->i32_and(); }
       a->if_(wasm::I64);
       if (known->hasFree) {
         a->i32_const((int32_t)(uintptr_t)g);
@@ -720,6 +734,12 @@ struct Jit : JitMacro {
       a->local_set(fv);
       directCall(n, known, ops);
       a->else_();
+      if (fastResume >= 0) {  // redefined, or (a self tail call) an entry breakpoint armed
+        bail();
+        a->end();
+        release(ops);
+        return;
+      }
       a->i32_const((int32_t)(uintptr_t)n);
       callRuntime((const void *)&rt_guard_failed, mb.type({wasm::I32}, {}));
       a->i32_const((int32_t)(uintptr_t)g);
@@ -734,6 +754,13 @@ struct Jit : JitMacro {
     }
     auto ops = operands(n->kids);
     if (!n->tail) spill();
+    if (known && fastResume >= 0 && n->tail && known == fn) {
+      notBreakArmed();
+      a->i32_eqz();
+      a->if_();
+      bail();
+      a->end();
+    }
     if (known) directCall(n, known, ops);
     else genericCall(n, ops);
     release(ops);
@@ -776,6 +803,7 @@ struct Jit : JitMacro {
         checkAssigned(n, JF_UNBOUND);
         return;
       case N_SET_LOCAL: {
+        if (n->index < fn->nparams) fastUnsafe = true;  // a redone turn would see the new value
         bool fix = producesFixnum(n->kids[0]);
         expr(n->kids[0]);
         a->local_set(slotLocal[n->index]);
@@ -784,6 +812,7 @@ struct Jit : JitMacro {
         return;
       }
       case N_SET_LOCAL_BOX: case N_SET_FREE_BOX:
+        fastUnsafe = true;
         if (n->kind == N_SET_LOCAL_BOX) a->local_get(slotLocal[n->index]);
         else loadFree(n->index);
         a->i32_wrap_i64();
@@ -891,6 +920,107 @@ struct Jit : JitMacro {
     return false;
   }
 
+  bool tailEnters = false;  // self tail calls enter (break, count) before branching back
+
+  // While an entry breakpoint is armed, ask before counting (a first entry has 0 calls).
+  void breakOnEntry() {
+    a->i32_const((int32_t)(uintptr_t)&breakArmed);
+    a->i32_load();
+    a->if_();
+    a->i32_const((int32_t)(uintptr_t)fn);
+    callRuntime((const void *)&rt_break_entry, mb.type({wasm::I32}, {}));
+    a->end();
+  }
+  void countEntry() {
+    a->i32_const((int32_t)(uintptr_t)fn);
+    a->i32_const((int32_t)(uintptr_t)fn);
+    a->i64_load(offsetof(Func, jitCalls));
+    a->i64_const(1);
+    a->i64_add();
+    a->i64_store(offsetof(Func, jitCalls));
+  }
+  void notBreakArmed() {  // an i32: whether no entry breakpoint is armed
+    a->i32_const((int32_t)(uintptr_t)&breakArmed);
+    a->i32_load();
+    a->i32_eqz();
+  }
+
+  // A loop's body twice: a fast copy for fixnums and no calls, then the full body.  Any slow
+  // path of the fast copy (another type, an overflow, an empty free list, an error, a
+  // redefinition, an armed breakpoint) leaves it, and the full body redoes that turn from
+  // the same parameters (nothing the fast copy did before is seen: it writes no variable and
+  // no object but the ones it allocates) and runs the rest of the loop.  With no call in it,
+  // Cranelift keeps the loop's variables in registers; a call on any path inside a loop
+  // makes it spill them around every turn.  Entering (the breakpoint check and the count)
+  // moves from the loop's head to the function's entry and each self tail call.  False, with
+  // nothing emitted, when the body cannot have a fast copy.
+  bool fastLoop(Func *f) {
+    using namespace wasm;
+    if (loopVariables().size() > MAX_RESUME_VALUES) return false;
+    size_t codeMark = a->code.size(), marksMark = a->marks.size(), localsMark = a->locals.size();
+    uint32_t callsMark = a->calls, depthMark = a->depth, slotsMark = frameSlots;
+    auto tempsMark = freeTemps;
+    auto slotOfTemp = tempSlot;
+    std::vector<bool> fixMark = fixSlot;
+    tailEnters = true;
+    a->block(I64);
+    uint32_t done = a->depth - 1;
+    a->block();
+    uint32_t resume = a->depth - 1;  // reached with the loop's variables in resumeValues
+    a->block();
+    fastResume = a->depth - 1;  // reached with them in their locals
+    a->block();
+    uint32_t enterArmed = a->depth - 1;
+    // An armed entry breakpoint takes the full body from the start; else count, and loop.
+    a->i32_const((int32_t)(uintptr_t)&breakArmed);
+    a->i32_load();
+    a->if_();
+    storeLoopVariables();
+    a->br(a->depth - 1 - enterArmed);
+    a->end();
+    countEntry();
+    fastUnsafe = false;
+    uint32_t fastCalls = a->calls;
+    a->loop();
+    loopDepth = a->depth - 1;
+    expr(f->body);
+    a->br(a->depth - 1 - done);
+    a->end();
+    fastResume = -1;
+    if (a->calls != fastCalls || fastUnsafe) {
+      a->code.b.resize(codeMark);
+      a->marks.resize(marksMark);
+      a->locals.resize(localsMark);
+      a->calls = callsMark;
+      a->depth = depthMark;
+      frameSlots = slotsMark;
+      freeTemps = tempsMark;
+      tempSlot = slotOfTemp;
+      fixSlot = fixMark;
+      tailEnters = false;
+      return false;
+    }
+    a->end();
+    // Entered with the breakpoint armed: stop (the variables out of resumeValues, which code
+    // run at the stop may use), count, and on as from a fast turn that bailed.
+    loadLoopVariables();
+    breakOnEntry();
+    countEntry();
+    storeLoopVariables();
+    a->br(a->depth - 1 - resume);
+    a->end();
+    storeLoopVariables();  // a turn the fast copy left
+    a->end();
+    loadLoopVariables();
+    fixSlot = fixMark;
+    a->loop(I64);
+    loopDepth = a->depth - 1;
+    expr(f->body);
+    a->end();
+    a->end();
+    return true;
+  }
+
   void compileFunction(Func *f) {
     wasm::Function &wf = mb.funcs[funcIndex[f]];
     fn = f;
@@ -922,25 +1052,17 @@ struct Jit : JitMacro {
     bool loops = selfTailCalls(f->body);
     Pos fnStart{f->line, f->col, f->src}, fnEnd{f->endLine, f->endCol, f->src};
     markSpan(fnStart, fnEnd);
-    if (loops) {
-      a->loop(wasm::I64);
-      loopDepth = a->depth - 1;
+    tailEnters = false;
+    if (!loops || !fastLoop(f)) {
+      if (loops) {
+        a->loop(wasm::I64);
+        loopDepth = a->depth - 1;
+      }
+      breakOnEntry();
+      countEntry();
+      expr(f->body);
+      if (loops) a->end();
     }
-    // While an entry breakpoint is armed, ask before counting (a first entry has 0 calls).
-    a->i32_const((int32_t)(uintptr_t)&breakArmed);
-    a->i32_load();
-    a->if_();
-    a->i32_const((int32_t)(uintptr_t)f);
-    callRuntime((const void *)&rt_break_entry, mb.type({wasm::I32}, {}));
-    a->end();
-    a->i32_const((int32_t)(uintptr_t)f);
-    a->i32_const((int32_t)(uintptr_t)f);
-    a->i64_load(offsetof(Func, jitCalls));
-    a->i64_const(1);
-    a->i64_add();
-    a->i64_store(offsetof(Func, jitCalls));
-    expr(f->body);
-    if (loops) a->end();
     wasm::Bytes body = std::move(a->code);
     std::vector<wasm::SourceMark> bodyMarks = std::move(a->marks);
     a->code = wasm::Bytes();

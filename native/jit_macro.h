@@ -18,6 +18,10 @@ struct JitMacro {
   std::vector<uint32_t> slotLocal;
   uint32_t fpLocal = 0, tmp32 = 0;
   uint32_t loopDepth = 0;  // depth of the loop around the body, the target of self tail calls
+  // While the fast copy of a loop's body is compiled (see compileFunction): the depth of the
+  // block its slow paths leave by, for the full body to redo the turn; else -1.
+  int fastResume = -1;
+  bool fastUnsafe = false;  // the fast copy would change state a redone turn sees
   bool hasFrame = false;
   std::vector<uint32_t> freeTemps, pending;
   std::unordered_map<uint32_t, uint32_t> tempSlot;  // temp local -> frame slot
@@ -82,8 +86,35 @@ struct JitMacro {
     releaseTemp(t);
   }
 
-  // Calls rt_fail; control does not come back.
+  // In the fast copy of a loop body: leave it; the full body redoes the turn from the loop's
+  // variables (the parameters and the closure), which go to it through resumeValues.
+  void bail() { a->br(a->depth - 1 - fastResume); }
+  void storeLoopVariables() {
+    uint32_t k = 0;
+    for (uint32_t local : loopVariables()) {
+      a->i32_const((int32_t)(uintptr_t)&resumeValues[k++]);
+      a->local_get(local);
+      a->i64_store();
+    }
+  }
+  void loadLoopVariables() {
+    uint32_t k = 0;
+    for (uint32_t local : loopVariables()) {
+      a->i32_const((int32_t)(uintptr_t)&resumeValues[k++]);
+      a->i64_load();
+      a->local_set(local);
+    }
+  }
+  std::vector<uint32_t> loopVariables() const {
+    std::vector<uint32_t> v(slotLocal.begin(), slotLocal.begin() + fn->nparams);
+    if (fn->hasFree) v.push_back(CLOSURE);
+    return v;
+  }
+
+  // Calls rt_fail; control does not come back.  (The fast copy bails instead: the full body
+  // fails at the same place.)
   void failWith(const Node *site, JitFailure code, const Operand *x = nullptr, const Operand *y = nullptr) {
+    if (fastResume >= 0) { bail(); return; }
     a->i32_const((int32_t)(uintptr_t)site);
     a->i32_const(code);
     if (x) pushOperand(*x); else a->i64_const(0);

@@ -9,6 +9,12 @@
 
 enum JitFailure : int32_t { JF_OVERFLOW, JF_UNBOUND, JF_UNASSIGNED, JF_STACK, JF_PAIR };
 
+// Where the fast copy of a loop's body leaves the loop's variables for the full body (see
+// Jit::fastLoop).  Through memory, not wasm locals: Cranelift then allocates the two loops'
+// variables apart, and the fast loop's stay in registers.
+static const uint32_t MAX_RESUME_VALUES = 16;
+static Value resumeValues[MAX_RESUME_VALUES];
+
 // How JIT code left its fast path, by kind (read by the host: dbg_exits): how often, where the
 // last one happened, and the order in which the kinds first happened (0: never).
 enum ExitKind : uint32_t {

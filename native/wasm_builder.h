@@ -134,6 +134,7 @@ struct Assembler {
   std::vector<ValType> locals;  // declared locals beyond the parameters
   uint32_t nparams = 0;
   uint32_t depth = 0;  // open blocks, loops and ifs: branch targets are relative to it
+  uint32_t calls = 0;  // call and call_indirect emitted (tail calls are not counted)
 
   uint32_t addLocal(ValType t) {
     locals.push_back(t);
@@ -163,8 +164,10 @@ struct Assembler {
     code.uleb(dflt);
   }
   void return_() { op(Return); }
-  void call(uint32_t f) { op(Call); code.uleb(f); }
-  void call_indirect(uint32_t type, uint32_t table = 0) { op(CallIndirect); code.uleb(type); code.uleb(table); }
+  void call(uint32_t f) { op(Call); code.uleb(f); calls++; }
+  void call_indirect(uint32_t type, uint32_t table = 0) {
+    op(CallIndirect); code.uleb(type); code.uleb(table); calls++;
+  }
   void return_call(uint32_t f) { op(ReturnCall); code.uleb(f); }
   void return_call_indirect(uint32_t type, uint32_t table = 0) {
     op(ReturnCallIndirect); code.uleb(type); code.uleb(table);

@@ -240,3 +240,19 @@ def test_a_snapshot_taken_with_breakpoints_set_resumes_without_them(
 )
 def test_expression_at_reads_one_datum(line: int, col: int, text: str) -> None:
     assert expression_at('(a "x)" #\\) b)\n(c ; )\n d)', line, col) == text
+
+
+def test_an_enter_breakpoint_stops_at_every_turn_of_a_jit_loop(session: Session) -> None:
+    # The loop's fast copy has no call: an armed breakpoint sends every turn to the full body.
+    session.eval("(define (down n acc) (if (= n 0) acc (down (- n 1) (+ acc n))))")
+    session.jit(["down"])
+    assert session.eval("(down 10 0)")[0].text == "55"
+    stops = recorder(session)
+    session.add_breakpoint("enter", "down")
+    assert session.eval("(down 3 0)")[0].text == "6"
+    assert len(stops) == 4  # (down 3 0), (down 2 3), (down 1 5), (down 0 6)
+    assert all(s.stack.frames[0].tier == "JIT module 1" for s in stops)
+    session.clear_breakpoints()
+    assert session.eval("(down 100 0)")[0].text == "5050"
+    assert len(stops) == 4
+    assert session.function("down").jit_calls == 11 + 4 + 101

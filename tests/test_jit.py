@@ -586,3 +586,79 @@ def test_flonum_arithmetic_is_inline_f64_in_the_wat(session):
         "3.0",
     ]
     assert session.function("step").jit_calls == 4
+
+
+# A self-tail-calling loop whose body has no call gets a fast copy (fixnums, no call) and the
+# full body, which any slow path of the fast copy hands the turn to.
+LOOP = "(define (sum-loop i acc) (if (> i 0) (sum-loop (- i 1) (+ acc i)) acc))"
+
+
+def loop_headers(wat: str, func: str) -> list[list[str]]:
+    """The instructions of each loop in ``func`` (nested ones included in their parents)."""
+    body = wat.split(f"(func ${func} ", 1)[1].split("\n  (func ", 1)[0]
+    lines = [line.strip() for line in body.splitlines()]
+    loops = []
+    for k, line in enumerate(lines):
+        if line.startswith("loop"):
+            depth, inner = 0, []
+            for other in lines[k:]:
+                depth += other.startswith(("loop", "block", "if")) - (other == "end")
+                inner.append(other)
+                if depth == 0:
+                    break
+            loops.append(inner)
+    return loops
+
+
+def test_a_loop_without_calls_gets_a_fast_copy_with_none(session):
+    session.eval(LOOP)
+    session.eval(
+        "(define (show-loop i) (if (> i 0) (begin (display i) (show-loop (- i 1))) 'done))"
+    )
+    mod = session.generate(["sum-loop", "show-loop"])
+    wat = tools.print_wat(mod.data)
+    fast, full = loop_headers(wat, "sum-loop")
+    assert not [i for i in fast if i.startswith("call")]
+    assert [i for i in full if i.startswith("call")]
+    assert len(loop_headers(wat, "show-loop")) == 1  # its body calls display: no fast copy
+
+
+@pytest.mark.parametrize(
+    ("start", "calls"),
+    [
+        ("0", 10001),
+        ("0.5", 10001),  # a flonum from the first turn: the full body runs the loop
+        ("4611686018427292903", 10),  # overflows at the tenth turn: the full body raises it
+    ],
+)
+def test_a_fast_loop_hands_over_to_the_full_body_with_honest_counts(start, calls):
+    call = f"(sum-loop 10000 {start})"
+    with Session() as interpreter:
+        interpreter.eval(LOOP)
+        expected = values(interpreter, call)
+    with Session() as s:
+        s.eval(LOOP)
+        s.jit(["sum-loop"])
+        assert values(s, call) == expected
+        assert s.function("sum-loop").jit_calls == calls
+    assert expected[0].startswith("error: ") == (calls == 10)
+
+
+def test_a_fast_loop_meeting_a_flonum_half_way_carries_on_in_the_full_body(session):
+    session.eval(
+        "(define (half-float i acc)"
+        "  (if (> i 0) (half-float (- i 1) (+ acc (if (= i 5000) 0.5 i))) acc))"
+    )
+    session.jit(["half-float"])
+    assert values(session, "(half-float 10000 0)") == [str(sum(range(1, 10001)) - 5000 + 0.5)]
+    assert session.function("half-float").jit_calls == 10001
+
+
+def test_a_fast_loop_that_allocates_hands_collections_to_the_full_body(session):
+    session.eval("(define (build n acc) (if (= n 0) acc (build (- n 1) (cons n acc))))")
+    session.eval("(define (len l n) (if (null? l) n (len (cdr l) (+ n 1))))")
+    session.jit(["build", "len"])
+    collections = session.heap_stats()["collections"]
+    assert values(session, "(len (build 300000 '()) 0) (car (build 5 '()))") == ["300000", "1"]
+    assert session.heap_stats()["collections"] > collections
+    assert session.function("build").jit_calls == 300001 + 6
