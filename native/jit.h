@@ -680,12 +680,17 @@ struct Jit : JitMacro {
   void directCall(Node *n, Func *f, const std::vector<Operand> &ops) {
     if (n->tail && f == fn) {
       // A tail call to itself: assign the parameters (all values first, so each argument
-      // sees the old ones), enter (see compileFunction) and branch back to the loop around
-      // the body.  The fast copy has checked that no entry breakpoint is armed.
+      // sees the old ones), enter (see fastLoop) and branch back to the loop around the body.
+      if (fastResume >= 0) {  // an armed entry breakpoint stops in the full body
+        pushBreakArmed();
+        a->if_();
+        bail();
+        a->end();
+      }
       for (size_t i = 1; i < ops.size(); i++) pushOperand(ops[i]);
       for (size_t i = ops.size() - 1; i >= 1; i--) a->local_set(slotLocal[i - 1]);
       if (f->hasFree) { pushOperand(ops[0]); a->local_set(CLOSURE); }
-      if (tailEnters) {
+      if (tailEnters) {  // (the fast copy bailed above while a breakpoint is armed)
         if (fastResume < 0) breakOnEntry();
         countEntry();
       }
@@ -722,8 +727,6 @@ struct Jit : JitMacro {
       a->i32_load(8);
       a->i32_const((int32_t)(uintptr_t)known);
       a->i32_eq();
-      bool fastSelf = fastResume >= 0 && n->tail && known == fn;
-      if (fastSelf) { notBreakArmed(); a->i32_and(); }
       a->if_(wasm::I64);
       if (known->hasFree) {
         a->i32_const((int32_t)(uintptr_t)g);
@@ -734,7 +737,7 @@ struct Jit : JitMacro {
       a->local_set(fv);
       directCall(n, known, ops);
       a->else_();
-      if (fastResume >= 0) {  // redefined, or (a self tail call) an entry breakpoint armed
+      if (fastResume >= 0) {  // redefined
         bail();
         a->end();
         release(ops);
@@ -754,13 +757,6 @@ struct Jit : JitMacro {
     }
     auto ops = operands(n->kids);
     if (!n->tail) spill();
-    if (known && fastResume >= 0 && n->tail && known == fn) {
-      notBreakArmed();
-      a->i32_eqz();
-      a->if_();
-      bail();
-      a->end();
-    }
     if (known) directCall(n, known, ops);
     else genericCall(n, ops);
     release(ops);
@@ -922,10 +918,13 @@ struct Jit : JitMacro {
 
   bool tailEnters = false;  // self tail calls enter (break, count) before branching back
 
-  // While an entry breakpoint is armed, ask before counting (a first entry has 0 calls).
-  void breakOnEntry() {
+  void pushBreakArmed() {  // an i32: nonzero while an entry breakpoint is armed
     a->i32_const((int32_t)(uintptr_t)&breakArmed);
     a->i32_load();
+  }
+  // While an entry breakpoint is armed, ask before counting (a first entry has 0 calls).
+  void breakOnEntry() {
+    pushBreakArmed();
     a->if_();
     a->i32_const((int32_t)(uintptr_t)fn);
     callRuntime((const void *)&rt_break_entry, mb.type({wasm::I32}, {}));
@@ -938,11 +937,6 @@ struct Jit : JitMacro {
     a->i64_const(1);
     a->i64_add();
     a->i64_store(offsetof(Func, jitCalls));
-  }
-  void notBreakArmed() {  // an i32: whether no entry breakpoint is armed
-    a->i32_const((int32_t)(uintptr_t)&breakArmed);
-    a->i32_load();
-    a->i32_eqz();
   }
 
   // A loop's body twice: a fast copy for fixnums and no calls, then the full body.  Any slow
@@ -972,8 +966,7 @@ struct Jit : JitMacro {
     a->block();
     uint32_t enterArmed = a->depth - 1;
     // An armed entry breakpoint takes the full body from the start; else count, and loop.
-    a->i32_const((int32_t)(uintptr_t)&breakArmed);
-    a->i32_load();
+    pushBreakArmed();
     a->if_();
     storeLoopVariables();
     a->br(a->depth - 1 - enterArmed);

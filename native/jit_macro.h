@@ -18,7 +18,7 @@ struct JitMacro {
   std::vector<uint32_t> slotLocal;
   uint32_t fpLocal = 0, tmp32 = 0;
   uint32_t loopDepth = 0;  // depth of the loop around the body, the target of self tail calls
-  // While the fast copy of a loop's body is compiled (see compileFunction): the depth of the
+  // While the fast copy of a loop's body is compiled (see Jit::fastLoop): the depth of the
   // block its slow paths leave by, for the full body to redo the turn; else -1.
   int fastResume = -1;
   bool fastUnsafe = false;  // the fast copy would change state a redone turn sees
