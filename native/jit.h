@@ -323,6 +323,38 @@ struct Jit : JitMacro {
     releaseTemp(counted);
   }
 
+  // A closure of n's lambda, its captures still to fill: from its size's free list while no
+  // collection is due (as cons takes a pair), else from the runtime, which may collect.  The
+  // captures are stored before anything else can run, so neither path leaves them stale.
+  void makeClosure(const Node *n) {
+    uint32_t words = 2 + n->captures.size();
+    uint32_t counted = takeTemp();
+    bool inlined = words <= MAX_SMALL_WORDS;
+    if (inlined) {
+      testInlineAlloc(words, counted);
+      a->if_(wasm::I64);
+      takeInlineAlloc(words, T_CLOSURE, counted);
+      a->local_get(tmp32);
+      a->i64_const((int64_t)(uintptr_t)n->fn);
+      a->i64_store(offsetof(Obj, slot));
+      a->local_get(tmp32);
+      a->i64_extend_i32_u();
+      a->i64_const(1);
+      a->i64_or();
+      a->else_();
+    }
+    if (fastResume >= 0) {
+      bail();
+    } else {
+      spill();
+      a->i32_const((int32_t)(uintptr_t)n->fn);
+      a->i32_const(n->captures.size());
+      callRuntime((const void *)&rt_make_closure, sigMakeClosure);
+    }
+    if (inlined) a->end();
+    releaseTemp(counted);
+  }
+
   // r = a + b or a - b on fixnums (tagged: the sum of two is one), an overflow an error.
   void fixnumAddSub(const Node *n, const std::vector<Operand> &ops, uint32_t r) {
     bool add = n->index == P_ADD;
@@ -851,10 +883,7 @@ struct Jit : JitMacro {
       case N_AND: andFrom(n, 0); return;
       case N_OR: orFrom(n, 0); return;
       case N_LAMBDA: {
-        spill();
-        a->i32_const((int32_t)(uintptr_t)n->fn);
-        a->i32_const(n->captures.size());
-        callRuntime((const void *)&rt_make_closure, sigMakeClosure);
+        makeClosure(n);
         if (n->captures.empty()) return;
         uint32_t t = takeTemp();
         a->local_set(t);

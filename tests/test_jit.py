@@ -96,6 +96,20 @@ CORPUS = {
                             (gsum 300000 0)
                             (define (cmp n k) (if (= n 0) k (cmp (- n 1) (if (< (* n 1.5) 100.0) (+ k 1) k))))
                             (cmp 300000 0)""",
+    # Closures of several sizes made inline (from their size's free list) while others are
+    # live, through collections: continuations (cpstak's shape), a closure list kept and
+    # called later, and a closure made in a loop whose body makes no call.
+    "closures-collected": """(define (ctak x y z k)
+                               (if (not (< y x)) (k z)
+                                   (ctak (- x 1) y z (lambda (v1) (ctak (- y 1) z x (lambda (v2)
+                                     (ctak (- z 1) x y (lambda (v3) (ctak v1 v2 v3 k)))))))))
+                             (ctak 18 12 6 (lambda (a) a))
+                             (define (adders n acc) (if (= n 0) acc (adders (- n 1) (cons (lambda (x) (+ x n)) acc))))
+                             (define (apply-all fs x) (if (null? fs) x (apply-all (cdr fs) ((car fs) x))))
+                             (apply-all (adders 200000 '()) 0)
+                             (define (wide a b c d e) (lambda (f) (f a b c d e)))
+                             (define (wides n acc) (if (= n 0) acc (wides (- n 1) ((wide n 1 2 3 4) (lambda (a b c d e) (+ acc a b c d e))))))
+                             (wides 100000 0)""",
 }
 
 
@@ -662,3 +676,18 @@ def test_a_fast_loop_that_allocates_hands_collections_to_the_full_body(session):
     assert values(session, "(len (build 300000 '()) 0) (car (build 5 '()))") == ["300000", "1"]
     assert session.heap_stats()["collections"] > collections
     assert session.function("build").jit_calls == 300001 + 6
+
+
+def test_a_closure_is_allocated_inline_and_the_runtime_only_on_the_slow_path(session):
+    session.eval("(define (adder n) (lambda (x) (+ x n)))")
+    mod = session.generate(["adder"])
+    wat = tools.print_wat(mod.data)
+    body = wat.split("(func $adder ", 1)[1].split("\n  (func ", 1)[0]
+    # The header of a three-word closure (its type, its size in the high word) is written
+    # by the JIT code itself; the runtime's allocator, which writes it otherwise, is the
+    # slow path.
+    header = session.layout.constants["ObjType.T_CLOSURE"] | 3 << 32
+    assert f"i64.const {header}" in body
+    session.link(mod)
+    assert values(session, "((adder 40) 2) (map (adder 1) '(1 2 3))") == ["42", "(2 3 4)"]
+    assert session.function("adder").jit_calls == 2
