@@ -713,17 +713,13 @@ struct Jit : JitMacro {
     if (n->tail && f == fn) {
       // A tail call to itself: assign the parameters (all values first, so each argument
       // sees the old ones), enter (see fastLoop) and branch back to the loop around the body.
-      if (fastResume >= 0) {  // an armed entry breakpoint stops in the full body
-        pushBreakArmed();
-        a->if_();
-        bail();
-        a->end();
-      }
       for (size_t i = 1; i < ops.size(); i++) pushOperand(ops[i]);
       for (size_t i = ops.size() - 1; i >= 1; i--) a->local_set(slotLocal[i - 1]);
       if (f->hasFree) { pushOperand(ops[0]); a->local_set(CLOSURE); }
-      if (tailEnters) {  // (the fast copy bailed above while a breakpoint is armed)
-        if (fastResume < 0) breakOnEntry();
+      if (tailEnters && fastResume >= 0) {  // (run only while no breakpoint is armed)
+        countFastTurn();
+      } else if (tailEnters) {
+        breakOnEntry();
         countEntry();
       }
       a->br(a->depth - 1 - loopDepth);
@@ -742,6 +738,18 @@ struct Jit : JitMacro {
     else { a->call(funcIndex[f]); finishTailCall(n); }
   }
 
+  // fv = the closure a direct call to `known` through g passes: g's value if known reads it
+  // (it has free variables), else 0, which saves the load.
+  void knownClosure(Func *known, GlobalCell *g, uint32_t fv) {
+    if (known->hasFree) {
+      a->i32_const((int32_t)(uintptr_t)g);
+      a->i64_load(0);
+    } else {
+      a->i64_const(0);
+    }
+    a->local_set(fv);
+  }
+
   void call(Node *n) {
     bool guarded;
     Func *known = knownCallee(n, guarded);
@@ -750,23 +758,24 @@ struct Jit : JitMacro {
       GlobalCell *g = n->kids[0]->cell;
       std::vector<Node *> args(n->kids.begin() + 1, n->kids.end());
       auto ops = operands(args);
+      bool checkedAtEntry = fastResume >= 0 && n->tail && known == fn &&
+                            std::find(fastGlobals.begin(), fastGlobals.end(), g) != fastGlobals.end();
       if (!n->tail) spill();
-      // The callee reads its closure only if it has free variables; otherwise pass 0 and
-      // save the load.  The slow path always loads the real value.
+      // The slow path always loads the real closure.
       uint32_t fv = takeTemp();
       ops.insert(ops.begin(), Operand{false, 0, fv, true, -1, false});
+      if (checkedAtEntry) {  // (see fastLoop)
+        knownClosure(known, g, fv);
+        directCall(n, known, ops);
+        release(ops);
+        return;
+      }
       a->i32_const((int32_t)(uintptr_t)g);
       a->i32_load(8);
       a->i32_const((int32_t)(uintptr_t)known);
       a->i32_eq();
       a->if_(wasm::I64);
-      if (known->hasFree) {
-        a->i32_const((int32_t)(uintptr_t)g);
-        a->i64_load(0);
-      } else {
-        a->i64_const(0);
-      }
-      a->local_set(fv);
+      knownClosure(known, g, fv);
       directCall(n, known, ops);
       a->else_();
       if (fastResume >= 0) {  // redefined
@@ -944,6 +953,17 @@ struct Jit : JitMacro {
       if (selfTailCalls(k)) return true;
     return false;
   }
+  // The globals n's self tail calls go through (the guard of each checks it still holds fn).
+  void selfTailGlobals(Node *n, std::vector<GlobalCell *> &cells) {
+    if (n->kind == N_CALL && n->tail) {
+      bool guarded;
+      if (knownCallee(n, guarded) == fn && guarded &&
+          std::find(cells.begin(), cells.end(), n->kids[0]->cell) == cells.end())
+        cells.push_back(n->kids[0]->cell);
+    }
+    if (n->kind == N_LAMBDA) return;
+    for (Node *k : n->kids) selfTailGlobals(k, cells);
+  }
 
   bool tailEnters = false;  // self tail calls enter (break, count) before branching back
 
@@ -967,12 +987,25 @@ struct Jit : JitMacro {
     a->i64_add();
     a->i64_store(offsetof(Func, jitCalls));
   }
+  // The fast copy counts in a local and stores it at each turn (nothing else runs to change
+  // the count meanwhile): memory stays exact for an interrupt, and no turn waits on the last
+  // one's store to load it back.
+  void countFastTurn() {
+    a->i32_const((int32_t)(uintptr_t)fn);
+    a->local_get(fastTurns);
+    a->i64_const(1);
+    a->i64_add();
+    a->local_tee(fastTurns);
+    a->i64_store(offsetof(Func, jitCalls));
+  }
 
   // A loop's body twice: a fast copy for fixnums and no calls, then the full body.  Any slow
   // path of the fast copy (another type, an overflow, an empty free list, an error, a
   // redefinition, an armed breakpoint) leaves it, and the full body redoes that turn from
   // the same parameters (nothing the fast copy did before is seen: it writes no variable and
-  // no object but the ones it allocates) and runs the rest of the loop.  With no call in it,
+  // no object but the ones it allocates) and runs the rest of the loop.  Code that makes no
+  // call cannot arm a breakpoint or redefine a global, so the fast copy checks both once, at
+  // its entry, rather than at each turn.  With no call in it,
   // Cranelift keeps the loop's variables in registers; a call on any path inside a loop
   // makes it spill them around every turn.  Entering (the breakpoint check and the count)
   // moves from the loop's head to the function's entry and each self tail call.  False, with
@@ -994,13 +1027,27 @@ struct Jit : JitMacro {
     fastResume = a->depth - 1;  // reached with them in their locals
     a->block();
     uint32_t enterArmed = a->depth - 1;
-    // An armed entry breakpoint takes the full body from the start; else count, and loop.
+    // An armed entry breakpoint, or a global of a self tail call that no longer holds this
+    // function, takes the full body from the start; else count, and loop.
     pushBreakArmed();
+    fastGlobals.clear();
+    selfTailGlobals(f->body, fastGlobals);
+    for (GlobalCell *g : fastGlobals) {
+      a->i32_const((int32_t)(uintptr_t)g);
+      a->i32_load(8);
+      a->i32_const((int32_t)(uintptr_t)fn);
+      a->i32_ne();
+      a->i32_or();
+    }
     a->if_();
     storeLoopVariables();
     a->br(a->depth - 1 - enterArmed);
     a->end();
-    countEntry();
+    fastTurns = a->addLocal(I64);
+    a->i32_const((int32_t)(uintptr_t)fn);
+    a->i64_load(offsetof(Func, jitCalls));
+    a->local_set(fastTurns);
+    countFastTurn();
     fastUnsafe = false;
     uint32_t fastCalls = a->calls;
     a->loop();
@@ -1023,7 +1070,7 @@ struct Jit : JitMacro {
       return false;
     }
     a->end();
-    // Entered with the breakpoint armed: stop (the variables out of resumeValues, which code
+    // Entered with the breakpoint armed (or a global redefined): stop (the variables out of resumeValues, which code
     // run at the stop may use), count, and on as from a fast turn that bailed.
     loadLoopVariables();
     breakOnEntry();

@@ -22,6 +22,8 @@ struct JitMacro {
   // block its slow paths leave by, for the full body to redo the turn; else -1.
   int fastResume = -1;
   bool fastUnsafe = false;  // the fast copy would change state a redone turn sees
+  std::vector<GlobalCell *> fastGlobals;  // the fast copy's self tail calls' globals (fastLoop)
+  uint32_t fastTurns = 0;  // the fast copy's local of its function's JIT call count
   bool hasFrame = false;
   std::vector<uint32_t> freeTemps, pending;
   std::unordered_map<uint32_t, uint32_t> tempSlot;  // temp local -> frame slot

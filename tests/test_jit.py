@@ -691,3 +691,12 @@ def test_a_closure_is_allocated_inline_and_the_runtime_only_on_the_slow_path(ses
     session.link(mod)
     assert values(session, "((adder 40) 2) (map (adder 1) '(1 2 3))") == ["42", "(2 3 4)"]
     assert session.function("adder").jit_calls == 2
+
+
+def test_a_fast_loop_entered_after_its_global_was_redefined_calls_the_new_definition(session):
+    # The fast copy checks its self tail calls' global once, at its entry: entered through
+    # an old closure, the first self tail call goes to what the global holds now.
+    session.eval("(define (down n) (if (= n 0) 'old (down (- n 1))))")
+    session.jit(["down"])
+    session.eval("(define saved down) (define (down n) (list 'new n))")
+    assert values(session, "(saved 5) (saved 0)") == ["(new 4)", "old"]
