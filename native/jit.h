@@ -278,7 +278,8 @@ struct Jit : JitMacro {
     a->i32_ne();
     a->i32_and();
   }
-  // Taking it: off the list, counted, its header written; the caller fills its fields.
+  // Taking it: off the list, counted, its header written; the caller fills its fields and
+  // pushes it with pushTakenObject.
   void takeInlineAlloc(uint32_t words, ObjType type, uint32_t counted) {
     a->i32_const((int32_t)(uintptr_t)&freeLists[words]);
     a->local_get(tmp32);
@@ -297,6 +298,12 @@ struct Jit : JitMacro {
     a->i64_const((int64_t)type | ((int64_t)words << 32));  // header: type, then size in words
     a->i64_store();
   }
+  void pushTakenObject() {  // the object takeInlineAlloc took, as a value (address + 1)
+    a->local_get(tmp32);
+    a->i64_extend_i32_u();
+    a->i64_const(1);
+    a->i64_or();
+  }
 
   // r = a flonum box holding f64 local d: from the two-word free list while no collection is
   // due (mirrors allocate()), else from the runtime (which may collect).
@@ -308,10 +315,7 @@ struct Jit : JitMacro {
     a->local_get(tmp32);
     a->local_get(d);
     a->f64_store(offsetof(Obj, slot));
-    a->local_get(tmp32);
-    a->i64_extend_i32_u();
-    a->i64_const(1);
-    a->i64_or();
+    pushTakenObject();
     a->local_set(r);
     a->else_();
     spillForNumber(site);
@@ -337,10 +341,7 @@ struct Jit : JitMacro {
       a->local_get(tmp32);
       a->i64_const((int64_t)(uintptr_t)n->fn);
       a->i64_store(offsetof(Obj, slot));
-      a->local_get(tmp32);
-      a->i64_extend_i32_u();
-      a->i64_const(1);
-      a->i64_or();
+      pushTakenObject();
       a->else_();
     }
     if (fastResume >= 0) {
@@ -558,10 +559,7 @@ struct Jit : JitMacro {
       a->local_get(tmp32);
       pushOperand(ops[1]);
       a->i64_store(offsetof(Obj, slot) + 8);
-      a->local_get(tmp32);
-      a->i64_extend_i32_u();
-      a->i64_const(1);
-      a->i64_or();
+      pushTakenObject();
       a->else_();
       if (fastResume >= 0) {
         bail();
@@ -716,11 +714,13 @@ struct Jit : JitMacro {
       for (size_t i = 1; i < ops.size(); i++) pushOperand(ops[i]);
       for (size_t i = ops.size() - 1; i >= 1; i--) a->local_set(slotLocal[i - 1]);
       if (f->hasFree) { pushOperand(ops[0]); a->local_set(CLOSURE); }
-      if (tailEnters && fastResume >= 0) {  // (run only while no breakpoint is armed)
-        countFastTurn();
-      } else if (tailEnters) {
-        breakOnEntry();
-        countEntry();
+      if (tailEnters) {
+        if (fastResume >= 0) {  // (the fast copy runs only while no breakpoint is armed)
+          countFastTurn();
+        } else {
+          breakOnEntry();
+          countEntry();
+        }
       }
       a->br(a->depth - 1 - loopDepth);
       return;
@@ -750,6 +750,13 @@ struct Jit : JitMacro {
     a->local_set(fv);
   }
 
+  void pushHolds(GlobalCell *g, Func *f) {  // an i32: whether g holds a closure of f
+    a->i32_const((int32_t)(uintptr_t)g);
+    a->i32_load(8);
+    a->i32_const((int32_t)(uintptr_t)f);
+    a->i32_eq();
+  }
+
   void call(Node *n) {
     bool guarded;
     Func *known = knownCallee(n, guarded);
@@ -770,10 +777,7 @@ struct Jit : JitMacro {
         release(ops);
         return;
       }
-      a->i32_const((int32_t)(uintptr_t)g);
-      a->i32_load(8);
-      a->i32_const((int32_t)(uintptr_t)known);
-      a->i32_eq();
+      pushHolds(g, known);
       a->if_(wasm::I64);
       knownClosure(known, g, fv);
       directCall(n, known, ops);
@@ -1005,9 +1009,9 @@ struct Jit : JitMacro {
   // the same parameters (nothing the fast copy did before is seen: it writes no variable and
   // no object but the ones it allocates) and runs the rest of the loop.  Code that makes no
   // call cannot arm a breakpoint or redefine a global, so the fast copy checks both once, at
-  // its entry, rather than at each turn.  With no call in it,
-  // Cranelift keeps the loop's variables in registers; a call on any path inside a loop
-  // makes it spill them around every turn.  Entering (the breakpoint check and the count)
+  // its entry, rather than at each turn.  With no call in it, Cranelift keeps the loop's
+  // variables in registers; a call on any path inside a loop makes it spill them around
+  // every turn.  Entering (the breakpoint check and the count)
   // moves from the loop's head to the function's entry and each self tail call.  False, with
   // nothing emitted, when the body cannot have a fast copy.
   bool fastLoop(Func *f) {
@@ -1033,10 +1037,8 @@ struct Jit : JitMacro {
     fastGlobals.clear();
     selfTailGlobals(f->body, fastGlobals);
     for (GlobalCell *g : fastGlobals) {
-      a->i32_const((int32_t)(uintptr_t)g);
-      a->i32_load(8);
-      a->i32_const((int32_t)(uintptr_t)fn);
-      a->i32_ne();
+      pushHolds(g, fn);
+      a->i32_eqz();
       a->i32_or();
     }
     a->if_();
@@ -1070,8 +1072,9 @@ struct Jit : JitMacro {
       return false;
     }
     a->end();
-    // Entered with the breakpoint armed (or a global redefined): stop (the variables out of resumeValues, which code
-    // run at the stop may use), count, and on as from a fast turn that bailed.
+    // Entered with the breakpoint armed (or a global redefined): stop (the variables out of
+    // resumeValues, which code run at the stop may use), count, and on as from a fast turn
+    // that bailed.
     loadLoopVariables();
     breakOnEntry();
     countEntry();
