@@ -1,6 +1,8 @@
 """`jitscope bench`: the interpreter, its JIT and C side by side, in one process and engine.
 
-Programs live in ``bench/programs.scm`` (``; bench: NAME CALL`` lines); their C versions in
+Programs live in ``bench/programs.scm`` (``; bench: NAME CALL`` lines), and the seed
+workbench's own program in ``bench/seed.scm``, run through the seed's ``parse`` and ``eval``
+as its harness runs it; their C versions in
 ``bench/reference.c`` are compiled to wasm with the project's toolchain at -O2 and run in the
 same wasmtime engine as the interpreter.  Each column is the median of several runs, and the
 three results must agree.
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -41,6 +44,7 @@ C_CALLS = {
     "takl": "takl",
     "nqueens": "nqueens",
     "primes": "primes",
+    "seed": "seed_fib",
 }
 
 #: Programs without a "same calls" C column: cpstak's C makes every call a tail call, as the
@@ -65,6 +69,8 @@ class ProgramResult:
     result: str
     #: Every sample of every system, in round order (a system missing: no C reference).
     samples: dict[str, list[Sample]]
+    #: How the program is run, where it is not a form evaluated at the top level.
+    via: str = ""
 
     def median(self, system: str, kind: str = "wall") -> float | None:
         runs = self.samples.get(system)
@@ -167,7 +173,7 @@ def build_reference(source: Path, flags: tuple[str, ...] = ()) -> Path:
     out = Path.home() / ".cache" / "jitscope" / f"reference-{digest}.wasm"
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp.wasm")
+        tmp = out.with_suffix(f".{os.getpid()}.tmp.wasm")  # test workers may build at once
         subprocess.run(
             [
                 sys.executable,
@@ -235,6 +241,18 @@ def _scheme_runner(session: Session, call: str, times: int) -> Callable[[], str]
     return run
 
 
+def _seed_runner(session: Session, program: int) -> Callable[[], str]:
+    """One measurement: the seed's ``eval`` of a program ``parse`` made once; its value."""
+
+    def run() -> str:
+        r = session.eval_program(program)
+        if r.kind != "value":
+            raise RuntimeError(f"the seed's program: {r.text}")
+        return r.text
+
+    return run
+
+
 def _c_runner(ref: Reference, export: str, args: list[int], times: int) -> Callable[[], str]:
     def run() -> str:
         value = 0
@@ -265,20 +283,27 @@ def run_programs(
     moment of the machine hits them alike): an interpreting session, a JIT-linked one and
     the C references, all in one engine.  Every system must compute the same value."""
     source = (BENCH_DIR / "programs.scm").read_text()
-    programs = parse_programs(source)
+    seed = (BENCH_DIR / "seed.scm").read_text()
+    seeds = parse_programs(seed)
+    programs = parse_programs(source) | seeds
     say = progress or (lambda _line: None)
+
+    def runner(s: Session, name: str) -> Callable[[], str]:
+        if name in seeds:
+            return _seed_runner(s, s.parse_program(seed))
+        s.eval(source, name="bench/programs.scm")
+        call, times = programs[name]
+        return _scheme_runner(s, call, times)
+
     results = []
     for name, (call, times) in programs.items():
         if only and name not in only:
             continue
         with Session(wasm, time_limit=None) as interp, Session(wasm, time_limit=None) as jit:
-            for s in (interp, jit):
-                s.eval(source, name="bench/programs.scm")
-            _scheme_runner(jit, call, times)()  # a run first, so that there are candidates
+            runners = {"interpreted": runner(interp, name), "jit": runner(jit, name)}
+            runners["jit"]()  # a run first, so that there are candidates
             jit.jit()
             args = [int(a) for a in call.strip("()").split()[1:]]
-            runners = {"interpreted": _scheme_runner(interp, call, times)}
-            runners["jit"] = _scheme_runner(jit, call, times)
             for system, ref in _references(interp).items():
                 if not (system == "c_same_calls" and name in NO_SAME_CALLS):
                     runners[system] = _c_runner(ref, C_CALLS[name], args, times)
@@ -296,7 +321,8 @@ def run_programs(
             for system, value in values.items():
                 if value != expected:
                     raise RuntimeError(f"{name}: {system} computed {value}, interpreter {expected}")
-            results.append(ProgramResult(name, call, str(expected), samples))
+            via = "the seed's program, through its parse and eval" if name in seeds else ""
+            results.append(ProgramResult(name, call, str(expected), samples, via))
     return results
 
 
@@ -486,7 +512,7 @@ def format_table(
             return "—" if wall is None else f"{_fmt_time(wall)} ({_fmt_time(cpu)})"
 
         lines.append(
-            f"| `{p.call}` | {cell('interpreted')} | {cell('jit')} | {cell('c')} | "
+            f"| `{p.call}`{', ' + p.via if p.via else ''} | {cell('interpreted')} | {cell('jit')} | {cell('c')} | "
             f"{cell('c_same_calls')} | {_fmt_ratio(p.speedup)} | {_fmt_ratio(p.jit_over_c)} | "
             f"{_fmt_ratio(p.jit_over_c_same_calls)} |"
         )
@@ -537,6 +563,7 @@ def run_bench(args: argparse.Namespace) -> int:
                         {
                             "name": p.name,
                             "call": p.call,
+                            "via": p.via,
                             "result": p.result,
                             "median": {sy: p.median(sy) for sy in p.samples},
                             "median_cpu": {sy: p.median(sy, "cpu") for sy in p.samples},

@@ -713,7 +713,8 @@ struct Jit : JitMacro {
       // sees the old ones), enter (see fastLoop) and branch back to the loop around the body.
       for (size_t i = 1; i < ops.size(); i++) pushOperand(ops[i]);
       for (size_t i = ops.size() - 1; i >= 1; i--) a->local_set(slotLocal[i - 1]);
-      if (f->hasFree) { pushOperand(ops[0]); a->local_set(CLOSURE); }
+      bool sameClosure = !ops[0].isConst && ops[0].local == CLOSURE;
+      if (f->hasFree && !sameClosure) { pushOperand(ops[0]); a->local_set(CLOSURE); }
       if (tailEnters) {
         if (fastResume >= 0) {  // (the fast copy runs only while no breakpoint is armed)
           countFastTurn();
@@ -800,7 +801,17 @@ struct Jit : JitMacro {
       release(ops);
       return;
     }
-    auto ops = operands(n->kids);
+    std::vector<Operand> ops;
+    if (known && known == n->calleeKnown && known == fn && n->kids[0]->kind == N_FREE_BOX) {
+      // A letrec-bound function calling itself: its variable holds the closure running now
+      // (boxed, set once, right after that closure was made and before anything could call
+      // it), so the closure is passed as it is, with no loads and no unassigned check.
+      std::vector<Node *> args(n->kids.begin() + 1, n->kids.end());
+      ops = operands(args);
+      ops.insert(ops.begin(), inLocal(CLOSURE));
+    } else {
+      ops = operands(n->kids);
+    }
     if (!n->tail) spill();
     if (known) directCall(n, known, ops);
     else genericCall(n, ops);

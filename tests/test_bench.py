@@ -20,6 +20,7 @@ from jitscope.bench import (
 
 def test_every_program_has_a_c_version():
     programs = parse_programs((BENCH_DIR / "programs.scm").read_text())
+    programs |= parse_programs((BENCH_DIR / "seed.scm").read_text())
     assert (
         set(programs)
         == set(C_CALLS)
@@ -33,6 +34,7 @@ def test_every_program_has_a_c_version():
             "takl",
             "nqueens",
             "primes",
+            "seed",
         }
     )
     source = (BENCH_DIR / "reference.c").read_text()
@@ -48,6 +50,13 @@ def test_programs_agree_across_interpreter_jit_and_c_in_interleaved_rounds():
     assert all(s.wall > 0 and s.cpu >= 0 for runs in tak.samples.values() for s in runs)
     assert [line.split("  ")[0] for line in lines] == ["tak: round 1/2", "tak: round 2/2"]
     assert tak.c is not None and tak.c_same_calls is not None
+
+
+def test_the_seed_program_runs_through_the_seed_interface_against_its_c():
+    [seed] = run_programs(None, repeat=1, only=["seed"])
+    assert seed.result == "1346269"  # the seed's fib: 1 at n < 2
+    assert set(seed.samples) == {"interpreted", "jit", "c", "c_same_calls"}
+    assert "the seed's program" in format_table([seed], [])
 
 
 def test_linking_measures_each_stage():

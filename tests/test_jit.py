@@ -700,3 +700,32 @@ def test_a_fast_loop_entered_after_its_global_was_redefined_calls_the_new_defini
     session.jit(["down"])
     session.eval("(define saved down) (define (down n) (list 'new n))")
     assert values(session, "(saved 5) (saved 0)") == ["(new 4)", "old"]
+
+
+def test_a_letrec_bound_function_calls_itself_with_its_own_closure(session):
+    # Its variable holds the closure running now, so a self call passes that closure and
+    # loads neither the variable's box nor its value; each closure keeps its own captures.
+    session.eval(
+        "(define (counter k)"
+        "  (letrec ((f (lambda (n) (if (= n 0) k (+ 1 (f (- n 1)))))))"
+        "    f))"
+        "(define (spin k)"
+        "  (letrec ((g (lambda (n) (if (= n 0) k (g (- n 1)))))) g))"
+    )
+    assert values(session, "((counter 100) 3) ((spin 'a) 3)") == ["103", "a"]
+    mod = session.generate(["f", "g"])
+    wat = tools.print_wat(mod.data)
+    for name in ("f", "g"):
+        body = wat.split(f"(func ${name} ", 1)[1].split("\n  (func ", 1)[0]
+        # k is read from the closure; the variable's box is never opened (its value at 7)
+        assert "i64.load offset=7" not in body
+        assert "i64.load offset=15" in body
+    session.link(mod)
+    assert values(session, "((counter 1) 10) ((counter 2) 10) ((spin 'b) 1000) ((spin 'c) 0)") == [
+        "11",
+        "12",
+        "b",
+        "c",
+    ]
+    assert session.function("f").jit_calls == 22
+    assert session.function("g").jit_calls == 1002

@@ -721,19 +721,50 @@ class Session:
             "error", e.one_line(), self._take_output(), time.perf_counter() - start, error=e
         )
 
+    def parse_program(self, source: str) -> int:
+        """The seed's interface: ``source`` parsed once, for :meth:`eval_program` (the
+        workbench's harness parses its program once and evaluates it again and again); a
+        syntax error raises :class:`EvalError`."""
+        try:
+            return self._deep.run(partial(self._parse, source), self.interrupt)
+        finally:
+            self._interrupt.clear()
+
+    def _parse(self, source: str) -> int:
+        ptr = self._write_bytes(source.encode())
+        try:
+            return self._run(lambda: self.abi.parse(ptr))
+        finally:
+            self._call(lambda: self.abi.free_bytes(ptr))
+
+    def eval_program(self, program: int) -> FormResult:
+        """The seed's ``eval`` of a :meth:`parse_program` result: its value and output."""
+        try:
+            return self._deep.run(
+                partial(self._eval_program, program, time.perf_counter()), self.interrupt
+            )
+        finally:
+            self._interrupt.clear()
+
     def _seed_eval(self, ptr: int, start: float) -> list[FormResult]:
         try:
             program = self._run(lambda: self.abi.parse(ptr))
-            self._run(lambda: self.abi.eval(program, 1 << 20))
         except EvalError as e:
             return [self._failure(e, start)]
+        return [self._eval_program(program, start)]
+
+    def _eval_program(self, program: int, start: float) -> FormResult:
+        try:
+            self._run(lambda: self.abi.eval(program, 1 << 20))
+        except EvalError as e:
+            return self._failure(e, start)
         output = self._take_output()
         seconds = time.perf_counter() - start
         # The result is the last line, after whatever the program displayed without a newline.
         head, marker, value = output.rstrip("\n").rpartition("result: ")
         if not marker or "\n" in value:
             head, value = output, ""
-        return [FormResult("value", value, head, seconds)]
+        return FormResult("value", value, head, seconds)
 
     # ----------------------------------------------------------------------------- functions
 
