@@ -78,7 +78,7 @@ struct Jit : JitMacro {
 
   bool producesFixnum(const Node *k) const {
     if (k->kind == N_CONST) return isFix(k->value);
-    if (k->kind == N_LOCAL) return !k->checked && fixSlot[k->index];
+    if (k->kind == N_LOCAL) return !k->checked && facts.fix[k->index];
     if (k->kind != N_PRIM) return false;
     // Fixnums in, a fixnum out (or an overflow error); a flonum operand makes a flonum.
     if (k->kids.size() == 1) return k->index == P_ABS && producesFixnum(k->kids[0]);
@@ -107,7 +107,7 @@ struct Jit : JitMacro {
       Node *k = nodes[i];
       if (k->kind == N_CONST) { ops.push_back({true, k->value, 0, false, -1, isFix(k->value)}); continue; }
       if (k->kind == N_LOCAL && !k->checked) {
-        ops.push_back({false, 0, slotLocal[k->index], false, k->index, (bool)fixSlot[k->index]});
+        ops.push_back({false, 0, slotLocal[k->index], false, k->index, (bool)facts.fix[k->index]});
         continue;
       }
       bool fix = producesFixnum(k);
@@ -456,19 +456,24 @@ struct Jit : JitMacro {
       return;
     }
     if (argc == 1 && (id == P_CAR || id == P_CDR)) {
+      const Node *k = n->kids[0];
+      int slot = k->kind == N_LOCAL && !k->checked ? k->index : -1;
       expr(n->kids[0]);
-      uint32_t t = takeTemp();
-      a->local_set(t);
-      testPair(t);
-      a->i32_eqz();
-      a->if_();
-      Operand o = inLocal(t);
-      failWith(n, JF_PAIR, &o);
-      a->end();
-      a->local_get(t);
+      if (slot < 0 || !facts.pair[slot]) {
+        uint32_t t = takeTemp();
+        a->local_set(t);
+        testPair(t);
+        a->i32_eqz();
+        a->if_();
+        Operand o = inLocal(t);
+        failWith(n, JF_PAIR, &o);
+        a->end();
+        a->local_get(t);
+        releaseTemp(t);
+        if (slot >= 0) facts.pair[slot] = true;
+      }
       a->i32_wrap_i64();
       a->i64_load(id == P_CAR ? 7 : 15);
-      releaseTemp(t);
       return;
     }
     if (argc == 1 && id == P_ZEROP) {
@@ -859,7 +864,8 @@ struct Jit : JitMacro {
         bool fix = producesFixnum(n->kids[0]);
         expr(n->kids[0]);
         a->local_set(slotLocal[n->index]);
-        fixSlot[n->index] = fix;
+        facts.fix[n->index] = fix;
+        facts.pair[n->index] = false;
         a->i64_const(UNSPEC_V);
         return;
       }
@@ -888,13 +894,15 @@ struct Jit : JitMacro {
         return;
       case N_IF: {
         cond(n->kids[0]);
-        std::vector<bool> before = fixSlot;
+        Facts before = facts;
         a->if_(wasm::I64);
+        learnFromTest(n->kids[0], true);
         expr(n->kids[1]);
-        fixSlot = before;
+        facts = before;
         a->else_();
+        learnFromTest(n->kids[0], false);
         expr(n->kids[2]);
-        fixSlot = before;
+        facts = before;
         a->end();
         return;
       }
@@ -928,13 +936,22 @@ struct Jit : JitMacro {
     }
   }
 
+  // Where `test` came out `truth`: (pair? x) of a local makes it a known pair.
+  void learnFromTest(const Node *test, bool truth) {
+    if (test->kind != N_PRIM || test->kids.size() != 1) return;
+    const Node *k = test->kids[0];
+    if (test->index == P_NOT) learnFromTest(k, !truth);
+    else if (test->index == P_PAIRP && truth && k->kind == N_LOCAL && !k->checked) facts.pair[k->index] = true;
+  }
+
   void andFrom(Node *n, size_t i) {
     if (i + 1 == n->kids.size()) { expr(n->kids[i]); return; }
     cond(n->kids[i]);
-    std::vector<bool> before = fixSlot;
+    Facts before = facts;
     a->if_(wasm::I64);
+    learnFromTest(n->kids[i], true);
     andFrom(n, i + 1);
-    fixSlot = before;
+    facts = before;
     a->else_();
     a->i64_const(FALSE_V);
     a->end();
@@ -947,13 +964,13 @@ struct Jit : JitMacro {
     a->local_tee(t);
     a->i64_const(FALSE_V);
     a->i64_ne();
-    std::vector<bool> before = fixSlot;
+    Facts before = facts;
     a->if_(wasm::I64);
     a->local_get(t);
     a->else_();
     releaseTemp(t);
     orFrom(n, i + 1);
-    fixSlot = before;
+    facts = before;
     a->end();
   }
 
@@ -1032,7 +1049,7 @@ struct Jit : JitMacro {
     uint32_t callsMark = a->calls, depthMark = a->depth, slotsMark = frameSlots;
     auto tempsMark = freeTemps;
     auto slotOfTemp = tempSlot;
-    std::vector<bool> fixMark = fixSlot;
+    Facts factsMark = facts;
     tailEnters = true;
     a->block(I64);
     uint32_t done = a->depth - 1;
@@ -1078,7 +1095,7 @@ struct Jit : JitMacro {
       frameSlots = slotsMark;
       freeTemps = tempsMark;
       tempSlot = slotOfTemp;
-      fixSlot = fixMark;
+      facts = factsMark;
       tailEnters = false;
       return false;
     }
@@ -1095,7 +1112,7 @@ struct Jit : JitMacro {
     storeLoopVariables();  // a turn the fast copy left
     a->end();
     loadLoopVariables();
-    fixSlot = fixMark;
+    facts = factsMark;
     a->loop(I64);
     loopDepth = a->depth - 1;
     expr(f->body);
@@ -1127,7 +1144,7 @@ struct Jit : JitMacro {
     wf.localNames.push_back("tmp");
     hasFrame = collectsAt(f->body);
     frameSlots = f->nlocals + 1;
-    fixSlot.assign(f->nlocals, false);
+    facts = {std::vector<bool>(f->nlocals, false), std::vector<bool>(f->nlocals, false)};
 
     // With self tail calls the body runs in a loop they branch back to; each turn counts as
     // a call entered through JIT code.  Without, no loop: wasmtime checks the epoch at every

@@ -42,10 +42,16 @@ struct JitMacro {
     bool fix = false;  // known to be a fixnum
   };
 
-  // Frame slots whose locals are known to hold fixnums here: set where a local is bound to a
-  // fixnum-producing expression, kept for the code that binding dominates (branches restore
-  // what held before them).  Known fixnums need no further checks and no spilling.
-  std::vector<bool> fixSlot;
+  // What is known of the frame slots' locals here, for the code that learnt it dominates
+  // (branches restore what held before them; a local is only set where it is bound).
+  struct Facts {
+    // Fixnums: bound to a fixnum-producing expression.  They need no checks and no spilling.
+    std::vector<bool> fix;
+    // Pairs: past a car or cdr of the local (whose failure does not come back), or where
+    // (pair? local) held.  Their car and cdr need no check.
+    std::vector<bool> pair;
+  };
+  Facts facts;
 
   JitMacro() {
     using namespace wasm;
@@ -142,7 +148,7 @@ struct JitMacro {
   // Stores every value the collector must see: locals, the closure, pending temporaries.
   void spill() {
     for (size_t i = 0; i < fn->nlocals; i++) {
-      if (fixSlot[i]) continue;
+      if (facts.fix[i]) continue;
       a->local_get(fpLocal);
       a->local_get(slotLocal[i]);
       a->i64_store(8 * i);

@@ -729,3 +729,44 @@ def test_a_letrec_bound_function_calls_itself_with_its_own_closure(session):
     ]
     assert session.function("f").jit_calls == 22
     assert session.function("g").jit_calls == 1002
+
+
+def pair_checks(wat: str, func: str, pair_type: int) -> int:
+    """How many times ``func`` tests that a value is a pair (its header's type)."""
+    body = wat.split(f"(func ${func} ", 1)[1].split("\n  (func ", 1)[0]
+    lines = [line.strip() for line in body.splitlines()]
+    return sum(
+        1
+        for k in range(1, len(lines))
+        if lines[k - 1] == "i32.load" and lines[k] == f"i32.const {pair_type}"
+    )
+
+
+def test_a_local_checked_once_as_a_pair_is_not_checked_again(session):
+    # Past a car or cdr of a local (whose failure does not come back), or where (pair? x)
+    # held, its car and cdr load at once; a branch where it is not known checks again.
+    session.eval(
+        "(define (swap l) (cons (cdr l) (car l)))"
+        "(define (first-or x) (if (pair? x) (car x) (car x)))"
+        "(define (safe-first x) (and (pair? x) (not (null? x)) (cdr x)))"
+    )
+    mod = session.generate(["swap", "first-or", "safe-first"])
+    wat = tools.print_wat(mod.data)
+    pair = session.layout.constants["ObjType.T_PAIR"]
+    assert pair_checks(wat, "swap", pair) == 1
+    assert pair_checks(wat, "first-or", pair) == 2  # pair? itself, and the else branch's car
+    assert pair_checks(wat, "safe-first", pair) == 1
+    session.link(mod)
+    assert values(
+        session, "(swap '(1 . 2)) (first-or '(3)) (safe-first '(4 5)) (safe-first 6)"
+    ) == [
+        "(2 . 1)",
+        "3",
+        "(5)",
+        "#f",
+    ]
+    assert values(session, "(swap 7) (first-or 8)") == [
+        "error: type: cdr: expected a pair, got a number 7"
+    ]  # the first error ends the input
+    assert values(session, "(first-or 8)") == ["error: type: car: expected a pair, got a number 8"]
+    assert session.function("first-or").jit_calls == 2
