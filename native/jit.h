@@ -298,6 +298,13 @@ struct Jit : JitMacro {
     a->i64_const((int64_t)type | ((int64_t)words << 32));  // header: type, then size in words
     a->i64_store();
   }
+  // The slow path of an inline allocation: the fast copy of a loop leaves; anywhere else
+  // what the collector must see is spilled, and true: the runtime's allocator is called.
+  bool spillForAllocator() {
+    if (fastResume >= 0) { bail(); return false; }
+    spill();
+    return true;
+  }
   void pushTakenObject() {  // the object takeInlineAlloc took, as a value (address + 1)
     a->local_get(tmp32);
     a->i64_extend_i32_u();
@@ -344,10 +351,7 @@ struct Jit : JitMacro {
       pushTakenObject();
       a->else_();
     }
-    if (fastResume >= 0) {
-      bail();
-    } else {
-      spill();
+    if (spillForAllocator()) {
       a->i32_const((int32_t)(uintptr_t)n->fn);
       a->i32_const(n->captures.size());
       callRuntime((const void *)&rt_make_closure, sigMakeClosure);
@@ -566,10 +570,7 @@ struct Jit : JitMacro {
       a->i64_store(offsetof(Obj, slot) + 8);
       pushTakenObject();
       a->else_();
-      if (fastResume >= 0) {
-        bail();
-      } else {
-        spill();
+      if (spillForAllocator()) {
         pushOperand(ops[0]);
         pushOperand(ops[1]);
         callRuntime((const void *)&rt_cons, sigCons);

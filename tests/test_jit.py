@@ -607,9 +607,14 @@ def test_flonum_arithmetic_is_inline_f64_in_the_wat(session):
 LOOP = "(define (sum-loop i acc) (if (> i 0) (sum-loop (- i 1) (+ acc i)) acc))"
 
 
+def function_body(wat: str, func: str) -> str:
+    """The WAT of ``func`` alone, from its header to the next function."""
+    return wat.split(f"(func ${func} ", 1)[1].split("\n  (func ", 1)[0]
+
+
 def loop_headers(wat: str, func: str) -> list[list[str]]:
     """The instructions of each loop in ``func`` (nested ones included in their parents)."""
-    body = wat.split(f"(func ${func} ", 1)[1].split("\n  (func ", 1)[0]
+    body = function_body(wat, func)
     lines = [line.strip() for line in body.splitlines()]
     loops = []
     for k, line in enumerate(lines):
@@ -682,7 +687,7 @@ def test_a_closure_is_allocated_inline_and_the_runtime_only_on_the_slow_path(ses
     session.eval("(define (adder n) (lambda (x) (+ x n)))")
     mod = session.generate(["adder"])
     wat = tools.print_wat(mod.data)
-    body = wat.split("(func $adder ", 1)[1].split("\n  (func ", 1)[0]
+    body = function_body(wat, "adder")
     # The header of a three-word closure (its type, its size in the high word) is written
     # by the JIT code itself; the runtime's allocator, which writes it otherwise, is the
     # slow path.
@@ -716,7 +721,7 @@ def test_a_letrec_bound_function_calls_itself_with_its_own_closure(session):
     mod = session.generate(["f", "g"])
     wat = tools.print_wat(mod.data)
     for name in ("f", "g"):
-        body = wat.split(f"(func ${name} ", 1)[1].split("\n  (func ", 1)[0]
+        body = function_body(wat, name)
         # k is read from the closure; the variable's box is never opened (its value at 7)
         assert "i64.load offset=7" not in body
         assert "i64.load offset=15" in body
@@ -733,7 +738,7 @@ def test_a_letrec_bound_function_calls_itself_with_its_own_closure(session):
 
 def pair_checks(wat: str, func: str, pair_type: int) -> int:
     """How many times ``func`` tests that a value is a pair (its header's type)."""
-    body = wat.split(f"(func ${func} ", 1)[1].split("\n  (func ", 1)[0]
+    body = function_body(wat, func)
     lines = [line.strip() for line in body.splitlines()]
     return sum(
         1
