@@ -808,7 +808,7 @@ struct Jit : JitMacro {
       return;
     }
     std::vector<Operand> ops;
-    if (known && known == n->calleeKnown && known == fn && n->kids[0]->kind == N_FREE_BOX) {
+    if (known == fn && n->kids[0]->kind == N_FREE_BOX) {  // (unguarded: known is calleeKnown)
       // A letrec-bound function calling itself: its variable holds the closure running now
       // (boxed, set once, right after that closure was made and before anything could call
       // it), so the closure is passed as it is, with no loads and no unassigned check.

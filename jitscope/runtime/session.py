@@ -570,8 +570,12 @@ class Session:
         code, table and heap stay as they were before that form.  An :meth:`interrupt` from
         the moment it is called ends it (one that comes before its wasm runs included).
         """
+        return self._evaluating(partial(self._eval, source, name))
+
+    def _evaluating(self, call: Callable[[], T]) -> T:
+        """``call`` on the deep thread, ended by :meth:`interrupt` from the moment it is asked."""
         try:
-            return self._deep.run(partial(self._eval, source, name), self.interrupt)
+            return self._deep.run(call, self.interrupt)
         finally:
             self._interrupt.clear()
 
@@ -725,10 +729,7 @@ class Session:
         """The seed's interface: ``source`` parsed once, for :meth:`eval_program` (the
         workbench's harness parses its program once and evaluates it again and again); a
         syntax error raises :class:`EvalError`."""
-        try:
-            return self._deep.run(partial(self._parse, source), self.interrupt)
-        finally:
-            self._interrupt.clear()
+        return self._evaluating(partial(self._parse, source))
 
     def _parse(self, source: str) -> int:
         ptr = self._write_bytes(source.encode())
@@ -739,12 +740,7 @@ class Session:
 
     def eval_program(self, program: int) -> FormResult:
         """The seed's ``eval`` of a :meth:`parse_program` result: its value and output."""
-        try:
-            return self._deep.run(
-                partial(self._eval_program, program, time.perf_counter()), self.interrupt
-            )
-        finally:
-            self._interrupt.clear()
+        return self._evaluating(partial(self._eval_program, program, time.perf_counter()))
 
     def _seed_eval(self, ptr: int, start: float) -> list[FormResult]:
         try:
