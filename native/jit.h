@@ -163,7 +163,7 @@ struct Jit : JitMacro {
     a->i32_const((int32_t)(uintptr_t)n);
     pushOperand(x);
     if (y) pushOperand(*y); else a->i64_const(mkFix(0));
-    callRuntime((const void *)&rt_compare, sigCompare);
+    callRuntime(RUNTIME(rt_compare), sigCompare);
   }
 
   bool isCompare(const Node *n) {
@@ -253,7 +253,7 @@ struct Jit : JitMacro {
     a->i32_const((int32_t)(uintptr_t)n);
     pushOperand(ops[0]);
     pushOperand(ops[1]);
-    callRuntime((const void *)&rt_arith, sigArith);
+    callRuntime(RUNTIME(rt_arith), sigArith);
     a->local_set(r);
     unspillForNumber();
     if (inlined) a->end();
@@ -327,7 +327,7 @@ struct Jit : JitMacro {
     a->else_();
     spillForNumber(site);
     a->local_get(d);
-    callRuntime((const void *)&rt_box_flonum, sigBoxFlonum);
+    callRuntime(RUNTIME(rt_box_flonum), sigBoxFlonum);
     a->local_set(r);
     unspillForNumber();
     a->end();
@@ -354,7 +354,7 @@ struct Jit : JitMacro {
     if (spillForAllocator()) {
       a->i32_const((int32_t)(uintptr_t)n->fn);
       a->i32_const(n->captures.size());
-      callRuntime((const void *)&rt_make_closure, sigMakeClosure);
+      callRuntime(RUNTIME(rt_make_closure), sigMakeClosure);
     }
     if (inlined) a->end();
     releaseTemp(counted);
@@ -573,7 +573,7 @@ struct Jit : JitMacro {
       if (spillForAllocator()) {
         pushOperand(ops[0]);
         pushOperand(ops[1]);
-        callRuntime((const void *)&rt_cons, sigCons);
+        callRuntime(RUNTIME(rt_cons), sigCons);
       }
       a->end();
       releaseTemp(counted);
@@ -586,7 +586,7 @@ struct Jit : JitMacro {
     a->i32_const((int32_t)(uintptr_t)n);
     a->local_get(tmp32);
     a->i32_const(argc);
-    callRuntime((const void *)&rt_prim, sigPrim);
+    callRuntime(RUNTIME(rt_prim), sigPrim);
     release(ops);
   }
 
@@ -613,12 +613,12 @@ struct Jit : JitMacro {
       a->i32_const((int32_t)(uintptr_t)n);
       a->local_get(tmp32);
       a->i32_const(argc);
-      callRuntime((const void *)&rt_apply_v, sigPrim);
+      callRuntime(RUNTIME(rt_apply_v), sigPrim);
       return;
     }
-    static const void *appliers[] = {(const void *)&rt_apply0, (const void *)&rt_apply1, (const void *)&rt_apply2,
-                                     (const void *)&rt_apply3, (const void *)&rt_apply4, (const void *)&rt_apply5,
-                                     (const void *)&rt_apply6};
+    static const RuntimeFn appliers[] = {RUNTIME(rt_apply0), RUNTIME(rt_apply1), RUNTIME(rt_apply2),
+                                         RUNTIME(rt_apply3), RUNTIME(rt_apply4), RUNTIME(rt_apply5),
+                                         RUNTIME(rt_apply6)};
     // Fast path: a closure with JIT code and the right arity is called (or tail-called)
     // straight through the table; anything else goes through rt_apply, which checks,
     // reports errors and runs the interpreter.
@@ -678,7 +678,7 @@ struct Jit : JitMacro {
     a->i32_const((int32_t)(uintptr_t)n);
     a->local_get(tmp32);
     a->i32_const(argc);
-    callRuntime((const void *)&rt_tail_prepare, mb.type({I32, I32, I32}, {I32}));
+    callRuntime(RUNTIME(rt_tail_prepare), mb.type({I32, I32, I32}, {I32}));
     a->local_tee(slowLocal);
     a->i32_eqz();
     a->if_(I64);
@@ -796,7 +796,7 @@ struct Jit : JitMacro {
         return;
       }
       a->i32_const((int32_t)(uintptr_t)n);
-      callRuntime((const void *)&rt_guard_failed, mb.type({wasm::I32}, {}));
+      callRuntime(RUNTIME(rt_guard_failed), mb.type({wasm::I32}, {}));
       a->i32_const((int32_t)(uintptr_t)g);
       a->i64_load(0);
       a->local_tee(fv);
@@ -883,13 +883,13 @@ struct Jit : JitMacro {
         a->i32_const((int32_t)(uintptr_t)n->cell);
         expr(n->kids[0]);
         a->i32_const((int32_t)(uintptr_t)n);
-        callRuntime((const void *)&rt_set_global, sigSetGlobal);
+        callRuntime(RUNTIME(rt_set_global), sigSetGlobal);
         a->i64_const(UNSPEC_V);
         return;
       case N_MAKE_BOX:
         spill();
         a->i64_const(UNASSIGNED_V);
-        callRuntime((const void *)&rt_make_box, sigMakeBox);
+        callRuntime(RUNTIME(rt_make_box), sigMakeBox);
         a->local_set(slotLocal[n->index]);
         a->i64_const(UNSPEC_V);
         return;
@@ -1009,7 +1009,7 @@ struct Jit : JitMacro {
     pushBreakArmed();
     a->if_();
     a->i32_const((int32_t)(uintptr_t)fn);
-    callRuntime((const void *)&rt_break_entry, mb.type({wasm::I32}, {}));
+    callRuntime(RUNTIME(rt_break_entry), mb.type({wasm::I32}, {}));
     a->end();
   }
   void countEntry() {
@@ -1199,13 +1199,6 @@ struct Jit : JitMacro {
   }
 };
 
-static std::string uniqueName(const std::string &base, std::unordered_set<std::string> &used) {
-  std::string name = base;
-  for (int k = 2; used.count(name); k++) name = base + "#" + std::to_string(k);
-  used.insert(name);
-  return name;
-}
-
 // Custom section "jitscope.patches", version 1: every relocation the patch will apply.
 //   u8 version = 1
 //   uleb count
@@ -1247,7 +1240,9 @@ static JitModule *buildModule(const std::vector<Func *> &list, bool selfPatching
     jit.funcIndex[f] = idx;
     indices.push_back(idx);
   }
+  jit.trampolineBase = jit.mb.funcs.size();
   for (Func *f : list) jit.compileFunction(f);
+  jit.addTrampolines(used);
 
   using namespace wasm;
   ModuleBuilder &mb = jit.mb;

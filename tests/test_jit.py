@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -775,3 +777,26 @@ def test_a_local_checked_once_as_a_pair_is_not_checked_again(session):
     ]  # the first error ends the input
     assert values(session, "(first-or 8)") == ["error: type: car: expected a pair, got a number 8"]
     assert session.function("first-or").jit_calls == 2
+
+
+def test_runtime_calls_go_through_one_trampoline_each_and_errors_skip_them(session):
+    # A body calls the runtime directly through a small function of the module (a
+    # call_indirect there), never through the table itself; a stack at an error raised in
+    # the runtime shows the Scheme function, not the trampoline between.
+    session.eval("(define (half-sum a b) (+ (quotient a 2) (car b)))")
+    mod = session.generate(["half-sum"])
+    wat = tools.print_wat(mod.data)
+    body = function_body(wat, "half-sum")
+    assert "call_indirect" not in body
+    called = re.findall(r"call \$(\S+)", body)
+    assert "rt_fail.trampoline" in called and "rt_arith.trampoline" in called
+    for name in set(called):
+        trampoline = function_body(wat, name)
+        assert len(re.findall(r"call_indirect", trampoline)) == 1
+        assert wat.count(f"(func ${name} ") == 1
+    session.link(mod)
+    assert values(session, "(half-sum 9 '(1))") == ["5"]
+    (result,) = session.eval("(half-sum 9 7)")
+    assert result.error is not None and result.error.stack is not None
+    frames = [f.function for f in result.error.stack.frames]
+    assert frames[0] == "half-sum" and not any("trampoline" in f for f in frames)

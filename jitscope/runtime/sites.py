@@ -11,12 +11,18 @@ from functools import lru_cache
 
 import wasmtime
 
-from jitscope.wasm.custom import SRCMAP_SECTION, SourceMark, parse_srcmap
+from jitscope.wasm.custom import (
+    PATCH_SECTION,
+    SRCMAP_SECTION,
+    SourceMark,
+    parse_patches,
+    parse_srcmap,
+)
 from jitscope.wasm.leb128 import DecodeError
 from jitscope.wasm.module import ParsedModule
 from jitscope.wasm.tools import WasmToolsError, print_wat
 
-__all__ = ["JitSite", "jit_site", "snippet", "trap_kind"]
+__all__ = ["JitSite", "jit_site", "scheme_functions", "snippet", "trap_kind"]
 
 _OFFSET = re.compile(r"\(;@([0-9a-f]+)\s*;\)\s*(.*)")
 _SNIPPET = 100  # characters of an expression's source shown
@@ -82,6 +88,20 @@ def jit_site(
                 snippet_text = snippet(source_texts[fmap.source], mark)
     name = parsed.names.get(func_index, f"function {func_index}")
     return JitSite(module_id, name, offset, line, instruction, source, mark, snippet_text)
+
+
+@lru_cache(maxsize=16)
+def scheme_functions(data: bytes) -> frozenset[int] | None:
+    """The indices of JIT module ``data``'s compiled Scheme functions (the ones its patch
+    wires in), apart from its plumbing (runtime-call trampolines, the patch steps); None when
+    the module cannot be read back."""
+    try:
+        payload = ParsedModule.parse(data, "JIT module").custom(PATCH_SECTION)
+        if payload is None:
+            return None
+        return frozenset(p.function for p in parse_patches(payload))
+    except DecodeError:
+        return None
 
 
 @lru_cache(maxsize=16)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from jitscope.runtime.sites import jit_site, snippet
+from jitscope.runtime.sites import jit_site, scheme_functions, snippet
 from jitscope.wasm.custom import SourceMark
 
 __all__ = ["JIT_MODULE_NAME", "RawFrame", "Stack", "StackFrame", "WasmFrame", "merge_stack"]
@@ -129,6 +129,16 @@ class WasmFrame:
     offset: int  # in the module's bytes
 
 
+def _module_id(f: WasmFrame) -> int:
+    return int(f.module_name.removeprefix(JIT_MODULE_NAME) or 0)
+
+
+def _is_scheme_frame(f: WasmFrame, modules: Mapping[int, bytes]) -> bool:
+    data = modules.get(_module_id(f))
+    known = scheme_functions(data) if data else None
+    return known is None or f.func_index in known
+
+
 def merge_stack(
     raw: Sequence[RawFrame],
     jit_nest: int,
@@ -147,6 +157,8 @@ def merge_stack(
     inside = False
     for f in wasm:
         in_jit = f.module_name.startswith(JIT_MODULE_NAME)
+        if in_jit and not _is_scheme_frame(f, modules):
+            continue  # a trampoline into the runtime: part of the call it makes
         if in_jit and not inside:
             runs.append([])
         if in_jit:
@@ -169,7 +181,7 @@ def merge_stack(
         return StackFrame(f.function, "interpreter", pos, text, f.args)
 
     def jit(f: WasmFrame) -> StackFrame:
-        module_id = int(f.module_name.removeprefix(JIT_MODULE_NAME) or 0)
+        module_id = _module_id(f)
         data = modules.get(module_id)
         site = jit_site(module_id, data, f.func_index, f.offset, sources, texts) if data else None
         name = f.func_name or (site.function if site else f"function {f.func_index}")

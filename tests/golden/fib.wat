@@ -50,8 +50,7 @@
       i32.const 3
       i64.const 0
       i64.const 0
-      i32.const <slot>
-      call_indirect (type 15)
+      call $rt_fail.trampoline
       unreachable
     end
     i32.const <addr>
@@ -61,8 +60,7 @@
     i32.load
     if ;; label = @1
       i32.const <addr>
-      i32.const <slot>
-      call_indirect (type 21)
+      call $rt_break_entry.trampoline
     end
     i32.const <addr>
     i32.const <addr>
@@ -78,8 +76,7 @@
       i32.const <addr>
       local.get $n
       i64.const 4
-      i32.const <slot>
-      call_indirect (type 16)
+      call $rt_compare.trampoline
     else
       local.get $n
       i64.const 4
@@ -99,8 +96,7 @@
         i32.const <addr>
         local.get $n
         i64.const 2
-        i32.const <slot>
-        call_indirect (type 3)
+        call $rt_arith.trampoline
         local.set 4
       else
         local.get $n
@@ -115,8 +111,7 @@
           i32.const 0
           local.get $n
           i64.const 2
-          i32.const <slot>
-          call_indirect (type 15)
+          call $rt_fail.trampoline
           unreachable
         end
       end
@@ -140,15 +135,13 @@
         i64.eq
         if (result i64) ;; label = @3
           i32.const <addr>
-          i32.const <slot>
-          call_indirect (type 22)
+          call $rt_finish_tail.trampoline
         else
           local.get 6
         end
       else
         i32.const <addr>
-        i32.const <slot>
-        call_indirect (type 21)
+        call $rt_guard_failed.trampoline
         i32.const <addr>
         i64.load
         local.tee 5
@@ -160,8 +153,7 @@
           i32.const 1
           i64.const 0
           i64.const 0
-          i32.const <slot>
-          call_indirect (type 15)
+          call $rt_fail.trampoline
           unreachable
         end
         local.get 6
@@ -210,8 +202,7 @@
           i64.eq
           if (result i64) ;; label = @4
             i32.const <addr>
-            i32.const <slot>
-            call_indirect (type 22)
+            call $rt_finish_tail.trampoline
           else
             local.get 6
           end
@@ -219,8 +210,7 @@
           i32.const <addr>
           local.get 5
           local.get 4
-          i32.const <slot>
-          call_indirect (type 3)
+          call $rt_apply1.trampoline
         end
       end
       local.set 4
@@ -238,8 +228,7 @@
         i32.const <addr>
         local.get $n
         i64.const 4
-        i32.const <slot>
-        call_indirect (type 3)
+        call $rt_arith.trampoline
         local.set 5
       else
         local.get $n
@@ -254,8 +243,7 @@
           i32.const 0
           local.get $n
           i64.const 4
-          i32.const <slot>
-          call_indirect (type 15)
+          call $rt_fail.trampoline
           unreachable
         end
       end
@@ -282,15 +270,13 @@
         i64.eq
         if (result i64) ;; label = @3
           i32.const <addr>
-          i32.const <slot>
-          call_indirect (type 22)
+          call $rt_finish_tail.trampoline
         else
           local.get 7
         end
       else
         i32.const <addr>
-        i32.const <slot>
-        call_indirect (type 21)
+        call $rt_guard_failed.trampoline
         i32.const <addr>
         i64.load
         local.tee 6
@@ -302,8 +288,7 @@
           i32.const 1
           i64.const 0
           i64.const 0
-          i32.const <slot>
-          call_indirect (type 15)
+          call $rt_fail.trampoline
           unreachable
         end
         local.get 7
@@ -352,8 +337,7 @@
           i64.eq
           if (result i64) ;; label = @4
             i32.const <addr>
-            i32.const <slot>
-            call_indirect (type 22)
+            call $rt_finish_tail.trampoline
           else
             local.get 7
           end
@@ -361,8 +345,7 @@
           i32.const <addr>
           local.get 6
           local.get 5
-          i32.const <slot>
-          call_indirect (type 3)
+          call $rt_apply1.trampoline
         end
       end
       local.set 5
@@ -461,8 +444,7 @@
             local.get $n
             i64.store
             local.get 8
-            i32.const <slot>
-            call_indirect (type 17)
+            call $rt_box_flonum.trampoline
             local.set 6
           end
         else
@@ -472,8 +454,7 @@
           i32.const <addr>
           local.get 4
           local.get 5
-          i32.const <slot>
-          call_indirect (type 3)
+          call $rt_arith.trampoline
           local.set 6
         end
       else
@@ -495,8 +476,7 @@
           i32.const 0
           local.get 4
           local.get 5
-          i32.const <slot>
-          call_indirect (type 15)
+          call $rt_fail.trampoline
           unreachable
         end
       end
@@ -508,7 +488,56 @@
     i32.store
     local.get $result
   )
-  (func $grow_table (;1;) (type 23) (result i32)
+  (func $rt_break_entry.trampoline (;1;) (type 21) (param i32)
+    local.get 0
+    i32.const <slot>
+    call_indirect (type 21)
+  )
+  (func $rt_compare.trampoline (;2;) (type 16) (param i32 i64 i64) (result i32)
+    local.get 0
+    local.get 1
+    local.get 2
+    i32.const <slot>
+    call_indirect (type 16)
+  )
+  (func $rt_arith.trampoline (;3;) (type 3) (param i32 i64 i64) (result i64)
+    local.get 0
+    local.get 1
+    local.get 2
+    i32.const <slot>
+    call_indirect (type 3)
+  )
+  (func $rt_fail.trampoline (;4;) (type 15) (param i32 i32 i64 i64)
+    local.get 0
+    local.get 1
+    local.get 2
+    local.get 3
+    i32.const <slot>
+    call_indirect (type 15)
+  )
+  (func $rt_finish_tail.trampoline (;5;) (type 22) (param i32) (result i64)
+    local.get 0
+    i32.const <slot>
+    call_indirect (type 22)
+  )
+  (func $rt_guard_failed.trampoline (;6;) (type 21) (param i32)
+    local.get 0
+    i32.const <slot>
+    call_indirect (type 21)
+  )
+  (func $rt_apply1.trampoline (;7;) (type 3) (param i32 i64 i64) (result i64)
+    local.get 0
+    local.get 1
+    local.get 2
+    i32.const <slot>
+    call_indirect (type 3)
+  )
+  (func $rt_box_flonum.trampoline (;8;) (type 17) (param f64) (result i64)
+    local.get 0
+    i32.const <slot>
+    call_indirect (type 17)
+  )
+  (func $grow_table (;9;) (type 23) (result i32)
     (local i32)
     ref.null func
     i32.const 1
@@ -523,17 +552,17 @@
     global.set $table_base
     local.get 0
   )
-  (func $use_slots (;2;) (type 21) (param $base i32)
+  (func $use_slots (;10;) (type 21) (param $base i32)
     local.get $base
     global.set $table_base
   )
-  (func $fill_table (;3;) (type 24)
+  (func $fill_table (;11;) (type 24)
     global.get $table_base
     i32.const 0
     i32.const 1
     table.init 0
   )
-  (func $apply_reloc (;4;) (type 21) (param $k i32)
+  (func $apply_reloc (;12;) (type 21) (param $k i32)
     block ;; label = @1
       block ;; label = @2
         local.get $k
@@ -548,7 +577,7 @@
     end
     unreachable
   )
-  (func $patch (;5;) (type 24)
+  (func $patch (;13;) (type 24)
     call $grow_table
     drop
     call $fill_table
